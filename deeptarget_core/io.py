@@ -1,0 +1,435 @@
+"""Every file format of the suite, in one place.
+
+* ``'-'`` means stdin (for inputs) or stdout (for outputs).
+* Inputs may be plain, gzip or bgzip (detected from the magic bytes, also on stdin).
+* Outputs are written to a temporary file in the target directory and renamed only when
+  complete, so a failed or interrupted run leaves no partial file behind.
+* Readers raise :class:`~deeptarget_core.errors.InputError` naming file and line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import sys
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator, Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
+
+PathLike = str | os.PathLike
+
+PAIR_COLUMNS = ("mirna_id", "mirna_seq", "mrna_id", "mrna_seq")
+SITE_COLUMNS = (
+    "mirna_id",
+    "mrna_id",
+    "site_type",
+    "site_start",
+    "site_end",
+    "cts_start",
+    "cts_end",
+    "cts_seq",
+)
+GENE_COLUMNS = ("mirna_id", "mrna_id", "score", "n_sites", "best_site_type")
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+# --------------------------------------------------------------------------- opening files
+
+
+def display_name(path: PathLike) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def open_input(path: PathLike) -> IO[str]:
+    """Open a text input: '-' is stdin; gzip/bgzip is detected by content, not by name."""
+    name = str(path)
+    if name == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+    else:
+        p = Path(name)
+        if not p.exists():
+            raise InputError("no such file", name)
+        if p.is_dir():
+            raise InputError("is a directory, expected a file", name)
+        try:
+            raw = open(p, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", name) from exc
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+        stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb")  # handles bgzip too
+    else:
+        stream = buffered
+    # newline=None: Windows line endings are accepted and normalised.
+    return _CheckedText(io.TextIOWrapper(stream, encoding="utf-8", newline=None), name)
+
+
+class _CheckedText(io.TextIOBase):
+    """Text stream that turns decoding and gzip errors into InputError with the file name."""
+
+    def __init__(self, inner: io.TextIOWrapper, name: str):
+        self._inner = inner
+        self.name = name
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = self._inner.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError("not a text file (binary content)", self.name, self.line + 1) from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"corrupt or truncated gzip data ({exc})", self.name, self.line + 1) from exc
+        if not line:
+            raise StopIteration
+        self.line += 1
+        if "\x00" in line:
+            raise InputError("not a text file (binary content)", self.name, self.line)
+        return line
+
+    def readline(self, size: int = -1) -> str:  # type: ignore[override]
+        try:
+            return next(self)
+        except StopIteration:
+            return ""
+
+    def close(self) -> None:
+        if self.name != "-":
+            self._inner.close()
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
+    """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``.
+
+    The data go to a temporary file beside the destination, renamed on success and removed
+    on any exception (including KeyboardInterrupt), so outputs are complete or absent.
+    """
+    name = str(path)
+    if name == "-":
+        out = sys.stdout.buffer if binary else sys.stdout
+        yield out
+        out.flush()
+        return
+    dest = Path(name)
+    directory = dest.parent if str(dest.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError("output directory does not exist", directory)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write output: {exc.strerror}", name) from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            if name.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                    yield gz if binary else io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
+            elif binary:
+                yield raw
+            else:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+                yield text
+                text.flush()
+                text.detach()
+        # Keep the permissions a plain open() would give (mkstemp makes 0600).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- FASTA
+
+
+@dataclass(frozen=True)
+class FastaRecord:
+    id: str
+    seq: str
+    line: int  # line of the header, for error messages
+
+
+def read_fasta(
+    path: PathLike,
+    kind: str = "target",
+    min_length: int = 1,
+) -> Iterator[FastaRecord]:
+    """Stream normalised FASTA records.
+
+    ``kind='mirna'`` allows only A/C/G/U(T) and 8-30 nt; ``kind='target'`` also allows N.
+    Empty records, duplicate ids, a missing '>' and other letters are InputErrors.
+    Own parser rather than Bio.SeqIO: errors must name the line, and Biopython's parsers
+    do not track it.
+    """
+    allowed = MIRNA_LETTERS if kind == "mirna" else TARGET_LETTERS
+    seen: set[str] = set()
+    name = display_name(path)
+    handle = open_input(path)
+    try:
+        header: str | None = None
+        header_line = 0
+        chunks: list[str] = []
+        for line in handle:
+            line = line.rstrip("\r\n")
+            if line.startswith(">"):
+                if header is not None:
+                    yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+                header = line[1:].strip()
+                header_line = handle.line
+                if not header:
+                    raise InputError("FASTA header without an id", name, header_line)
+                rid = header.split()[0]
+                if rid in seen:
+                    raise InputError(f"duplicate sequence id '{rid}'", name, header_line)
+                seen.add(rid)
+                chunks = []
+            elif header is None:
+                if line.strip():
+                    raise InputError("not FASTA: expected a '>' header line", name, handle.line)
+            else:
+                chunks.append(line)
+        if header is None:
+            raise InputError("no FASTA records (empty file?)", name)
+        yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+    finally:
+        handle.close()
+
+
+def _make_record(
+    header: str,
+    chunks: list[str],
+    line: int,
+    name: str,
+    kind: str,
+    allowed: frozenset[str],
+    min_length: int,
+) -> FastaRecord:
+    rid = header.split()[0]
+    seq = normalise("".join(chunks).replace(" ", ""))
+    if not seq:
+        raise InputError(f"record '{rid}' has an empty sequence", name, line)
+    bad = set(seq) - allowed
+    if bad:
+        letters = ", ".join(sorted(repr(c) for c in bad))
+        policy = "A/C/G/U/T" if kind == "mirna" else "A/C/G/U/T/N"
+        raise InputError(
+            f"record '{rid}' contains {letters}; only {policy} are accepted", name, line
+        )
+    if kind == "mirna" and not MIN_MIRNA_LENGTH <= len(seq) <= MAX_MIRNA_LENGTH:
+        raise InputError(
+            f"miRNA '{rid}' is {len(seq)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt",
+            name,
+            line,
+        )
+    if len(seq) < min_length:
+        raise InputError(f"record '{rid}' is {len(seq)} nt, shorter than {min_length}", name, line)
+    return FastaRecord(rid, seq, line)
+
+
+def write_fasta(handle: IO[str], records: Sequence[tuple[str, str]], width: int = 0) -> None:
+    for rid, seq in records:
+        handle.write(f">{rid}\n")
+        if width:
+            for i in range(0, len(seq), width):
+                handle.write(seq[i : i + width] + "\n")
+        else:
+            handle.write(seq + "\n")
+
+
+# --------------------------------------------------------------------------- TSV tables
+
+
+@dataclass
+class Table:
+    """A TSV table read as strings: ``columns`` and row lists, plus the line of each row."""
+
+    path: str
+    columns: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def column(self, name: str) -> list[str]:
+        i = self.columns.index(name)
+        return [r[i] for r in self.rows]
+
+
+def iter_tsv(
+    path: PathLike,
+    required: Sequence[str] = (),
+    chunk_rows: int = 100_000,
+) -> Iterator[Table]:
+    """Stream a TSV with a header in chunks of at most ``chunk_rows`` rows.
+
+    Every row must have as many fields as the header; ``required`` columns must be present
+    (extra columns are kept). Empty lines are skipped; the first line is the header.
+    """
+    name = display_name(path)
+    handle = open_input(path)
+    try:
+        header_line = None
+        for raw in handle:
+            if raw.strip():
+                header_line = raw.rstrip("\r\n")
+                break
+        if header_line is None:
+            raise InputError("empty table (no header line)", name, 1)
+        columns = header_line.split("\t")
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise InputError(
+                f"missing column(s) {', '.join(missing)}; header has {', '.join(columns)}",
+                name,
+                handle.line,
+            )
+        if len(set(columns)) != len(columns):
+            raise InputError("duplicate column names in header", name, handle.line)
+        n = len(columns)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for raw in handle:
+            text = raw.rstrip("\r\n")
+            if not text.strip():
+                continue
+            fields = text.split("\t")
+            if len(fields) != n:
+                raise InputError(
+                    f"expected {n} tab-separated fields as in the header, found {len(fields)}",
+                    name,
+                    handle.line,
+                )
+            rows.append(fields)
+            lines.append(handle.line)
+            if len(rows) >= chunk_rows:
+                yield Table(name, columns, rows, lines)
+                rows, lines = [], []
+        if rows:
+            yield Table(name, columns, rows, lines)
+        elif not lines and handle.line <= 1:
+            # Header only: yield one empty table so callers still see the columns.
+            yield Table(name, columns, [], [])
+    finally:
+        handle.close()
+
+
+def read_tsv(path: PathLike, required: Sequence[str] = ()) -> Table:
+    """Whole TSV in memory (for small tables: pairs, labels, metrics)."""
+    tables = list(iter_tsv(path, required, chunk_rows=1 << 62))
+    if not tables:
+        return Table(display_name(path), list(required), [], [])
+    return tables[0]
+
+
+def parse_label(value: str, path: str, line: int) -> int:
+    if value in ("0", "1"):
+        return int(value)
+    if value in ("0.0", "1.0"):
+        return int(float(value))
+    raise InputError(f"label must be 0 or 1, found '{value}'", path, line)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One row of a pair table (normalised sequences)."""
+
+    mirna_id: str
+    mirna_seq: str
+    mrna_id: str
+    mrna_seq: str
+    label: int | None
+    extra: tuple[str, ...]
+    line: int
+
+
+def iter_pairs(path: PathLike, chunk_rows: int = 100_000) -> Iterator[tuple[list[str], list[Pair]]]:
+    """Stream a pair table: ``(extra_column_names, pairs)`` per chunk, validated."""
+    for table in iter_tsv(path, PAIR_COLUMNS, chunk_rows):
+        cols = table.columns
+        idx = [cols.index(c) for c in PAIR_COLUMNS]
+        has_label = "label" in cols
+        li = cols.index("label") if has_label else -1
+        extra_idx = [i for i, c in enumerate(cols) if c not in PAIR_COLUMNS and c != "label"]
+        extra_names = [cols[i] for i in extra_idx]
+        out = []
+        for row, line in zip(table.rows, table.lines):
+            mid, mseq, tid, tseq = (row[i] for i in idx)
+            mseq_n = normalise(mseq)
+            tseq_n = normalise(tseq)
+            if not mid or not tid:
+                raise InputError("empty mirna_id or mrna_id", table.path, line)
+            if not mseq_n or set(mseq_n) - MIRNA_LETTERS:
+                raise InputError(f"mirna_seq '{mseq}' is not an A/C/G/U sequence", table.path, line)
+            if not MIN_MIRNA_LENGTH <= len(mseq_n) <= MAX_MIRNA_LENGTH:
+                raise InputError(
+                    f"mirna_seq is {len(mseq_n)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH}",
+                    table.path,
+                    line,
+                )
+            if not tseq_n or set(tseq_n) - TARGET_LETTERS:
+                raise InputError("mrna_seq is empty or has letters other than A/C/G/U/T/N", table.path, line)
+            label = parse_label(row[li], table.path, line) if has_label else None
+            out.append(Pair(mid, mseq_n, tid, tseq_n, label, tuple(row[i] for i in extra_idx), line))
+        yield extra_names, out
+
+
+def read_pairs(path: PathLike) -> tuple[list[str], list[Pair]]:
+    extra: list[str] = []
+    pairs: list[Pair] = []
+    for names, chunk in iter_pairs(path):
+        extra = names
+        pairs.extend(chunk)
+    return extra, pairs
+
+
+def write_tsv_header(handle: IO[str], columns: Sequence[str]) -> None:
+    handle.write("\t".join(columns) + "\n")
+
+
+def format_float(values: np.ndarray, digits: int = 6) -> list[str]:
+    """Fixed-precision text for score columns (byte-identical across runs)."""
+    return [f"{v:.{digits}f}" for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def read_id_pairs(path: PathLike) -> dict[str, set[str]]:
+    """(miRNA id, target id) pairs to restrict a scan: a table with ``mirna_id`` and
+    ``mrna_id`` columns (a pair or site table), or a header-less two-column id list."""
+    name = display_name(path)
+    pairs: dict[str, set[str]] = {}
+    with open_input(path) as handle:
+        lines = [(i, raw.rstrip("\r\n")) for i, raw in enumerate(handle, start=1) if raw.strip()]
+    if not lines:
+        raise InputError("empty pair list", name, 1)
+    header = lines[0][1].split("\t")
+    if "mirna_id" in header and "mrna_id" in header:
+        mi, ti = header.index("mirna_id"), header.index("mrna_id")
+        body = lines[1:]
+        width = len(header)
+    elif len(header) == 2:
+        mi, ti, body, width = 0, 1, lines, 2
+    else:
+        raise InputError(
+            "expected columns mirna_id and mrna_id, or two tab-separated id columns", name, lines[0][0]
+        )
+    for line_no, text in body:
+        fields = text.split("\t")
+        if len(fields) != width:
+            raise InputError(f"expected {width} tab-separated fields, found {len(fields)}", name, line_no)
+        mid, tid = fields[mi].strip(), fields[ti].strip()
+        if not mid or not tid:
+            raise InputError("empty miRNA or target id", name, line_no)
+        pairs.setdefault(mid, set()).add(tid)
+    return pairs

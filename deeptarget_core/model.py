@@ -1,0 +1,269 @@
+"""The deepTarget network (Lee et al., ACM-BCB 2016, section 3) and its checkpoints.
+
+* Each nucleotide is a learned 4-dim vector (code 0 = padding/N is the zero vector).
+* Two RNN autoencoders (miRNA, CTS), 4-30-4: embedding -> encoder RNN (30) -> decoder RNN
+  -> per-position nucleotide logits (reconstruction by cross-entropy).
+* The classifier joins the two pre-trained encoders position by position: miRNA 5'->3'
+  padded to the CTS length, CTS read 3'->5' so that its seed match lines up with the
+  miRNA's 5' end; the 60-dim concatenation feeds a stacked RNN (60-30 by default) and a
+  2-unit output (softmax in the loss / at prediction).
+
+A checkpoint is one self-describing dict saved with ``torch.save`` and read with
+``torch.load(weights_only=True)``: plain types and tensors only, never code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import __version__
+from .errors import InputError
+from .seq import VOCAB_SIZE
+
+CHECKPOINT_FORMAT = "deeptarget-checkpoint"
+CHECKPOINT_VERSION = 1
+ENCODING = {
+    "alphabet": "ACGU",
+    "codes": "0=pad/N,1=A,2=C,3=G,4=U",
+    "mirna_orientation": "5'->3', right-padded to cts_length",
+    "cts_orientation": "read 3'->5' (reversed) by the network",
+}
+DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "default.pt"
+
+_CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
+
+
+@dataclass
+class ModelConfig:
+    cts_length: int = 40
+    embedding_dim: int = 4
+    encoder_hidden: int = 30
+    cell: str = "gru"  # of the stacked interaction RNN (the encoders follow it too)
+    layers: int = 2  # 1 -> (30,), 2 -> (60, 30), 3 -> (60, 60, 30)
+    bidirectional: bool = False
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.cell not in _CELLS:
+            raise ValueError(f"cell must be one of {sorted(_CELLS)}")
+        if not 1 <= self.layers <= 3:
+            raise ValueError("layers must be 1, 2 or 3")
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        return {1: (30,), 2: (60, 30), 3: (60, 60, 30)}[self.layers]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _rnn_output(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out, _ = rnn(x)
+    return out
+
+
+class SequenceAutoencoder(nn.Module):
+    """Embedding -> encoder RNN -> decoder RNN -> nucleotide logits per position."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        rnn = _CELLS[config.cell]
+        self.embedding = nn.Embedding(VOCAB_SIZE, config.embedding_dim, padding_idx=0)
+        self.encoder = rnn(config.embedding_dim, config.encoder_hidden, batch_first=True)
+        self.decoder = rnn(config.encoder_hidden, config.encoder_hidden, batch_first=True)
+        self.output = nn.Linear(config.encoder_hidden, VOCAB_SIZE - 1)  # A, C, G, U
+
+    def encode(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, L) codes -> (B, L, encoder_hidden) per-position representations."""
+        return _rnn_output(self.encoder, self.embedding(codes.long()))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, L) -> (B, L, 4) logits over A/C/G/U (targets: codes - 1, pads ignored)."""
+        return self.output(_rnn_output(self.decoder, self.encode(codes)))
+
+
+class DeepTarget(nn.Module):
+    """miRNA encoder + CTS encoder -> position-wise concatenation -> stacked RNN -> 2 logits."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.mirna_ae = SequenceAutoencoder(config)
+        self.cts_ae = SequenceAutoencoder(config)
+        rnn = _CELLS[config.cell]
+        layers = []
+        size = 2 * config.encoder_hidden
+        directions = 2 if config.bidirectional else 1
+        for hidden in config.hidden_sizes:
+            layers.append(rnn(size, hidden, batch_first=True, bidirectional=config.bidirectional))
+            size = hidden * directions
+        self.interaction = nn.ModuleList(layers)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(size, 2)
+
+    # Kept separate so that prediction can encode each miRNA once and reuse it for all its CTSs.
+    def encode_mirna(self, mirna_codes: torch.Tensor) -> torch.Tensor:
+        """(B, Lm) miRNA codes 5'->3' -> (B, cts_length, H), padded/cut to the CTS length."""
+        L = self.config.cts_length
+        codes = mirna_codes.long()
+        if codes.shape[1] < L:
+            codes = nn.functional.pad(codes, (0, L - codes.shape[1]))
+        return self.mirna_ae.encode(codes[:, :L])
+
+    def encode_cts(self, cts_codes: torch.Tensor) -> torch.Tensor:
+        """(B, L) CTS codes 5'->3' as on the target -> (B, L, H), read 3'->5'."""
+        return self.cts_ae.encode(torch.flip(cts_codes.long(), dims=[1]))
+
+    def interaction_states(self, mirna_states: torch.Tensor, cts_states: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of every stacked-RNN layer, (B, L, hidden) each (for dt-explain)."""
+        x = torch.cat([mirna_states, cts_states], dim=2)
+        states = []
+        for i, layer in enumerate(self.interaction):
+            if i:
+                x = self.dropout(x)
+            x = _rnn_output(layer, x)
+            states.append(x)
+        return states
+
+    def classify(self, mirna_states: torch.Tensor, cts_states: torch.Tensor) -> torch.Tensor:
+        last = self.interaction_states(mirna_states, cts_states)[-1]
+        if self.config.bidirectional:
+            half = last.shape[2] // 2
+            summary = torch.cat([last[:, -1, :half], last[:, 0, half:]], dim=1)
+        else:
+            summary = last[:, -1, :]
+        return self.classifier(self.dropout(summary))
+
+    def forward(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
+        """(B, Lm) and (B, L) codes -> (B, 2) logits (class 1 = target)."""
+        return self.classify(self.encode_mirna(mirna_codes), self.encode_cts(cts_codes))
+
+    @torch.no_grad()
+    def predict_proba(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self(mirna_codes, cts_codes), dim=1)[:, 1]
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+@dataclass
+class CheckpointInfo:
+    """Everything in a checkpoint except the weights."""
+
+    kind: str  # "classifier" or "autoencoders"
+    config: ModelConfig
+    package_version: str = __version__
+    seed: int | None = None
+    training_data_digest: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) -> None:
+    """Atomically write a self-describing checkpoint (weights + architecture + provenance)."""
+    from .io import atomic_output
+
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "package_version": info.package_version,
+        "kind": info.kind,
+        "config": asdict(info.config),
+        "encoding": dict(ENCODING),
+        "cts_length": info.config.cts_length,
+        "seed": info.seed,
+        "training_data_digest": info.training_data_digest,
+        "metrics": info.metrics,
+        "extra": info.extra,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    with atomic_output(path, binary=True) as handle:
+        torch.save(payload, handle)
+
+
+def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:
+    """Load a checkpoint safely (weights-only); InputError for anything that is not ours."""
+    name = str(path)
+    p = Path(name)
+    if not p.exists():
+        raise InputError("no such checkpoint file", name)
+    if p.is_dir():
+        raise InputError("is a directory, expected a checkpoint file", name)
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated / foreign / unsafe files
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise InputError(
+                "refused: the file holds Python objects or code, not a deepTarget checkpoint "
+                "(checkpoints are loaded weights-only)",
+                name,
+            ) from exc
+        raise InputError(f"not a readable deepTarget checkpoint (truncated or corrupt?): {text}", name) from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise InputError("not a deepTarget checkpoint (no 'format' marker)", name)
+    if payload.get("format_version") != CHECKPOINT_VERSION:
+        raise InputError(
+            f"checkpoint format version {payload.get('format_version')} written by deeptarget "
+            f"{payload.get('package_version')}; this is deeptarget {__version__} (format {CHECKPOINT_VERSION}): "
+            "retrain or use the matching version",
+            name,
+        )
+    if expect_kind is not None and payload.get("kind") != expect_kind:
+        raise InputError(f"expected a {expect_kind} checkpoint, found '{payload.get('kind')}'", name)
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"checkpoint has an invalid architecture description: {exc}", name) from exc
+    info = CheckpointInfo(
+        kind=payload["kind"],
+        config=config,
+        package_version=payload.get("package_version", "?"),
+        seed=payload.get("seed"),
+        training_data_digest=payload.get("training_data_digest"),
+        metrics=payload.get("metrics") or {},
+        extra=payload.get("extra") or {},
+    )
+    return payload["state_dict"], info
+
+
+def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[DeepTarget, CheckpointInfo]:
+    """A classifier checkpoint as an eval-mode :class:`DeepTarget` (default: packaged model)."""
+    path = DEFAULT_MODEL_PATH if path is None else path
+    state, info = read_checkpoint(path, expect_kind="classifier")
+    model = DeepTarget(info.config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(
+            "checkpoint weights do not fit the architecture it describes (another architecture?)", str(path)
+        ) from exc
+    model.to(device).eval()
+    return model, info
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when available; 'cuda' without a GPU is an input error, not a crash."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+    return torch.device(name)
+
+
+def file_digest(*paths: str | Path) -> str:
+    """sha256 over the bytes of the given files (training-data provenance)."""
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,75 @@
+"""Nucleotide alphabet, normalisation and integer encoding.
+
+Every sequence entering the suite is normalised to upper-case RNA (T -> U). miRNAs must be
+pure A/C/G/U. Targets (UTRs, CTSs) may also hold N: an N never pairs in a seed match and is
+encoded like padding. Other IUPAC letters are an input error (the caller adds file and line).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+ALPHABET = "ACGU"
+PAD = "N"
+MIRNA_LETTERS = frozenset("ACGU")
+TARGET_LETTERS = frozenset("ACGUN")
+MIN_MIRNA_LENGTH = 8
+MAX_MIRNA_LENGTH = 30
+
+_COMPLEMENT = {"A": "U", "C": "G", "G": "C", "U": "A", "N": "N"}
+
+# Model encoding: 0 = padding / N, 1..4 = A, C, G, U (embedding padding_idx=0).
+_MODEL_CODE = np.zeros(256, dtype=np.uint8)
+for _i, _c in enumerate(ALPHABET, start=1):
+    _MODEL_CODE[ord(_c)] = _i
+VOCAB_SIZE = len(ALPHABET) + 1
+
+_NORMALISE = str.maketrans("acgutnT", "ACGUUNU")
+
+
+def normalise(seq: str) -> str:
+    """Upper-case RNA: strips surrounding whitespace, maps T/t to U."""
+    return seq.strip().translate(_NORMALISE).upper()
+
+
+def invalid_letters(seq: str, allowed: frozenset[str]) -> set[str]:
+    """Letters of an already normalised sequence that are not in ``allowed``."""
+    return set(seq) - allowed
+
+
+def reverse_complement(seq: str) -> str:
+    return "".join(_COMPLEMENT[c] for c in reversed(seq))
+
+
+def seed(mirna: str) -> str:
+    """The miRNA seed, nt 2-8 (1-based, 5'->3')."""
+    return mirna[1:8]
+
+
+def encode(seq: str, length: int | None = None) -> np.ndarray:
+    """Integer codes (0 = pad/N, 1-4 = ACGU) of one normalised sequence, right-padded/cut."""
+    codes = _MODEL_CODE[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+    if length is None:
+        return codes.copy()
+    out = np.zeros(length, dtype=np.uint8)
+    n = min(length, len(codes))
+    out[:n] = codes[:n]
+    return out
+
+
+def encode_batch(seqs: Sequence[str] | Iterable[str], length: int) -> np.ndarray:
+    """(n, length) uint8 codes; shorter sequences right-padded with 0, longer ones cut.
+
+    Vectorised: one join and one table lookup for the whole batch, no per-letter Python loop.
+    """
+    seqs = list(seqs)
+    if not seqs:
+        return np.zeros((0, length), dtype=np.uint8)
+    if all(len(s) == length for s in seqs):
+        raw = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+        return _MODEL_CODE[raw].reshape(len(seqs), length)
+    padded = "".join(s[:length].ljust(length, PAD) for s in seqs)
+    raw = np.frombuffer(padded.encode("ascii"), dtype=np.uint8)
+    return _MODEL_CODE[raw].reshape(len(seqs), length)

@@ -284,7 +284,8 @@ class SiteScanner:
             start = np.concatenate(starts)
             end = np.concatenate(ends)
             kind_arr = np.concatenate(kinds)
-            order = np.argsort(start, kind="stable")
+            # Target-then-position order; ties (two frames with the same span) by type rank.
+            order = np.lexsort((kind_arr, end, start))
             start, end, kind_arr = start[order], end[order], kind_arr[order]
         else:
             start = end = np.zeros(0, dtype=np.int64)

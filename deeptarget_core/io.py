@@ -124,6 +124,13 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         out.flush()
         return
     dest = Path(name)
+    if dest.exists() and not dest.is_file():
+        # /dev/null, /dev/stdout, a named pipe: nothing to rename over, write straight through.
+        if dest.is_dir():
+            raise InputError("output path is a directory", name)
+        with open(dest, "wb" if binary else "w") as direct:
+            yield direct
+        return
     directory = dest.parent if str(dest.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("output directory does not exist", directory)
@@ -136,7 +143,13 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         with os.fdopen(fd, "wb") as raw:
             if name.endswith(".gz"):
                 with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                    yield gz if binary else io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
+                    if binary:
+                        yield gz
+                    else:
+                        text = io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
+                        yield text
+                        text.flush()
+                        text.detach()
             elif binary:
                 yield raw
             else:

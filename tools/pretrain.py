@@ -1,17 +1,69 @@
-"""dt-pretrain (not implemented yet: issue 9)."""
+"""dt-pretrain: pre-train the miRNA and CTS RNN autoencoders (unsupervised)."""
 
 from __future__ import annotations
 
-from deeptarget_tools import _cli
-from deeptarget_tools.options import OptVersion
+import logging
+from pathlib import Path
+from typing import Annotated, List, Optional
 
-app = _cli.make_app("dt-pretrain: not implemented yet.")
+import typer
+
+from deeptarget_tools import _cli
+from deeptarget_tools.options import OptDebug, OptDevice, OptOutput, OptQuiet, OptSeed, OptThreads, OptVerbose, OptVersion, Device
+
+log = logging.getLogger("deeptarget")
+app = _cli.make_app("Pre-train the two RNN autoencoders (miRNA, CTS) of deepTarget; writes one checkpoint holding both.")
+
 
 
 @app.command()
-def command(version: OptVersion = None) -> None:
-    """Not implemented yet."""
-    _cli.not_implemented("dt-pretrain", "issue 9")
+def command(
+    pairs: Annotated[Optional[List[Path]], typer.Option("--pairs", help="Pair table(s); labels are ignored.", metavar="TSV")] = None,
+    mirna_fasta: Annotated[Optional[List[Path]], typer.Option("--mirna-fasta", help="Extra miRNA FASTA (unlabeled).", metavar="FASTA")] = None,
+    cts_fasta: Annotated[Optional[List[Path]], typer.Option("--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled).", metavar="FASTA")] = None,
+    output: OptOutput = "autoencoders.pt",
+    cell: Annotated[str, typer.Option("--cell", help="gru or lstm (must match dt-train's --cell).")] = "gru",
+    cts_length: Annotated[int, typer.Option("--cts-length", min=20, max=200)] = 40,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 50,
+    lr: Annotated[float, typer.Option("--lr", min=0.0)] = 1e-2,
+    seed: OptSeed = 1,
+    device: OptDevice = Device.auto,
+    threads: OptThreads = 2,
+    quiet: OptQuiet = False,
+    verbose: OptVerbose = False,
+    debug: OptDebug = False,
+    version: OptVersion = None,
+) -> None:
+    """Reconstruction of nucleotide identities (cross-entropy); accuracy per epoch on stderr."""
+    _cli.setup_logging(quiet, verbose)
+    _run(pairs or [], mirna_fasta or [], cts_fasta or [], output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=debug)
+
+
+@_cli.handle_errors
+def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=False) -> None:
+    import torch
+
+    from deeptarget_core import model as M
+    from deeptarget_core import train as T
+
+    if cell not in ("gru", "lstm"):
+        raise typer.BadParameter("--cell must be gru or lstm")
+    torch.set_num_threads(threads)
+    dev = M.resolve_device(device.value)
+    mirnas, cts = T.read_sequences_for_pretraining(pairs, mirna_fasta, cts_fasta)
+    config = M.ModelConfig(cts_length=cts_length, cell=cell)
+
+    def report(row):
+        log.info(
+            "epoch %d: miRNA reconstruction accuracy %.4f (loss %.4f), CTS %.4f (loss %.4f)",
+            row["epoch"], row["mirna_accuracy"], row["mirna_loss"], row["cts_accuracy"], row["cts_loss"],
+        )
+
+    result = T.pretrain_autoencoders(mirnas, cts, config, epochs, batch_size, lr, seed, dev, on_epoch=report)
+    digest = M.file_digest(*[p for p in [*pairs, *mirna_fasta, *cts_fasta] if str(p) != "-"]) if pairs or mirna_fasta or cts_fasta else None
+    T.save_pretrained(output, result, config, seed, digest)
+    log.info("dt-pretrain: %d miRNAs, %d CTSs -> %s", len(set(mirnas)), len(set(cts)), output)
 
 
 def main() -> None:

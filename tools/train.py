@@ -1,17 +1,126 @@
-"""dt-train (not implemented yet: issue 9)."""
+"""dt-train: train the full deepTarget network, or cross-validate it."""
 
 from __future__ import annotations
 
-from deeptarget_tools import _cli
-from deeptarget_tools.options import OptVersion
+import logging
+from pathlib import Path
+from typing import Annotated, List, Optional
 
-app = _cli.make_app("dt-train: not implemented yet.")
+import typer
+
+from deeptarget_tools import _cli
+from deeptarget_tools.options import OptDebug, OptDevice, OptQuiet, OptSeed, OptThreads, OptVerbose, OptVersion, Device
+
+log = logging.getLogger("deeptarget")
+app = _cli.make_app(
+    "Train deepTarget (pre-trained encoders + stacked RNN) on labelled pair tables, or run K-fold "
+    "cross-validation with --cv."
+)
 
 
 @app.command()
-def command(version: OptVersion = None) -> None:
-    """Not implemented yet."""
-    _cli.not_implemented("dt-train", "issue 9")
+def command(
+    train: Annotated[List[Path], typer.Option("--train", help="Labelled pair table(s) to train on.", metavar="TSV")],
+    val: Annotated[Optional[Path], typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV")] = None,
+    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt")] = None,
+    no_pretrain: Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")] = False,
+    output: Annotated[str, typer.Option("-o", "--output", help="Model checkpoint (or CV metrics TSV with --cv).", metavar="FILE")] = "model.pt",
+    cell: Annotated[str, typer.Option("--cell", help="gru (default, as in the paper) or lstm.")] = "gru",
+    layers: Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")] = 2,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
+    dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.9)] = 0.1,
+    cts_length: Annotated[int, typer.Option("--cts-length", min=20, max=200)] = 40,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 50,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
+    lr: Annotated[float, typer.Option("--lr", min=0.0)] = 1e-3,
+    patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
+    cv: Annotated[Optional[int], typer.Option("--cv", min=2, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
+    group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
+    log_file: Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")] = False,
+    seed: OptSeed = 1,
+    device: OptDevice = Device.auto,
+    threads: OptThreads = 2,
+    quiet: OptQuiet = False,
+    verbose: OptVerbose = False,
+    debug: OptDebug = False,
+    version: OptVersion = None,
+) -> None:
+    """Adam, log loss, early stopping on validation ROC-AUC (best weights kept)."""
+    _cli.setup_logging(quiet, verbose)
+    _run(**{k: v for k, v in locals().items() if k not in ("quiet", "verbose", "version")})
+
+
+@_cli.handle_errors
+def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, cts_length, batch_size,
+         epochs, lr, patience, cv, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
+    import torch
+
+    from deeptarget_core import io
+    from deeptarget_core import model as M
+    from deeptarget_core import train as T
+
+    if cell not in ("gru", "lstm"):
+        raise typer.BadParameter("--cell must be gru or lstm")
+    if group_by not in (None, "mirna"):
+        raise typer.BadParameter("--group-by takes 'mirna'")
+    if pretrained is None and not no_pretrain:
+        raise typer.BadParameter("give --pretrained AE.pt (from dt-pretrain) or --no-pretrain")
+    if pretrained is not None and no_pretrain:
+        raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
+    torch.set_num_threads(threads)
+    dev = M.resolve_device(device.value)
+    config = M.ModelConfig(cts_length=cts_length, cell=cell, layers=layers, bidirectional=bidirectional, dropout=dropout)
+    options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev))
+    data = T.encode_pairs(T.read_training_pairs(train), cts_length, str(train[0]))
+    if pretrained is not None:
+        M.read_checkpoint(pretrained, expect_kind="autoencoders")  # fail early on a bad file
+
+    if cv is not None:
+        def report(row):
+            log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
+
+        rows = T.cross_validate(data, cv, group_by == "mirna", config, options, pretrained, on_fold=report)
+        with io.atomic_output(output) as f:
+            f.write("\t".join(T.CV_COLUMNS) + "\n")
+            for r in rows:
+                f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
+        mean = rows[-2]
+        log.info("dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s", cv, mean["roc_auc"], mean["within_mirna_auc"], output)
+        return
+
+    val_data = T.encode_pairs(io.read_pairs(val)[1], cts_length, str(val)) if val is not None else None
+    log_path = Path(log_file) if log_file else Path(f"{output}.log.tsv")
+    resume_path = Path(f"{output}.resume")
+    if not resume and resume_path.exists():
+        resume_path.unlink()
+    rows = []
+
+    def on_epoch(row):
+        rows.append(row)
+        log.info(
+            "epoch %d: train loss %.4f, val ROC-AUC %s, within-miRNA AUC %s (%.0f s)",
+            row["epoch"], row["train_loss"], f"{row.get('val_roc_auc', float('nan')):.4f}",
+            f"{row.get('val_within_mirna_auc', float('nan')):.4f}", row["seconds"],
+        )
+        with io.atomic_output(log_path) as f:
+            f.write("\t".join(T.LOG_COLUMNS) + "\n")
+            for r in history_so_far + rows:
+                f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")
+
+    history_so_far: list = []
+    with _cli.progress("training", total=len(data) * epochs) as advance:
+        model, history = T.train_classifier(data, val_data, config, options, pretrained, resume_path, on_epoch, advance)
+    best = max(history, key=lambda r: r.get("val_roc_auc", -r["train_loss"]))
+    digest = M.file_digest(*[p for p in train if str(p) != "-"])
+    info = M.CheckpointInfo(
+        kind="classifier", config=config, seed=seed, training_data_digest=digest,
+        metrics={"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}},
+        extra={"history": history, "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
+    )
+    M.save_checkpoint(output, model, info)
+    resume_path.unlink(missing_ok=True)
+    log.info("dt-train: best epoch %d -> %s", best["epoch"], output)
 
 
 def main() -> None:

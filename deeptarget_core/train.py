@@ -1,0 +1,369 @@
+"""Pre-training, fine-tuning and cross-validation of the deepTarget network.
+
+* ``pretrain_autoencoders``: the miRNA and CTS autoencoders learn to reconstruct the
+  nucleotide identities (cross-entropy over A/C/G/U at every non-pad position);
+  reconstruction accuracy is reported per epoch.
+* ``train_classifier``: the full network (pre-trained encoders or fresh ones), Adam, log
+  loss, early stopping on the validation ROC-AUC with the best weights kept, a TSV log per
+  epoch, and a resume file written after every epoch so a killed run continues.
+* ``cross_validate``: stratified K folds, grouped by miRNA on request (no miRNA on both
+  sides), per-fold and mean/sd metrics.
+
+Determinism: every shuffle comes from ``numpy.random.default_rng(seed + epoch)`` and torch is
+seeded; on CPU the same seed gives bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import InputError
+from .io import Pair, read_fasta, read_pairs
+from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
+from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
+from .seq import encode_batch
+
+log = logging.getLogger("deeptarget")
+Progress = Callable[[int], None]
+
+
+@dataclass
+class PairData:
+    """Encoded pairs: miRNA codes (n, L) 5'->3', CTS codes (n, L) 5'->3', labels, groups."""
+
+    mirna: np.ndarray
+    cts: np.ndarray
+    labels: np.ndarray
+    groups: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray) -> "PairData":
+        return PairData(self.mirna[idx], self.cts[idx], self.labels[idx], [self.groups[i] for i in idx])
+
+
+def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> PairData:
+    """Pairs with labels -> tensors. CTSs longer than ``cts_length`` keep their 3' end region
+    (the seed side: cut from the 5' end), shorter ones are N-padded on the 5' side, so the
+    seed stays near the window's 3' end as in dt-scan-cts windows."""
+    if not pairs:
+        raise InputError("no pairs to train on", path)
+    missing = [p for p in pairs if p.label is None]
+    if missing:
+        raise InputError("a training table needs a label column (0/1)", path, missing[0].line)
+    cts = [p.mrna_seq[-cts_length:].rjust(cts_length, "N") for p in pairs]
+    return PairData(
+        mirna=encode_batch([p.mirna_seq for p in pairs], cts_length),
+        cts=encode_batch(cts, cts_length),
+        labels=np.array([p.label for p in pairs], dtype=np.int64),
+        groups=[p.mirna_seq for p in pairs],
+    )
+
+
+def read_training_pairs(paths: Sequence[str | Path]) -> list[Pair]:
+    pairs: list[Pair] = []
+    for p in paths:
+        pairs.extend(read_pairs(p)[1])
+    return pairs
+
+
+def _seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+# --------------------------------------------------------------------------- pre-training
+
+
+@dataclass
+class PretrainResult:
+    mirna_ae: SequenceAutoencoder
+    cts_ae: SequenceAutoencoder
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _reconstruction_step(ae: SequenceAutoencoder, codes: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    logits = ae(codes)
+    target = codes.long() - 1  # A/C/G/U -> 0..3, pad -> -1 (ignored)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, 4), target.reshape(-1), ignore_index=-1)
+    mask = target >= 0
+    correct = int((logits.argmax(-1) == target)[mask].sum())
+    return loss, correct, int(mask.sum())
+
+
+def pretrain_autoencoders(
+    mirna_seqs: Sequence[str],
+    cts_seqs: Sequence[str],
+    config: ModelConfig,
+    epochs: int = 5,
+    batch_size: int = 50,
+    lr: float = 1e-2,
+    seed: int = 1,
+    device: torch.device | str = "cpu",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> PretrainResult:
+    """Train both autoencoders to reconstruct their inputs (unsupervised; labels unused)."""
+    _seed_all(seed)
+    L = config.cts_length
+    data = {
+        "mirna": torch.from_numpy(encode_batch(sorted(set(mirna_seqs)), L)),
+        "cts": torch.from_numpy(encode_batch([s[-L:].rjust(L, "N") for s in sorted(set(cts_seqs))], L)),
+    }
+    aes = {"mirna": SequenceAutoencoder(config).to(device), "cts": SequenceAutoencoder(config).to(device)}
+    opts = {k: torch.optim.Adam(ae.parameters(), lr=lr) for k, ae in aes.items()}
+    history = []
+    for epoch in range(1, epochs + 1):
+        row: dict[str, float] = {"epoch": epoch}
+        for k, ae in aes.items():
+            ae.train()
+            rng = np.random.default_rng(seed * 1000 + epoch)
+            total_loss, correct, count = 0.0, 0, 0
+            for idx in _batches(len(data[k]), batch_size, rng):
+                codes = data[k][idx].to(device)
+                loss, c, n = _reconstruction_step(ae, codes)
+                opts[k].zero_grad()
+                loss.backward()
+                opts[k].step()
+                total_loss += loss.item() * len(idx)
+                correct += c
+                count += n
+            row[f"{k}_loss"] = total_loss / max(len(data[k]), 1)
+            row[f"{k}_accuracy"] = correct / max(count, 1)
+        history.append(row)
+        if on_epoch:
+            on_epoch(row)
+    return PretrainResult(aes["mirna"].cpu().eval(), aes["cts"].cpu().eval(), history)
+
+
+def save_pretrained(path: str | Path, result: PretrainResult, config: ModelConfig, seed: int, digest: str | None) -> None:
+    holder = nn.ModuleDict({"mirna_ae": result.mirna_ae, "cts_ae": result.cts_ae})
+    info = CheckpointInfo(
+        kind="autoencoders", config=config, seed=seed, training_data_digest=digest, metrics={"history": result.history}
+    )
+    save_checkpoint(path, holder, info)
+
+
+def load_pretrained_into(model: DeepTarget, path: str | Path) -> None:
+    state, info = read_checkpoint(path, expect_kind="autoencoders")
+    if (info.config.embedding_dim, info.config.encoder_hidden, info.config.cell) != (
+        model.config.embedding_dim,
+        model.config.encoder_hidden,
+        model.config.cell,
+    ):
+        raise InputError(
+            f"pre-trained autoencoders are {info.config.cell}/{info.config.encoder_hidden} units; "
+            f"the network asks for {model.config.cell}/{model.config.encoder_hidden}",
+            str(path),
+        )
+    try:
+        model.mirna_ae.load_state_dict({k[len("mirna_ae.") :]: v for k, v in state.items() if k.startswith("mirna_ae.")})
+        model.cts_ae.load_state_dict({k[len("cts_ae.") :]: v for k, v in state.items() if k.startswith("cts_ae.")})
+    except RuntimeError as exc:
+        raise InputError("pre-trained autoencoder weights do not fit the network", str(path)) from exc
+
+
+# --------------------------------------------------------------------------- fine-tuning
+
+
+@torch.no_grad()
+def predict_scores(model: DeepTarget, data: PairData, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
+    model.eval()
+    out = np.empty(len(data), dtype=np.float64)
+    for i in range(0, len(data), batch_size):
+        m = torch.from_numpy(data.mirna[i : i + batch_size]).to(device)
+        c = torch.from_numpy(data.cts[i : i + batch_size]).to(device)
+        out[i : i + batch_size] = torch.softmax(model(m, c), dim=1)[:, 1].double().cpu().numpy()
+    return out
+
+
+def evaluate(model: DeepTarget, data: PairData, device: torch.device | str = "cpu") -> dict[str, float]:
+    scores = predict_scores(model, data, device=device)
+    metrics = binary_metrics(data.labels, scores)
+    metrics["within_mirna_auc"] = within_group_auc(data.labels, scores, data.groups)[0]
+    return metrics
+
+
+@dataclass
+class TrainOptions:
+    epochs: int = 10
+    batch_size: int = 50
+    lr: float = 1e-3
+    patience: int = 3
+    seed: int = 1
+    device: str = "cpu"
+
+
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_roc_auc", "val_within_mirna_auc", "val_accuracy", "seconds")
+
+
+def train_classifier(
+    train: PairData,
+    val: PairData | None,
+    config: ModelConfig,
+    options: TrainOptions,
+    pretrained: str | Path | None = None,
+    resume_path: str | Path | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    progress: Progress | None = None,
+) -> tuple[DeepTarget, list[dict[str, float]]]:
+    """Fine-tune end to end; returns the best model (by validation ROC-AUC) and the log."""
+    _seed_all(options.seed)
+    device = torch.device(options.device)
+    model = DeepTarget(config)
+    if pretrained is not None:
+        load_pretrained_into(model, pretrained)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=options.lr)
+    history: list[dict[str, float]] = []
+    best_auc, best_state, start_epoch, stale = -math.inf, None, 1, 0
+    if resume_path is not None and Path(resume_path).exists():
+        state, info = read_checkpoint(resume_path, expect_kind="resume")
+        model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None
+        opt.load_state_dict(info.extra["optimizer"])
+        torch.set_rng_state(state["rng"])
+        history = info.extra["history"]
+        start_epoch = len(history) + 1
+        best_auc = info.extra["best_auc"]
+        stale = info.extra["stale"]
+        log.info("resuming after epoch %d (best validation ROC-AUC %.4f)", len(history), best_auc)
+    val_t = val
+    for epoch in range(start_epoch, options.epochs + 1):
+        if stale >= options.patience:
+            break
+        t0 = time.perf_counter()
+        model.train()
+        rng = np.random.default_rng(options.seed * 1000 + epoch)
+        total = 0.0
+        for idx in _batches(len(train), options.batch_size, rng):
+            m = torch.from_numpy(train.mirna[idx]).to(device)
+            c = torch.from_numpy(train.cts[idx]).to(device)
+            y = torch.from_numpy(train.labels[idx]).to(device)
+            loss = nn.functional.cross_entropy(model(m, c), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            if progress:
+                progress(len(idx))
+        row: dict[str, float] = {"epoch": epoch, "train_loss": total / len(train)}
+        if val_t is not None:
+            scores = predict_scores(model, val_t, device=device)
+            p = np.clip(scores, 1e-7, 1 - 1e-7)
+            row["val_loss"] = float(-np.mean(val_t.labels * np.log(p) + (1 - val_t.labels) * np.log(1 - p)))
+            metrics = binary_metrics(val_t.labels, scores)
+            row["val_roc_auc"] = metrics["roc_auc"]
+            row["val_within_mirna_auc"] = within_group_auc(val_t.labels, scores, val_t.groups)[0]
+            row["val_accuracy"] = metrics["accuracy"]
+            score = metrics["roc_auc"]
+        else:
+            score = -row["train_loss"]
+        row["seconds"] = time.perf_counter() - t0
+        history.append(row)
+        if score > best_auc:
+            best_auc, stale = score, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        if on_epoch:
+            on_epoch(row)
+        if resume_path is not None:
+            _save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.cpu().eval()
+    return model, history
+
+
+def _save_resume(path, model, best_state, opt, history, best_auc, stale, config, options) -> None:
+    holder_state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if best_state:
+        holder_state.update({f"best.{k}": v for k, v in best_state.items()})
+    holder_state["rng"] = torch.get_rng_state()
+
+    class _Holder(nn.Module):
+        def state_dict(self, *a, **k):  # type: ignore[override]
+            return holder_state
+
+    info = CheckpointInfo(
+        kind="resume",
+        config=config,
+        seed=options.seed,
+        extra={"optimizer": opt.state_dict(), "history": history, "best_auc": best_auc, "stale": stale},
+    )
+    save_checkpoint(path, _Holder(), info)
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+def cv_folds(data: PairData, k: int, group_by_mirna: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if group_by_mirna:
+        if len(set(data.groups)) < k:
+            raise InputError(f"--cv {k} grouped by miRNA needs at least {k} distinct miRNAs")
+        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(data)), data.labels, groups=data.groups))
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(data)), data.labels))
+
+
+CV_COLUMNS = ("fold",) + METRIC_NAMES + ("within_mirna_auc",)
+
+
+def cross_validate(
+    data: PairData,
+    k: int,
+    group_by_mirna: bool,
+    config: ModelConfig,
+    options: TrainOptions,
+    pretrained: str | Path | None = None,
+    on_fold: Callable[[dict[str, float]], None] | None = None,
+) -> list[dict[str, float | str]]:
+    """K-fold CV: each fold trains on K-1 parts (early stopping on a grouped 10% inner split)
+    and is scored on the held-out part. Returns fold rows plus 'mean' and 'sd' rows."""
+    rows: list[dict[str, float | str]] = []
+    for i, (tr, te) in enumerate(cv_folds(data, k, group_by_mirna, options.seed), start=1):
+        inner = cv_folds(data.subset(tr), 10, group_by_mirna, options.seed + i)[0]
+        fit, stop = tr[inner[0]], tr[inner[1]]
+        model, _ = train_classifier(data.subset(fit), data.subset(stop), config, options, pretrained)
+        metrics = evaluate(model, data.subset(te))
+        row: dict[str, float | str] = {"fold": str(i), **{m: metrics[m] for m in CV_COLUMNS[1:]}}
+        rows.append(row)
+        if on_fold:
+            on_fold(row)
+    for name, fn in (("mean", np.nanmean), ("sd", lambda v: np.nanstd(v, ddof=1) if len(v) > 1 else 0.0)):
+        rows.append({"fold": name, **{m: float(fn(np.array([r[m] for r in rows[:k]], dtype=float))) for m in CV_COLUMNS[1:]}})
+    return rows
+
+
+def read_sequences_for_pretraining(pair_paths: Sequence[str | Path], fasta_mirnas: Sequence[str | Path], fasta_cts: Sequence[str | Path]) -> tuple[list[str], list[str]]:
+    mirnas: list[str] = []
+    cts: list[str] = []
+    for p in pair_paths:
+        for pair in read_pairs(p)[1]:
+            mirnas.append(pair.mirna_seq)
+            cts.append(pair.mrna_seq)
+    for p in fasta_mirnas:
+        mirnas.extend(r.seq for r in read_fasta(p, kind="mirna"))
+    for p in fasta_cts:
+        cts.extend(r.seq for r in read_fasta(p, kind="target"))
+    if not mirnas or not cts:
+        raise InputError("pre-training needs miRNAs and CTSs (give --pairs, or --mirna-fasta and --cts-fasta)")
+    return mirnas, cts

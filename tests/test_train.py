@@ -1,0 +1,197 @@
+"""dt-pretrain / dt-train: the network learns, is deterministic, and its checkpoints are safe."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deeptarget_core import model as M
+from deeptarget_core import train as T
+from deeptarget_core.errors import InputError
+from deeptarget_core.io import Pair
+
+BIN = Path(sys.executable).parent
+MIRNA = "UGAGGUAGUAGGUUGUAUAGUU"
+SITE_8MER = "CUACCUCA"  # pairs let-7 nt 2-8 plus A1
+
+
+def planted_pairs(n: int, seed: int) -> list[Pair]:
+    """Half the CTSs carry a let-7 8mer at window positions 29-36, half are random without one."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        while True:
+            cts = "".join(rng.choice("ACGU") for _ in range(40))
+            if "UACCUC" not in cts:
+                break
+        label = i % 2
+        if label:
+            cts = cts[:28] + SITE_8MER + cts[36:]
+        out.append(Pair("let7", MIRNA, f"t{i}", cts, label, (), i + 2))
+    return out
+
+
+def write_pairs(path: Path, pairs: list[Pair]) -> Path:
+    with open(path, "w") as f:
+        f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\n")
+        for p in pairs:
+            f.write(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\t{p.label}\n")
+    return path
+
+
+def test_shapes_and_padding():
+    net = M.DeepTarget(M.ModelConfig(layers=3, bidirectional=True)).eval()
+    mirna = torch.from_numpy(T.encode_batch([MIRNA, MIRNA[:10]], 40))
+    cts = torch.randint(1, 5, (2, 40))
+    assert net.encode_mirna(mirna).shape == (2, 40, 30)
+    assert [s.shape[-1] for s in net.interaction_states(net.encode_mirna(mirna), net.encode_cts(cts))] == [120, 120, 60]
+    assert net(mirna, cts).shape == (2, 2)
+    # padding code 0 embeds to the zero vector
+    assert torch.all(net.mirna_ae.embedding.weight[0] == 0)
+
+
+def test_long_and_short_cts_keep_the_seed_end():
+    pairs = [Pair("m", MIRNA, "a", "A" * 10 + "C" * 40, 1, (), 2), Pair("m", MIRNA, "b", "G" * 30, 0, (), 3)]
+    data = T.encode_pairs(pairs, 40)
+    assert data.cts[0].tolist() == [2] * 40  # the 3' 40 nt kept
+    assert data.cts[1].tolist() == [0] * 10 + [3] * 30  # padded on the 5' side
+
+
+def test_tiny_model_learns_a_planted_8mer_rule():
+    torch.set_num_threads(1)
+    train = T.encode_pairs(planted_pairs(400, 1), 40)
+    val = T.encode_pairs(planted_pairs(200, 2), 40)
+    # bidirectional: the backward pass ends on the seed region, so the rule is learnt in seconds
+    config = M.ModelConfig(layers=1, dropout=0.0, bidirectional=True)
+    model, history = T.train_classifier(train, val, config, T.TrainOptions(epochs=6, batch_size=20, lr=0.01, seed=3, patience=9))
+    metrics = T.evaluate(model, val)
+    assert metrics["accuracy"] > 0.95, history
+    assert len(history) >= 1 and "val_roc_auc" in history[0]
+
+
+def test_same_seed_same_weights_different_seed_different():
+    torch.set_num_threads(1)
+    data = T.encode_pairs(planted_pairs(100, 1), 40)
+    opts = T.TrainOptions(epochs=1, batch_size=20, seed=5)
+    a, _ = T.train_classifier(data, None, M.ModelConfig(layers=1), opts)
+    b, _ = T.train_classifier(data, None, M.ModelConfig(layers=1), opts)
+    c, _ = T.train_classifier(data, None, M.ModelConfig(layers=1), T.TrainOptions(epochs=1, batch_size=20, seed=6))
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert any(not torch.equal(va, vc) for va, vc in zip(a.state_dict().values(), c.state_dict().values()))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    net = M.DeepTarget(M.ModelConfig(cell="lstm", layers=1)).eval()
+    info = M.CheckpointInfo(kind="classifier", config=net.config, seed=4, metrics={"roc_auc": 0.9})
+    M.save_checkpoint(tmp_path / "m.pt", net, info)
+    loaded, got = M.load_model(tmp_path / "m.pt")
+    assert got.config == net.config and got.metrics["roc_auc"] == 0.9 and got.seed == 4
+    x, y = torch.randint(0, 5, (3, 22)), torch.randint(0, 5, (3, 40))
+    assert torch.equal(net(x, y), loaded(x, y))
+
+
+def test_foreign_truncated_and_malicious_checkpoints_are_refused(tmp_path):
+    net = M.DeepTarget(M.ModelConfig())
+    good = tmp_path / "good.pt"
+    M.save_checkpoint(good, net, M.CheckpointInfo(kind="classifier", config=net.config))
+    truncated = tmp_path / "trunc.pt"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as f:
+        pickle.dump({"format": "deeptarget-checkpoint", "x": Evil()}, f)
+    other_arch = tmp_path / "arch.pt"
+    M.save_checkpoint(other_arch, M.DeepTarget(M.ModelConfig(layers=1)), M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=3)))
+    future = tmp_path / "future.pt"
+    payload = torch.load(good, weights_only=True)
+    payload["format_version"] = 99
+    torch.save(payload, future)
+    for path, message in [
+        (truncated, "truncated or corrupt"),
+        (foreign, "not a deepTarget checkpoint"),
+        (evil, "refused"),
+        (other_arch, "do not fit"),
+        (future, "format version 99"),
+        (tmp_path / "missing.pt", "no such checkpoint"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            M.load_model(path)
+
+
+def test_pretrain_reconstructs_and_loads_into_the_network(tmp_path):
+    torch.set_num_threads(1)
+    pairs = planted_pairs(200, 3)
+    result = T.pretrain_autoencoders([p.mirna_seq for p in pairs], [p.mrna_seq for p in pairs], M.ModelConfig(), epochs=3, lr=0.02)
+    assert result.history[-1]["cts_accuracy"] > 0.9
+    T.save_pretrained(tmp_path / "ae.pt", result, M.ModelConfig(), seed=1, digest=None)
+    net = M.DeepTarget(M.ModelConfig())
+    T.load_pretrained_into(net, tmp_path / "ae.pt")
+    assert torch.equal(net.cts_ae.encoder.weight_ih_l0, result.cts_ae.encoder.weight_ih_l0)
+    with pytest.raises(InputError, match="gru/30"):
+        T.load_pretrained_into(M.DeepTarget(M.ModelConfig(cell="lstm")), tmp_path / "ae.pt")
+
+
+def test_resume_continues_to_the_same_weights(tmp_path):
+    torch.set_num_threads(1)
+    data = T.encode_pairs(planted_pairs(120, 1), 40)
+    val = T.encode_pairs(planted_pairs(40, 2), 40)
+    cfg = M.ModelConfig(layers=1)
+    full, hist_full = T.train_classifier(data, val, cfg, T.TrainOptions(epochs=3, batch_size=20, seed=2, patience=9))
+    resume = tmp_path / "run.resume"
+    T.train_classifier(data, val, cfg, T.TrainOptions(epochs=2, batch_size=20, seed=2, patience=9), resume_path=resume)
+    resumed, hist = T.train_classifier(data, val, cfg, T.TrainOptions(epochs=3, batch_size=20, seed=2, patience=9), resume_path=resume)
+    assert [r["epoch"] for r in hist] == [1, 2, 3]
+    for va, vb in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(va, vb, atol=1e-6)
+
+
+def test_cross_validation_grouped_by_mirna_keeps_mirnas_apart():
+    rng = random.Random(0)
+    pairs = []
+    for m in range(6):
+        mirna = "".join(rng.choice("ACGU") for _ in range(22))
+        pairs += [Pair(f"m{m}", mirna, f"t{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)]
+    data = T.encode_pairs(pairs, 40)
+    for train_idx, test_idx in T.cv_folds(data, 3, True, seed=1):
+        assert not {data.groups[i] for i in train_idx} & {data.groups[i] for i in test_idx}
+
+
+def test_cli_pretrain_train_and_cv(tmp_path):
+    train = write_pairs(tmp_path / "train.tsv", planted_pairs(200, 1))
+    val = write_pairs(tmp_path / "val.tsv", planted_pairs(60, 2))
+    ae = tmp_path / "ae.pt"
+    res = subprocess.run([str(BIN / "dt-pretrain"), "--pairs", str(train), "--epochs", "1", "-p", "1", "-o", str(ae)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "reconstruction accuracy" in res.stderr
+    model = tmp_path / "model.pt"
+    res = subprocess.run(
+        [str(BIN / "dt-train"), "--train", str(train), "--val", str(val), "--pretrained", str(ae), "--epochs", "2", "-p", "1", "-o", str(model)],
+        capture_output=True, text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    net, info = M.load_model(model)
+    assert info.kind == "classifier" and info.metrics["best_epoch"] in (1, 2)
+    log_rows = (tmp_path / "model.pt.log.tsv").read_text().splitlines()
+    assert log_rows[0].split("\t")[:3] == ["epoch", "train_loss", "val_loss"] and len(log_rows) == 3
+    assert not (tmp_path / "model.pt.resume").exists()
+    # unlabeled training table and missing pretraining are clear errors
+    nolabel = tmp_path / "nolabel.tsv"
+    nolabel.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\nm\tUGAGGUAGUAGG\tt\tACGUACGU\n")
+    res = subprocess.run([str(BIN / "dt-train"), "--train", str(nolabel), "--no-pretrain", "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    assert res.returncode == 1 and "label column" in res.stderr and not (tmp_path / "x.pt").exists()
+    res = subprocess.run([str(BIN / "dt-train"), "--train", str(train), "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    assert res.returncode == 2

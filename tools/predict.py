@@ -1,18 +1,219 @@
-"""dt-predict (not implemented yet: issue 8)."""
+"""dt-predict: score candidate target sites with a deepTarget model, and aggregate per gene."""
 
 from __future__ import annotations
 
-from deeptarget_tools import _cli
-from deeptarget_tools.options import OptVersion
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
 
-app = _cli.make_app("dt-predict: not implemented yet.")
+import typer
+
+from deeptarget_core import io
+from deeptarget_core.errors import InputError
+from deeptarget_tools import _cli
+from deeptarget_tools.options import (
+    Device,
+    OptBatchSize,
+    OptDebug,
+    OptDevice,
+    OptMirnaFasta,
+    OptModel,
+    OptOutput,
+    OptQuiet,
+    OptSeed,
+    OptSiteTypes,
+    OptThreads,
+    OptUtrFasta,
+    OptVerbose,
+    OptVersion,
+    SiteTypes,
+)
+
+log = logging.getLogger("deeptarget")
+app = _cli.make_app(
+    "Score candidate target sites (CTS) with a deepTarget model (or the seed-match baseline) "
+    "and aggregate them per (miRNA, target) pair. Input: a site table from dt-scan-cts "
+    "('-' = stdin), or --mirna/--utr FASTA (scanned here), or --pairs TABLE."
+)
+
+
+class Level(str, Enum):
+    auto = "auto"
+    site = "site"
+    gene = "gene"
+
+
+class Aggregate(str, Enum):
+    max = "max"
+    poisson = "poisson"
 
 
 @app.command()
-def command(version: OptVersion = None) -> None:
-    """Not implemented yet."""
-    _cli.not_implemented("dt-predict", "issue 8")
+def command(
+    sites_table: Annotated[
+        Optional[str],
+        typer.Argument(help="Site table from dt-scan-cts ('-' = stdin); needs --mirna for the miRNA sequences.", metavar="[SITES]"),
+    ] = None,
+    mirna: OptMirnaFasta = None,
+    utr: OptUtrFasta = None,
+    pairs: Annotated[
+        Optional[str],
+        typer.Option("--pairs", help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).", metavar="TSV"),
+    ] = None,
+    level: Annotated[
+        Level,
+        typer.Option("--level", help="For --pairs: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt."),
+    ] = Level.auto,
+    model: OptModel = None,
+    gene_output: Annotated[
+        Optional[str],
+        typer.Option("--gene-output", help="Also write one row per (miRNA, target) pair: score, n_sites, best_site_type [, label].", metavar="FILE"),
+    ] = None,
+    aggregate: Annotated[
+        Aggregate,
+        typer.Option("--aggregate", help="Gene score: max site score, or poisson = max discounted by the chance of such a site in a UTR of that length."),
+    ] = Aggregate.max,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", min=1e-6, max=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
+    ] = 0.05,
+    site_types: OptSiteTypes = SiteTypes.canonical,
+    cts_length: Annotated[
+        Optional[int],
+        typer.Option("--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."),
+    ] = None,
+    output: OptOutput = "-",
+    batch_size: OptBatchSize = 2048,
+    threads: OptThreads = 2,
+    device: OptDevice = Device.auto,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower).")
+    ] = False,
+    seed: OptSeed = 0,
+    quiet: OptQuiet = False,
+    verbose: OptVerbose = False,
+    debug: OptDebug = False,
+    version: OptVersion = None,
+) -> None:
+    """Site scores go to -o (default stdout), gene scores to --gene-output."""
+    _cli.setup_logging(quiet, verbose)
+    _predict(
+        sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
+        output, batch_size, threads, device, exact, seed, debug=debug,
+    )
+
+
+@_cli.handle_errors
+def _predict(
+    sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
+    output, batch_size, threads, device, exact, seed, debug=False,
+) -> None:
+    from contextlib import ExitStack
+
+    from deeptarget_core import predict
+
+    if sites_table is not None and pairs is not None:
+        raise typer.BadParameter("give a site table or --pairs, not both")
+    if sites_table is None and pairs is None and (mirna is None or utr is None):
+        raise typer.BadParameter("give a site table (with --mirna), --mirna and --utr, or --pairs")
+    if pairs is not None and (mirna is not None or utr is not None):
+        raise typer.BadParameter("--pairs carries its own sequences; drop --mirna/--utr")
+    if sites_table is not None and mirna is None:
+        raise typer.BadParameter("a site table needs --mirna FASTA for the miRNA sequences")
+    dashes = [x for x in (sites_table, pairs, mirna, utr) if x is not None and str(x) == "-"]
+    if len(dashes) > 1:
+        raise InputError("only one input can be read from stdin")
+    if gene_output is not None and gene_output == output == "-":
+        raise typer.BadParameter("-o and --gene-output cannot both be stdout")
+    if pairs == "-" and level == Level.auto:
+        raise typer.BadParameter("with --pairs - give --level site or gene (auto reads the table twice)")
+
+    relaxed = site_types == SiteTypes.relaxed
+    if model != predict.SEED_MATCH:
+        import torch
+
+        torch.set_num_threads(threads)
+        from deeptarget_core.model import resolve_device
+
+        dev = str(resolve_device(device.value))
+    else:
+        dev = "cpu"
+    scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)
+    if cts_length is not None and cts_length != scorer.cts_length:
+        raise typer.BadParameter(f"--cts-length {cts_length}: this model reads {scorer.cts_length}-nt CTSs")
+    log.info("dt-predict: model %s (CTS length %d)", "seed-match" if model == predict.SEED_MATCH else (model or "packaged default"), scorer.cts_length)
+
+    pair_level = None
+    if pairs is not None:
+        pair_level = level.value if level != Level.auto else predict.pair_table_level(pairs)
+        log.info("dt-predict: pair table read at %s level", pair_level)
+    if pair_level == "site" and gene_output is not None:
+        raise typer.BadParameter("--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)")
+
+    chance = predict.ChanceModel(scorer, relaxed=relaxed, alpha=alpha, seed=seed) if aggregate == Aggregate.poisson else None
+    utr_lengths: dict[str, int] | None = None
+    if aggregate == Aggregate.poisson and gene_output is not None:
+        if sites_table is not None:
+            if utr is None:
+                raise typer.BadParameter("--aggregate poisson on a site table needs --utr FASTA (for the UTR lengths)")
+            utr_lengths = predict.read_utr_lengths(utr)
+        else:
+            utr_lengths = {}
+
+    with ExitStack() as stack:
+        out = stack.enter_context(io.atomic_output(output))
+        genes = None
+        if gene_output is not None:
+            gh = stack.enter_context(io.atomic_output(gene_output))
+            has_label = False
+            extra: list[str] = []
+            if pair_level == "gene":
+                table_cols = _pair_columns(pairs)
+                has_label = "label" in table_cols
+                extra = [c for c in table_cols if c not in io.PAIR_COLUMNS and c != "label"]
+            genes = predict.GeneWriter(
+                gh, aggregate.value, chance, utr_lengths, extra_columns=extra, has_label=has_label,
+                source=sites_table,
+            )
+        with _cli.progress("scoring CTS") as advance:
+            if sites_table is not None:
+                seqs = predict.read_mirna_seqs(mirna)
+                summary = predict.predict_site_table(
+                    sites_table, seqs, scorer, out, genes, mirna_source=str(mirna), progress=advance
+                )
+            elif pairs is not None and pair_level == "site":
+                summary = predict.predict_pairs_site(pairs, scorer, out, progress=advance)
+            elif pairs is not None:
+                if genes is None:
+                    genes = predict.GeneWriter(stack.enter_context(io.atomic_output("/dev/null")), aggregate.value, chance, {})
+                summary = predict.predict_pairs_gene(pairs, scorer, out, genes, relaxed=relaxed, progress=advance)
+            else:
+                from deeptarget_core.sites import Mirna
+
+                mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(mirna).items()]
+                targets = io.read_fasta(utr, kind="target")
+                summary = predict.predict_scan(
+                    mirnas, targets, scorer, out, genes, relaxed=relaxed, utr_lengths=utr_lengths, progress=advance
+                )
+    log.info(
+        "dt-predict: %d CTS scored in %.1f s (%.0f CTS/s)%s",
+        summary.n_cts,
+        summary.seconds,
+        summary.rate,
+        f"; {summary.n_pairs} gene rows" if gene_output is not None else "",
+    )
+
+
+def _pair_columns(path: str) -> list[str]:
+    for table in io.iter_tsv(path, io.PAIR_COLUMNS, chunk_rows=1):
+        return table.columns
+    return list(io.PAIR_COLUMNS)
 
 
 def main() -> None:
     _cli.run(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Benchmark dt-predict end to end on a site table of about 1.5 million CTS.
+
+The site table is dt-scan-cts output for all human miRNAs (miRBase 22.1) against the
+synthetic 3'UTRome of bench/scan.py (AU-rich, log-normal lengths, fixed seed), cut to
+--cts rows. dt-predict then runs as the real command line in a child process (site table
+-> scores + gene-level output, both to files), and wall time and peak RSS are reported.
+
+The model: the packaged default when present, else a random-weight network of the default
+architecture (same cost: speed does not depend on the weights), made with a fixed seed.
+CPU seconds (user + sys) of the child are reported too: on a shared machine wall time
+depends on the other load, CTS per CPU-second much less.
+The eager path (--exact) is timed on a 50,000-row slice for comparison, and the scores of
+the fast path are checked against it (max |difference| reported; tolerance 1e-5).
+
+    .venv/bin/python bench/predict.py              # 1.5 M CTS, 2 threads
+    .venv/bin/python bench/predict.py --cts 200000 # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+OUT = ROOT / "bench" / "out"
+BIN = Path(sys.executable).parent
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MB), stderr and CPU seconds (user + sys) of one child."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err}")
+    return wall, usage.ru_maxrss / 1024, err, usage.ru_utime + usage.ru_stime
+
+
+def make_sites(path: Path, n_rows: int, mnt: float) -> int:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from scan import make_utrome  # noqa: E402
+
+    utr = OUT / f"utrome_{mnt:g}M.fa.gz"
+    if not utr.exists():
+        make_utrome(utr, mnt)
+    mirna = SHARED / "miRBase" / "hsa_mature_v22.1.fa"
+    scan = subprocess.Popen(
+        [str(BIN / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE
+    )
+    n = -1
+    with open(path, "wb") as out:
+        for line in scan.stdout:
+            out.write(line)
+            n += 1
+            if n >= n_rows:
+                break
+    scan.kill()
+    scan.wait()
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cts", type=int, default=1_500_000)
+    ap.add_argument("--mnt", type=float, default=3.0, help="UTRome size for the scan (million nt)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=2048)
+    ap.add_argument("--model", default=None, help="checkpoint (default: packaged, else a random one)")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    from deeptarget_core.model import DEFAULT_MODEL_PATH, CheckpointInfo, DeepTarget, ModelConfig, save_checkpoint
+
+    model = args.model
+    if model is None:
+        if DEFAULT_MODEL_PATH.exists():
+            model = str(DEFAULT_MODEL_PATH)
+        else:
+            import torch
+
+            torch.manual_seed(0)
+            net = DeepTarget(ModelConfig()).eval()
+            model = str(OUT / "random_model.pt")
+            save_checkpoint(model, net, CheckpointInfo(kind="classifier", config=net.config, seed=0))
+    sites_path = OUT / f"predict_sites_{args.cts}.tsv"
+    if not sites_path.exists():
+        n = make_sites(sites_path, args.cts, args.mnt)
+    else:
+        n = sum(1 for _ in open(sites_path)) - 1
+    mirna = SHARED / "miRBase" / "hsa_mature_v22.1.fa"
+    common = ["--mirna", str(mirna), "--model", model, "-p", str(args.threads), "--batch-size", str(args.batch_size)]
+    load_before = os.getloadavg()[0]
+    wall, rss, err, cpu = run_child(
+        [str(BIN / "dt-predict"), str(sites_path), *common, "-o", str(OUT / "predict_scores.tsv"),
+         "--gene-output", str(OUT / "predict_genes.tsv")]
+    )
+    load_after = os.getloadavg()[0]
+
+    # Eager path on a slice, and the fast path's agreement with it.
+    slice_path = OUT / "predict_slice.tsv"
+    with open(sites_path) as src, open(slice_path, "w") as dst:
+        for i, line in enumerate(src):
+            if i > 50_000:
+                break
+            dst.write(line)
+    t_fast, _, _, _ = run_child([str(BIN / "dt-predict"), str(slice_path), *common, "-o", str(OUT / "slice_fast.tsv")])
+    t_exact, _, _, _ = run_child([str(BIN / "dt-predict"), str(slice_path), *common, "--exact", "-o", str(OUT / "slice_exact.tsv")])
+    import numpy as np
+
+    fast = np.loadtxt(OUT / "slice_fast.tsv", skiprows=1, usecols=8, delimiter="\t")
+    exact = np.loadtxt(OUT / "slice_exact.tsv", skiprows=1, usecols=8, delimiter="\t")
+    result = {
+        "cts": n,
+        "model": Path(model).name,
+        "threads": args.threads,
+        "batch_size": args.batch_size,
+        "wall_s": round(wall, 1),
+        "cts_per_s": round(n / wall),
+        "peak_rss_mb": round(rss),
+        "cpu_s": round(cpu, 1),
+        "cts_per_cpu_s": round(n / cpu),
+        "slice_cts": len(fast),
+        "slice_fast_s": round(t_fast, 2),
+        "slice_exact_s": round(t_exact, 2),
+        "max_abs_diff_fast_vs_exact": float(np.max(np.abs(fast - exact))),
+        "cpus": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": load_after,
+        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+    }
+    (OUT / "predict.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print("| CTS | threads | wall (s) | CTS/s | CTS per CPU-s | peak RSS (MB) | eager slice CTS/s | fast slice CTS/s | max diff | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {n:,} | {args.threads} | {wall:.1f} | {n/wall:,.0f} | {n/cpu:,.0f} | {rss:,.0f} | {len(exact)/t_exact:,.0f} | "
+        f"{len(fast)/t_fast:,.0f} | {result['max_abs_diff_fast_vs_exact']:.1e} | {load_before:.1f}/{load_after:.1f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

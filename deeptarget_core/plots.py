@@ -1,0 +1,112 @@
+"""Evaluation plots (PNG, matplotlib Agg backend): ROC and PR curves, score histograms by
+label, confusion matrices. Several predictors share one ROC and one PR figure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "predictor"
+
+
+def _save(fig, path: Path) -> Path:
+    # No timestamps in the metadata: the same data give the same bytes.
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    _plt().close(fig)
+    return path
+
+
+def plot_roc(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -> Path:
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for name, y, s in curves:
+        if len(np.unique(y)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_pr(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -> Path:
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    base = None
+    for name, y, s in curves:
+        if len(np.unique(y)) < 2:
+            continue
+        prec, rec, _ = precision_recall_curve(y, s)
+        ax.plot(rec, prec, label=f"{name} (AP {average_precision_score(y, s):.3f})")
+        base = float(np.mean(y))
+    if base is not None:
+        ax.axhline(base, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_histogram(name: str, y: np.ndarray, s: np.ndarray, path: Path, threshold: float = 0.5) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lo, hi = float(np.min(s)), float(np.max(s))
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    bins = np.linspace(lo, hi, 41)
+    for label, colour in ((0, "tab:blue"), (1, "tab:red")):
+        ax.hist(s[y == label], bins=bins, alpha=0.55, color=colour, label=f"label {label} (n={int(np.sum(y == label))})")
+    ax.axvline(threshold, color="black", linestyle="--", linewidth=1)
+    ax.set(xlabel="score", ylabel="count", title=f"{name}: scores by label")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float = 0.5) -> Path:
+    plt = _plt()
+    mat = np.array([[cm["tn"], cm["fp"]], [cm["fn"], cm["tp"]]])
+    fig, ax = plt.subplots(figsize=(4, 3.6))
+    ax.imshow(mat, cmap="Blues")
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, f"{mat[i, j]:,}", ha="center", va="center", color="black" if mat[i, j] < mat.max() / 2 else "white")
+    ax.set_xticks([0, 1], ["predicted 0", "predicted 1"])
+    ax.set_yticks([0, 1], ["label 0", "label 1"])
+    ax.set_title(f"{name} (threshold {threshold:g})", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def write_plots(results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5) -> list[Path]:
+    """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
+    from .metrics import confusion
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    files = [plot_roc(results, d / "roc.png"), plot_pr(results, d / "pr.png")]
+    for name, y, s in results:
+        tag = safe_name(name)
+        files.append(plot_histogram(name, y, s, d / f"hist_{tag}.png", threshold))
+        files.append(plot_confusion(name, confusion(y, s, threshold), d / f"confusion_{tag}.png", threshold))
+    return files

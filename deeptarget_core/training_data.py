@@ -11,8 +11,8 @@ Recipe (deterministic for a given seed; ``make training-data``):
    where every candidate from dt-scan-cts has one. So every real 40-nt window of the split
    (positive or negative site, real 3'UTR sequence) is scanned with every other miRNA of the
    split exactly as dt-scan-cts scans; a canonical site whose 3' end lies at window position
-   35-37 (where positives' seeds lie) makes a (miRNA, window) negative, unless that pair is a
-   known positive. They keep the real miRNA and look like what dt-predict will score.
+   35-37 (where positives' seeds lie) makes a (miRNA, window) negative, unless the window is
+   a known positive site of a miRNA with the same seed (nt 2-7): seed families share targets. They keep the real miRNA and look like what dt-predict will score.
 3. Per-miRNA balance: decoys are sampled per miRNA so that each miRNA has about as many
    negatives as positives (``decoy_ratio``); the miRNA identity alone then carries little
    signal (the shortcut that the gene-level benchmarks reward).
@@ -84,7 +84,9 @@ def seed_decoys(rows: list[Row], seed: int, decoy_ratio: float = 1.0, end_positi
     """Canonical seed matches of other miRNAs in the split's real windows (see module doc)."""
     ends = set(end_positions)
     mirnas = sorted({(r.mirna_id, r.mirna_seq) for r in rows})
-    positives = {(r.mirna_seq, r.mrna_seq) for r in rows if r.label == 1}
+    # A window that is a positive site of one miRNA is no decoy for a miRNA with the same seed
+    # (nt 2-7): seed-family members share their targets.
+    positives = {(r.mirna_seq[1:7], r.mrna_seq) for r in rows if r.label == 1}
     windows = sorted({r.mrna_seq for r in rows})
     window_id = {}
     for r in rows:
@@ -103,7 +105,7 @@ def seed_decoys(rows: list[Row], seed: int, decoy_ratio: float = 1.0, end_positi
     rng = random.Random(seed)
     out: list[Row] = []
     for mi, (mid, mseq) in enumerate(mirnas):
-        pool = sorted(set(t for t in candidates.get(mi, []) if (mseq, windows[t]) not in positives))
+        pool = sorted(set(t for t in candidates.get(mi, []) if (mseq[1:7], windows[t]) not in positives))
         want = int(round(decoy_ratio * n_pos[mseq]))
         if not pool or want <= 0:
             continue

@@ -11,6 +11,6 @@ training-data: install
 model: training-data
 	$(BIN)/dt-pretrain --pairs $(TRAINING_DATA)/train.tsv --epochs 2 --seed 1 -p $(MODEL_THREADS) --device cpu -o $(TRAINING_DATA)/autoencoders.pt
 	$(BIN)/dt-train --train $(TRAINING_DATA)/train.tsv --val $(TRAINING_DATA)/val.tsv \
-		--pretrained $(TRAINING_DATA)/autoencoders.pt --bidirectional --batch-size 100 --lr 0.002 --epochs 12 --patience 3 \
+		--pretrained $(TRAINING_DATA)/autoencoders.pt --bidirectional --batch-size 100 --lr 0.002 --epochs 16 --patience 3 \
 		--seed 1 -p $(MODEL_THREADS) --device cpu -o deeptarget_core/models/default.pt \
 		--log $(TRAINING_DATA)/default-model.log.tsv

@@ -14,3 +14,8 @@ model: training-data
 		--pretrained $(TRAINING_DATA)/autoencoders.pt --bidirectional --batch-size 100 --lr 0.002 --epochs 16 --patience 3 \
 		--seed 1 -p $(MODEL_THREADS) --device cpu -o deeptarget_core/models/default.pt \
 		--log $(TRAINING_DATA)/default-model.log.tsv
+
+# Issue-9 ablations (dt-train --cv 5 --group-by mirna on a seeded subsample; docs/results.md).
+.PHONY: ablations
+ablations: training-data
+	nice $(BIN)/python bench/train.py --n 6000 --epochs 3

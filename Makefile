@@ -20,16 +20,40 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install -q "$(TORCH_PIN)"
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,ci]'
 	touch $@
 
 install: $(VENV)/.installed
 
+# The whole suite: pytest (the Snakemake workflow runs for real inside it), then the
+# offline Galaxy wrapper lint and the Dockerfile lint. `make galaxy-test` (a real Galaxy
+# server, ~10-25 min) is a separate job: run it when wrappers change.
 test: install
 	$(BIN)/python -m pytest -q -n 2 tests
+	$(MAKE) galaxy-lint docker-lint
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow tests
+
+DEMO := demo-output
+demo: install
+	@mkdir -p $(DEMO)
+	$(BIN)/dt-scan-cts --mirna examples/mirnas.fa --utr examples/utrs.fa.gz -o $(DEMO)/sites.tsv
+	$(BIN)/dt-predict $(DEMO)/sites.tsv --mirna examples/mirnas.fa -o $(DEMO)/sites_scored.tsv --gene-output $(DEMO)/genes.tsv
+	$(BIN)/dt-predict --pairs examples/pairs.tsv -o $(DEMO)/pairs_sites_scored.tsv --gene-output $(DEMO)/pairs_genes_deeptarget.tsv
+	$(BIN)/dt-predict --pairs examples/pairs.tsv --model seed-match -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
+	$(BIN)/dt-eval $(DEMO)/pairs_genes_deeptarget.tsv $(DEMO)/pairs_genes_seedmatch.tsv --group-by mirna -o $(DEMO)/metrics.tsv --plots $(DEMO)/plots
+	$(BIN)/dt-explain $(DEMO)/sites_scored.tsv --mirna examples/mirnas.fa --top 3 --outdir $(DEMO)/explain
+	@echo
+	@echo "demo results in $(DEMO)/:"
+	@echo "  sites.tsv            candidate target sites (dt-scan-cts)"
+	@echo "  sites_scored.tsv     the same sites with model scores (dt-predict)"
+	@echo "  genes.tsv            one score per miRNA-UTR pair"
+	@echo "  metrics.tsv, plots/  deepTarget vs the seed-match baseline on the labelled example pairs (dt-eval)"
+	@echo "  explain/index.html   why the three best sites were predicted (dt-explain)"
+
+bench: install
+	$(BIN)/python bench/scan.py
 
 -include mk/*.mk
 

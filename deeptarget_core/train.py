@@ -320,8 +320,31 @@ def cv_folds(data: PairData, k: int, group_by_mirna: bool, seed: int) -> list[tu
             raise InputError(f"--cv {k} grouped by miRNA needs at least {k} distinct miRNAs")
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(len(data)), data.labels, groups=data.groups))
+    if np.bincount(data.labels, minlength=2).min() < k:
+        raise InputError(f"--cv {k} needs at least {k} pairs of each label")
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(data)), data.labels))
+
+
+def _holdout(data: PairData, group_by_mirna: bool, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded ~10% early-stopping split of a fold's training part (grouped on request).
+
+    Works for any number of miRNAs/pairs (small folds included): at least one group or pair
+    is held out, never all of them."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    if group_by_mirna:
+        groups = np.array(sorted(set(data.groups)))
+        if len(groups) < 2:
+            raise InputError("grouped cross-validation needs at least 2 miRNAs in every fold's training part")
+        held = set(rng.permutation(groups)[: max(1, int(round(fraction * len(groups))))].tolist())
+        mask = np.array([g in held for g in data.groups])
+    else:
+        if n < 2:
+            raise InputError("cross-validation needs at least 2 pairs in every fold's training part")
+        mask = np.zeros(n, dtype=bool)
+        mask[rng.permutation(n)[: max(1, int(round(fraction * n)))]] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
 
 
 CV_COLUMNS = ("fold",) + METRIC_NAMES + ("within_mirna_auc",)
@@ -340,8 +363,8 @@ def cross_validate(
     and is scored on the held-out part. Returns fold rows plus 'mean' and 'sd' rows."""
     rows: list[dict[str, float | str]] = []
     for i, (tr, te) in enumerate(cv_folds(data, k, group_by_mirna, options.seed), start=1):
-        inner = cv_folds(data.subset(tr), 10, group_by_mirna, options.seed + i)[0]
-        fit, stop = tr[inner[0]], tr[inner[1]]
+        fit_idx, stop_idx = _holdout(data.subset(tr), group_by_mirna, options.seed + i)
+        fit, stop = tr[fit_idx], tr[stop_idx]
         model, _ = train_classifier(data.subset(fit), data.subset(stop), config, options, pretrained)
         metrics = evaluate(model, data.subset(te))
         row: dict[str, float | str] = {"fold": str(i), **{m: metrics[m] for m in CV_COLUMNS[1:]}}

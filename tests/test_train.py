@@ -195,3 +195,17 @@ def test_cli_pretrain_train_and_cv(tmp_path):
     assert res.returncode == 1 and "label column" in res.stderr and not (tmp_path / "x.pt").exists()
     res = subprocess.run([str(BIN / "dt-train"), "--train", str(train), "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert res.returncode == 2
+
+
+@pytest.mark.parametrize("group", [True, False])
+def test_cross_validate_small_k_runs_and_summarises(group):
+    torch.set_num_threads(1)
+    rng = random.Random(1)
+    pairs = []
+    for m in range(4):
+        mirna = "".join(rng.choice("ACGU") for _ in range(22))
+        pairs += [Pair(f"m{m}", mirna, f"t{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(12)]
+    data = T.encode_pairs(pairs, 40)
+    rows = T.cross_validate(data, 2, group, M.ModelConfig(layers=1), T.TrainOptions(epochs=1, batch_size=16))
+    assert [r["fold"] for r in rows] == ["1", "2", "mean", "sd"]
+    assert 0.0 <= rows[2]["roc_auc"] <= 1.0

@@ -1,0 +1,77 @@
+# deepTarget suite container (issue 6): every dt-* tool plus the default model.
+#
+#   docker build -t deeptarget:0.1.0 .                                   # CPU torch (~1 GB)
+#   docker build --build-arg TORCH_VARIANT=cu126 -t deeptarget:0.1.0-cu126 .   # CUDA 12.6 wheels
+#
+# No ENTRYPOINT: `docker run IMAGE dt-predict ...`, `apptainer exec IMAGE dt-scan-cts ...`,
+# Nextflow and Snakemake all run plain commands in it. Work happens in /data as a non-root user.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- stage 1: build a self-contained virtual environment -------------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_VARIANT=cpu
+ARG TORCH_VERSION=2.13.0
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/deeptarget/bin:$PATH
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN python -m venv /opt/deeptarget
+# torch first, from the wheel index of the chosen variant: cpu, or cu126 (the CUDA wheels carry
+# their own CUDA runtime, so no nvidia base image is needed; the host needs only the driver).
+RUN case "${TORCH_VARIANT}" in \
+        cpu|cu126) ;; \
+        *) echo "TORCH_VARIANT must be cpu or cu126, not '${TORCH_VARIANT}'" >&2; exit 1 ;; \
+    esac \
+ && pip install --index-url "https://download.pytorch.org/whl/${TORCH_VARIANT}" \
+        --extra-index-url https://pypi.org/simple "torch==${TORCH_VERSION}"
+WORKDIR /src
+COPY pyproject.toml setup.cfg README.md ./
+COPY deeptarget_core ./deeptarget_core
+COPY tools ./tools
+# a non-editable install: the package, its console scripts and the default model under
+# deeptarget_core/models/ all land in /opt/deeptarget
+RUN pip install "torch==${TORCH_VERSION}" . \
+ && python -c "import deeptarget_core, pathlib, sys; m = sorted(pathlib.Path(deeptarget_core.__file__).parent.joinpath('models').glob('*.pt')); sys.exit(0 if m else 'no default model in the package: run make model first')"
+
+# ---- stage 2: runtime ----------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE}
+ARG TORCH_VARIANT=cpu
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="deeptarget" \
+      org.opencontainers.image.description="deepTarget: microRNA target prediction with recurrent neural networks (dt-scan-cts, dt-predict, dt-train, ...)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="https://github.com/deeptarget-suite/deeptarget" \
+      org.opencontainers.image.url="https://github.com/deeptarget-suite/deeptarget" \
+      org.opencontainers.image.documentation="https://github.com/deeptarget-suite/deeptarget#readme" \
+      org.opencontainers.image.base.name="docker.io/library/python:3.11-slim-bookworm" \
+      base_image="python:3.11-slim-bookworm" \
+      software="deeptarget" \
+      software.version="${VERSION}" \
+      version="1" \
+      about.summary="microRNA target prediction with deep recurrent neural networks (deepTarget, ACM-BCB 2016)" \
+      about.home="https://github.com/deeptarget-suite/deeptarget" \
+      about.documentation="https://github.com/deeptarget-suite/deeptarget#readme" \
+      about.license="SPDX:MIT" \
+      about.tags="Genomics,Transcriptomics,miRNA,Machine learning" \
+      extra.identifiers.doi="10.1145/2975167.2975212" \
+      extra.torch_variant="${TORCH_VARIANT}"
+# procps: Nextflow reads `ps` inside task containers for its trace metrics
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends procps \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 --user-group --shell /bin/bash deeptarget \
+ && mkdir -p /data \
+ && chown deeptarget:deeptarget /data
+COPY --from=build /opt/deeptarget /opt/deeptarget
+ENV PATH=/opt/deeptarget/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
+USER 1000:1000
+WORKDIR /data
+# smoke test: the tools start and the package imports without a GPU
+RUN dt-scan-cts --version \
+ && dt-predict --version \
+ && python -c "import torch, deeptarget_core; print('torch', torch.__version__, 'cuda build:', torch.version.cuda)"
+CMD ["dt-scan-cts", "--help"]

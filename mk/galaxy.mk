@@ -1,0 +1,30 @@
+# Galaxy wrappers (issue 5). Included by the Makefile (-include mk/*.mk).
+#   make galaxy-lint        planemo lint + shed_lint of galaxy/ (offline, ~1 min)
+#   make galaxy-test-data   regenerate galaxy/test-data with the suite's own tools
+#   make galaxy-test        run every wrapper's <tests> in a real Galaxy (pip package) on 127.0.0.1
+GALAXY_VENV ?= .venv-galaxy
+GALAXY_PIN ?= galaxy
+GALAXY_WRAPPERS = $(sort $(wildcard galaxy/dt_*.xml))
+
+.PHONY: galaxy-lint galaxy-test galaxy-test-data galaxy-venv
+
+$(BIN)/planemo: | install
+	$(BIN)/pip install -q planemo
+
+galaxy-lint: $(BIN)/planemo
+	$(BIN)/planemo lint --skip BioToolsValid $(GALAXY_WRAPPERS)
+	$(BIN)/planemo shed_lint --tools --skip BioToolsValid,version_bumped galaxy/
+
+galaxy-test-data: install
+	bash galaxy/make_test_data.sh $(BIN)
+
+# Galaxy lives in its own venv: its pinned dependencies must not touch the suite's.
+$(GALAXY_VENV)/bin/galaxy-web:
+	$(PYTHON) -m venv $(GALAXY_VENV)
+	$(GALAXY_VENV)/bin/pip install -q --upgrade pip
+	nice $(GALAXY_VENV)/bin/pip install -q "$(GALAXY_PIN)"
+
+galaxy-venv: $(GALAXY_VENV)/bin/galaxy-web
+
+galaxy-test: install galaxy-venv
+	GALAXY_VENV=$(abspath $(GALAXY_VENV)) DT_BIN=$(abspath $(BIN)) bash galaxy/run_galaxy_tests.sh

@@ -113,3 +113,15 @@ def test_one_gigabyte_utr_fasta_streams_with_bounded_memory(tmp_path):
     assert res.returncode == 0, res.stderr
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     assert peak_mb < 1500, peak_mb
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    sites = tmp_path / "sites.tsv"
+    assert tool("dt-scan-cts", "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-o", sites).returncode == 0
+    out = tmp_path / "scored.tsv"
+    res = tool("dt-predict", sites, "--mirna", EXAMPLES / "mirnas.fa", "--device", "cuda", "-o", out)
+    assert_clean_error(res, "no CUDA GPU is available")
+    assert not out.exists()

@@ -35,7 +35,7 @@ def random_fasta(path: Path, n: int, length: int, seed: int, prefix: str = "u") 
     rng = random.Random(seed)
     with open(path, "w") as f:
         for i in range(n):
-            f.write(f">{prefix}{i}\n{''.join(rng.choice('ACGU') for _ in range(length))}\n")
+            f.write(f">{prefix}{i}\n{''.join(rng.choices('ACGU', k=length))}\n")
 
 
 def test_output_into_missing_directory(tmp_path):
@@ -66,8 +66,9 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_ctrl_c_exits_130_and_removes_partial_output(tmp_path):
     mirnas, utrs, out = tmp_path / "m.fa", tmp_path / "u.fa", tmp_path / "sites.tsv"
-    random_fasta(mirnas, 400, 22, seed=1, prefix="mir")
-    random_fasta(utrs, 2000, 2000, seed=2)
+    # big enough (about a minute of scanning) that the interrupt always lands mid-run
+    random_fasta(mirnas, 3000, 22, seed=1, prefix="mir")
+    random_fasta(utrs, 5000, 2000, seed=2)
     proc = subprocess.Popen(
         [str(BIN / "dt-scan-cts"), "--mirna", str(mirnas), "--utr", str(utrs), "--site-types", "relaxed", "-o", str(out)],
         stderr=subprocess.PIPE,
@@ -77,6 +78,8 @@ def test_ctrl_c_exits_130_and_removes_partial_output(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob(".sites.tsv.*")):
         time.sleep(0.05)
+    time.sleep(0.5)
+    assert proc.poll() is None, "the scan finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

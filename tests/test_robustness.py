@@ -73,6 +73,8 @@ def test_ctrl_c_exits_130_and_removes_partial_output(tmp_path):
         [str(BIN / "dt-scan-cts"), "--mirna", str(mirnas), "--utr", str(utrs), "--site-types", "relaxed", "-o", str(out)],
         stderr=subprocess.PIPE,
         text=True,
+        # CI may start us in the background with SIGINT ignored; a user's Ctrl-C is not ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # wait until the temporary output exists, then interrupt
     deadline = time.time() + 60

@@ -31,23 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
-
-
-def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
-    """Wall seconds, peak RSS (MB), stderr and CPU seconds (user + sys) of one child."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss / 1024, err, usage.ru_utime + usage.ru_stime
+sys.path.insert(0, str(ROOT / "bench"))
+from scan import make_utrome, run_child  # noqa: E402  (one child-process timer for all benches)
 
 
 def make_sites(path: Path, n_rows: int, mnt: float) -> int:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from scan import make_utrome  # noqa: E402
 
     utr = OUT / f"utrome_{mnt:g}M.fa.gz"
     if not utr.exists():

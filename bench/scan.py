@@ -51,8 +51,8 @@ def make_utrome(path: Path, mnt: float, seed: int = 1) -> tuple[int, int]:
     return n, total
 
 
-def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MB), stderr and CPU seconds (user + sys) of one child."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -60,8 +60,7 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"command failed: {' '.join(cmd)}\n{err}")
-    sys.stderr.write(err)
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, err, usage.ru_utime + usage.ru_stime
 
 
 def naive_scan(mirnas: list[tuple[str, str]], utrs: list[str]) -> int:
@@ -100,7 +99,8 @@ def main() -> None:
     n_utr, n_nt = len(utrs), sum(map(len, utrs))
 
     scan = str(Path(sys.executable).parent / "dt-scan-cts")
-    wall, rss = run_child([scan, "--mirna", str(mirna_fa), "--utr", str(utr_fa), "--site-types", args.site_types, "-o", "/dev/null"])
+    wall, rss, err, _ = run_child([scan, "--mirna", str(mirna_fa), "--utr", str(utr_fa), "--site-types", args.site_types, "-o", "/dev/null"])
+    sys.stderr.write(err)
     # count sites separately (the timed run streams to /dev/null)
     count = subprocess.run(
         f"'{scan}' --mirna '{mirna_fa}' --utr '{utr_fa}' --site-types {args.site_types} -q | wc -l",

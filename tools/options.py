@@ -27,6 +27,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Cell(str, Enum):
+    gru = "gru"
+    lstm = "lstm"
+
+
 class SiteTypes(str, Enum):
     canonical = "canonical"
     relaxed = "relaxed"
@@ -63,3 +68,6 @@ OptMirnaFasta = Annotated[
 OptUtrFasta = Annotated[
     Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")
 ]
+OptCell = Annotated[Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")]
+OptEpochs = Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the most, with early stopping).")]
+OptLearningRate = Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")]

@@ -9,7 +9,23 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_tools import _cli
-from deeptarget_tools.options import OptDebug, OptDevice, OptOutput, OptQuiet, OptSeed, OptThreads, OptVerbose, OptVersion, Device
+from deeptarget_tools.options import (
+    Cell,
+    Device,
+    OptBatchSize,
+    OptCell,
+    OptCtsLength,
+    OptDebug,
+    OptDevice,
+    OptEpochs,
+    OptLearningRate,
+    OptOutput,
+    OptQuiet,
+    OptSeed,
+    OptThreads,
+    OptVerbose,
+    OptVersion,
+)
 
 log = logging.getLogger("deeptarget")
 app = _cli.make_app("Pre-train the two RNN autoencoders (miRNA, CTS) of deepTarget; writes one checkpoint holding both.")
@@ -22,11 +38,11 @@ def command(
     mirna_fasta: Annotated[Optional[List[Path]], typer.Option("--mirna-fasta", help="Extra miRNA FASTA (unlabeled).", metavar="FASTA")] = None,
     cts_fasta: Annotated[Optional[List[Path]], typer.Option("--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled).", metavar="FASTA")] = None,
     output: OptOutput = "autoencoders.pt",
-    cell: Annotated[str, typer.Option("--cell", help="gru or lstm (must match dt-train's --cell).")] = "gru",
-    cts_length: Annotated[int, typer.Option("--cts-length", min=20, max=200)] = 40,
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 50,
-    lr: Annotated[float, typer.Option("--lr", min=0.0)] = 1e-2,
+    cell: OptCell = Cell.gru,
+    cts_length: OptCtsLength = 40,
+    epochs: OptEpochs = 3,
+    batch_size: OptBatchSize = 50,
+    lr: OptLearningRate = 1e-2,
     seed: OptSeed = 1,
     device: OptDevice = Device.auto,
     threads: OptThreads = 2,
@@ -47,12 +63,10 @@ def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_
     from deeptarget_core import model as M
     from deeptarget_core import train as T
 
-    if cell not in ("gru", "lstm"):
-        raise typer.BadParameter("--cell must be gru or lstm")
     torch.set_num_threads(threads)
     dev = M.resolve_device(device.value)
     mirnas, cts = T.read_sequences_for_pretraining(pairs, mirna_fasta, cts_fasta)
-    config = M.ModelConfig(cts_length=cts_length, cell=cell)
+    config = M.ModelConfig(cts_length=cts_length, cell=cell.value)
 
     def report(row):
         log.info(

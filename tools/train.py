@@ -9,7 +9,22 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_tools import _cli
-from deeptarget_tools.options import OptDebug, OptDevice, OptQuiet, OptSeed, OptThreads, OptVerbose, OptVersion, Device
+from deeptarget_tools.options import (
+    Cell,
+    Device,
+    OptBatchSize,
+    OptCell,
+    OptCtsLength,
+    OptDebug,
+    OptDevice,
+    OptEpochs,
+    OptLearningRate,
+    OptQuiet,
+    OptSeed,
+    OptThreads,
+    OptVerbose,
+    OptVersion,
+)
 
 log = logging.getLogger("deeptarget")
 app = _cli.make_app(
@@ -25,14 +40,14 @@ def command(
     pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt")] = None,
     no_pretrain: Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")] = False,
     output: Annotated[str, typer.Option("-o", "--output", help="Model checkpoint (or CV metrics TSV with --cv).", metavar="FILE")] = "model.pt",
-    cell: Annotated[str, typer.Option("--cell", help="gru (default, as in the paper) or lstm.")] = "gru",
+    cell: OptCell = Cell.gru,
     layers: Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")] = 2,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.9)] = 0.1,
-    cts_length: Annotated[int, typer.Option("--cts-length", min=20, max=200)] = 40,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 50,
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
-    lr: Annotated[float, typer.Option("--lr", min=0.0)] = 1e-3,
+    cts_length: OptCtsLength = 40,
+    batch_size: OptBatchSize = 50,
+    epochs: OptEpochs = 10,
+    lr: OptLearningRate = 1e-3,
     patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
     cv: Annotated[Optional[int], typer.Option("--cv", min=2, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
@@ -60,8 +75,6 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     from deeptarget_core import model as M
     from deeptarget_core import train as T
 
-    if cell not in ("gru", "lstm"):
-        raise typer.BadParameter("--cell must be gru or lstm")
     if group_by not in (None, "mirna"):
         raise typer.BadParameter("--group-by takes 'mirna'")
     if pretrained is None and not no_pretrain:
@@ -70,7 +83,7 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
     torch.set_num_threads(threads)
     dev = M.resolve_device(device.value)
-    config = M.ModelConfig(cts_length=cts_length, cell=cell, layers=layers, bidirectional=bidirectional, dropout=dropout)
+    config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout)
     options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev))
     data = T.encode_pairs(T.read_training_pairs(train), cts_length, str(train[0]))
     if pretrained is not None:
@@ -105,10 +118,9 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         )
         with io.atomic_output(log_path) as f:
             f.write("\t".join(T.LOG_COLUMNS) + "\n")
-            for r in history_so_far + rows:
+            for r in rows:
                 f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")
 
-    history_so_far: list = []
     with _cli.progress("training", total=len(data) * epochs) as advance:
         model, history = T.train_classifier(data, val_data, config, options, pretrained, resume_path, on_epoch, advance)
     best = max(history, key=lambda r: r.get("val_roc_auc", -r["train_loss"]))

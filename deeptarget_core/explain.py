@@ -321,15 +321,28 @@ class Explanation:
         return float(self.mirna_attr.sum() + self.cts_attr.sum())
 
 
-def _prob_from_embeddings(model, m_emb, c_emb):
-    """Score from nucleotide embeddings (CTS embeddings 5'->3', as on the target)."""
+def _prob_from_embeddings(model, m_emb, c_emb, pairing=None):
+    """Score from nucleotide embeddings (CTS embeddings 5'->3', as on the target) and, for
+    models with pairing channels, the (B, L, K) channels (zero at the baseline)."""
     import torch
 
     from .model import _rnn_output
 
     m_states = _rnn_output(model.mirna_ae.encoder, m_emb)
     c_states = _rnn_output(model.cts_ae.encoder, torch.flip(c_emb, dims=[1]))
-    return torch.softmax(model.classify(m_states, c_states), dim=1)[:, 1]
+    if pairing is None and model.config.pairing_offsets:
+        pairing = m_emb.new_zeros(m_emb.shape[0], m_emb.shape[1], len(model.config.pairing_offsets))
+    return torch.softmax(model.classify(m_states, c_states, pairing), dim=1)[:, 1]
+
+
+def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_c: np.ndarray) -> None:
+    """Credit each pairing channel's attribution half to the miRNA nt and half to the CTS nt
+    it pairs (step i, offset k: miRNA index i, CTS 5'->3' index L-1-(i+k)); keeps completeness."""
+    L = out_m.shape[1]
+    for j, k in enumerate(model.config.pairing_offsets):
+        half = attr_pairing[:, : L - k, j] / 2
+        out_m[:, : L - k] += half
+        out_c[:, L - 1 - k :: -1][:, : L - k] += half
 
 
 def baseline_score(model, device="cpu") -> float:
@@ -411,13 +424,22 @@ def attributions(
             a = alphas.view(1, S, 1, 1)
             pm = (a * xm.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
             pc = (a * xc.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
-            prob = _prob_from_embeddings(model, pm, pc)
-            gm, gc = torch.autograd.grad(prob.sum(), (pm, pc))
+            xp = model.pairing(m_codes, c_codes)  # None for the paper's network
+            if xp is None:
+                prob = _prob_from_embeddings(model, pm, pc)
+                gm, gc = torch.autograd.grad(prob.sum(), (pm, pc))
+            else:
+                pp = (a * xp.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
+                prob = _prob_from_embeddings(model, pm, pc, pp)
+                gm, gc, gp = torch.autograd.grad(prob.sum(), (pm, pc, pp))
             w = wts.view(1, S, 1, 1)
             gm = (gm.reshape(b, S, L, -1) * w).sum(dim=1)
             gc = (gc.reshape(b, S, L, -1) * w).sum(dim=1)
             out_m[s : s + b] = (gm * xm).sum(dim=2).double().cpu().numpy()
             out_c[s : s + b] = (gc * xc).sum(dim=2).double().cpu().numpy()
+            if xp is not None:
+                gp = (gp.reshape(b, S, L, -1) * w).sum(dim=1)
+                _split_pairing_attr(model, (gp * xp).double().cpu().numpy(), out_m[s : s + b], out_c[s : s + b])
     return out_m, out_c
 
 
@@ -432,9 +454,9 @@ def interaction_activations(
         for s in range(0, len(mirna_codes), batch_size):
             m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
-            ms, cs = model.encode_mirna(m), model.encode_cts(c)
-            acts.append(model.interaction_states(ms, cs)[layer].float().cpu().numpy())
-            scores.append(torch.softmax(model.classify(ms, cs), dim=1)[:, 1].float().cpu().numpy())
+            ms, cs, ps = model.encode_mirna(m), model.encode_cts(c), model.pairing(m, c)
+            acts.append(model.interaction_states(ms, cs, ps)[layer].float().cpu().numpy())
+            scores.append(torch.softmax(model.classify(ms, cs, ps), dim=1)[:, 1].float().cpu().numpy())
     if not acts:
         units = model.interaction[layer].hidden_size * (2 if model.config.bidirectional else 1)
         return np.zeros((0, model.config.cts_length, units), np.float32), np.zeros(0, np.float32)

@@ -7,6 +7,12 @@
   padded to the CTS length, CTS read 3'->5' so that its seed match lines up with the
   miRNA's 5' end; the 60-dim concatenation feeds a stacked RNN (60-30 by default) and a
   2-unit output (softmax in the loss / at prediction).
+* Our extension (``pairing_offsets``, off in the paper's network): a few explicit base-pairing
+  channels join the concatenation. Channel k at step i says whether miRNA nt i+1 pairs with
+  the CTS nucleotide read k steps later (1 Watson-Crick, 0.5 G:U, 0 otherwise). The encoders
+  see each sequence alone, so without these channels the stacked RNN has to learn
+  complementarity from two summaries; with them it is given the duplex, which is what
+  carries over to miRNAs never seen in training.
 
 A checkpoint is one self-describing dict saved with ``torch.save`` and read with
 ``torch.load(weights_only=True)``: plain types and tensors only, never code.
@@ -38,6 +44,41 @@ DEFAULT_MODEL_PATH = Path(__file__).parent / "models" / "default.pt"
 
 _CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
+# The CTS window puts the site's 3' end at position cts_length - 4 (sites.CTS_DOWNSTREAM), so
+# read 3'->5' the A1 / nt-1 partner is step 4 and miRNA nt i+1 faces step i + 4 in an 8mer or
+# 7mer-A1, i + 3 in a 7mer-m8 / 6mer (their site end is the nt-2 pair); 5 allows one bulge.
+DEFAULT_PAIRING_OFFSETS = (3, 4, 5)
+
+
+def _pairing_table() -> torch.Tensor:
+    """(5, 5) pairing value of miRNA code x target code (0 = pad/N never pairs)."""
+    table = torch.zeros(VOCAB_SIZE, VOCAB_SIZE)
+    code = {c: i + 1 for i, c in enumerate("ACGU")}
+    for m, t in [("A", "U"), ("U", "A"), ("G", "C"), ("C", "G")]:
+        table[code[m], code[t]] = 1.0
+    for m, t in [("G", "U"), ("U", "G")]:
+        table[code[m], code[t]] = 0.5
+    return table
+
+
+PAIRING_TABLE = _pairing_table()
+
+
+def pairing_features(mirna_codes: torch.Tensor, cts_codes: torch.Tensor, offsets: tuple[int, ...]) -> torch.Tensor:
+    """(B, L) miRNA codes 5'->3' (padded to L) and (B, L) CTS codes 5'->3' -> (B, L, K):
+    channel k at step i = pairing of miRNA nt i+1 with the reversed CTS at step i + offsets[k]."""
+    B, L = cts_codes.shape
+    table = PAIRING_TABLE.to(cts_codes.device)
+    rev = torch.flip(cts_codes.long(), dims=[1])
+    m = mirna_codes.long()
+    channels = []
+    for k in offsets:
+        shifted = torch.zeros_like(rev)
+        if k < L:
+            shifted[:, : L - k] = rev[:, k:]
+        channels.append(table[m, shifted])
+    return torch.stack(channels, dim=2)
+
 
 @dataclass
 class ModelConfig:
@@ -48,8 +89,12 @@ class ModelConfig:
     layers: int = 2  # 1 -> (30,), 2 -> (60, 30), 3 -> (60, 60, 30)
     bidirectional: bool = False
     dropout: float = 0.1
+    pairing_offsets: tuple[int, ...] = ()  # () = the paper's network; see DEFAULT_PAIRING_OFFSETS
 
     def __post_init__(self) -> None:
+        self.pairing_offsets = tuple(int(k) for k in self.pairing_offsets)
+        if any(not 0 <= k < self.cts_length for k in self.pairing_offsets):
+            raise ValueError("pairing offsets must lie in 0..cts_length-1")
         if self.cell not in _CELLS:
             raise ValueError(f"cell must be one of {sorted(_CELLS)}")
         if not 1 <= self.layers <= 3:
@@ -100,7 +145,7 @@ class DeepTarget(nn.Module):
         self.cts_ae = SequenceAutoencoder(config)
         rnn = _CELLS[config.cell]
         layers = []
-        size = 2 * config.encoder_hidden
+        size = 2 * config.encoder_hidden + len(config.pairing_offsets)
         directions = 2 if config.bidirectional else 1
         for hidden in config.hidden_sizes:
             layers.append(rnn(size, hidden, batch_first=True, bidirectional=config.bidirectional))
@@ -122,9 +167,21 @@ class DeepTarget(nn.Module):
         """(B, L) CTS codes 5'->3' as on the target -> (B, L, H), read 3'->5'."""
         return self.cts_ae.encode(torch.flip(cts_codes.long(), dims=[1]))
 
-    def interaction_states(self, mirna_states: torch.Tensor, cts_states: torch.Tensor) -> list[torch.Tensor]:
+    def pairing(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor | None:
+        """(B, L, K) base-pairing channels, or None for the paper's network (no offsets)."""
+        if not self.config.pairing_offsets:
+            return None
+        L = self.config.cts_length
+        m = mirna_codes.long()
+        m = nn.functional.pad(m, (0, L - m.shape[1])) if m.shape[1] < L else m[:, :L]
+        return pairing_features(m, cts_codes, self.config.pairing_offsets)
+
+    def interaction_states(
+        self, mirna_states: torch.Tensor, cts_states: torch.Tensor, pairing: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
         """Outputs of every stacked-RNN layer, (B, L, hidden) each (for dt-explain)."""
-        x = torch.cat([mirna_states, cts_states], dim=2)
+        parts = [mirna_states, cts_states] + ([] if pairing is None else [pairing])
+        x = torch.cat(parts, dim=2)
         states = []
         for i, layer in enumerate(self.interaction):
             if i:
@@ -133,8 +190,10 @@ class DeepTarget(nn.Module):
             states.append(x)
         return states
 
-    def classify(self, mirna_states: torch.Tensor, cts_states: torch.Tensor) -> torch.Tensor:
-        last = self.interaction_states(mirna_states, cts_states)[-1]
+    def classify(
+        self, mirna_states: torch.Tensor, cts_states: torch.Tensor, pairing: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        last = self.interaction_states(mirna_states, cts_states, pairing)[-1]
         if self.config.bidirectional:
             half = last.shape[2] // 2
             summary = torch.cat([last[:, -1, :half], last[:, 0, half:]], dim=1)
@@ -144,7 +203,9 @@ class DeepTarget(nn.Module):
 
     def forward(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
         """(B, Lm) and (B, L) codes -> (B, 2) logits (class 1 = target)."""
-        return self.classify(self.encode_mirna(mirna_codes), self.encode_cts(cts_codes))
+        return self.classify(
+            self.encode_mirna(mirna_codes), self.encode_cts(cts_codes), self.pairing(mirna_codes, cts_codes)
+        )
 
     @torch.no_grad()
     def predict_proba(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:

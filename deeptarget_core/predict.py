@@ -146,6 +146,7 @@ class NeuralScorer:
         self.name = name
         cfg = model.config
         self.fast = fast and cfg.cell == "gru"
+        self.pairing_offsets = cfg.pairing_offsets
         self._cache: dict[str, object] = {}
         if self.fast:
             self._prepare_fast()
@@ -181,9 +182,10 @@ class NeuralScorer:
                         "b_hh": scaled(getattr(layer, "bias_hh_l0" + sfx), H).contiguous(),
                         "b_ih": scaled(getattr(layer, "bias_ih_l0" + sfx), H).contiguous(),
                     }
-                    if i == 0:
+                    if i == 0:  # input = [miRNA states | CTS states | pairing channels]
                         d["w_ih_mirna"] = w_ih[:, :h_m].contiguous()
-                        d["w_ih"] = w_ih[:, h_m:].T.contiguous()
+                        d["w_ih"] = w_ih[:, h_m : h_m + He].T.contiguous()
+                        d["w_pair"] = w_ih[:, h_m + He :].T.contiguous()
                     else:
                         d["w_ih"] = w_ih.T.contiguous()
                     dirs.append(d)
@@ -212,6 +214,15 @@ class NeuralScorer:
         self._cache[seq] = value
         return value
 
+    def _mirna_codes(self, seq: str) -> np.ndarray:
+        """(L,) int64 codes of a miRNA, right-padded / cut to the CTS length."""
+        from .seq import encode
+
+        out = np.zeros(self.cts_length, dtype=np.int64)
+        codes = encode(seq)[: self.cts_length]
+        out[: len(codes)] = codes
+        return out
+
     @staticmethod
     def _gru_step(torch, gi, gh, h, H, out=None):
         """One GRU step; n-gate pre-activations arrive doubled (see _prepare_fast)."""
@@ -220,12 +231,18 @@ class NeuralScorer:
         n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_().mul_(2).sub_(1)
         return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
-    def _fast_batch(self, mirna_pre, idx, codes):
-        if all(len(layer["dirs"]) == 1 for layer in self.layers):
-            return self._wavefront_batch(mirna_pre, idx, codes)
-        return self._layerwise_batch(mirna_pre, idx, codes)
+    def _fast_batch(self, mirna_pre, mirna_codes, idx, codes):
+        pairing = None
+        if self.pairing_offsets:  # (L, B, K): step-major like the loops below
+            from .model import pairing_features
 
-    def _wavefront_batch(self, mirna_pre, idx, codes):
+            pairing = pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets)
+            pairing = pairing.transpose(0, 1).contiguous()
+        if all(len(layer["dirs"]) == 1 for layer in self.layers):
+            return self._wavefront_batch(mirna_pre, idx, codes, pairing)
+        return self._layerwise_batch(mirna_pre, idx, codes, pairing)
+
+    def _wavefront_batch(self, mirna_pre, idx, codes, pairing=None):
         """Unidirectional stack: all layers advance together, one position at a time, so
         every intermediate stays (B, 3H) and in cache."""
         torch = self.torch
@@ -246,6 +263,8 @@ class NeuralScorer:
                 if i == 0:
                     base = pre[t, idx[0]].expand(B, -1) if single else pre[t].index_select(0, idx)
                     gi = torch.addmm(base, x, p["w_ih"])
+                    if pairing is not None:
+                        gi = gi.addmm_(pairing[t], p["w_pair"])
                 else:
                     gi = torch.addmm(p["b_ih"], x, p["w_ih"])
                 hs[i] = step(torch, gi, torch.addmm(p["b_hh"], hs[i], p["w_hh"]), hs[i], layer["H"])
@@ -253,7 +272,7 @@ class NeuralScorer:
         logits = x @ self.w_cls.T + self.b_cls
         return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
-    def _layerwise_batch(self, mirna_pre, idx, codes):
+    def _layerwise_batch(self, mirna_pre, idx, codes, pairing=None):
         """Any stack with bidirectional layers: layer by layer, each direction runs its
         recurrence (forward over t, backward from the end) with per-step input GEMMs
         (one large GEMM over all positions was 5x slower here: it leaves the cache)."""
@@ -283,6 +302,8 @@ class NeuralScorer:
                     else:
                         base = p["b_ih"]
                     gi = torch.addmm(base, xs[0][t], w_parts[0])
+                    if li == 0 and pairing is not None:
+                        gi = gi.addmm_(pairing[t], p["w_pair"])
                     for x_k, w_k in zip(xs[1:], w_parts[1:]):
                         gi = gi.addmm_(x_k[t], w_k)
                     h = step(torch, gi, torch.addmm(p["b_hh"], h, p["w_hh"]), h, H, None if out is None else out[t])
@@ -293,9 +314,10 @@ class NeuralScorer:
         logits = summary @ self.w_cls.T + self.b_cls
         return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
-    def _eager_batch(self, mirna_states, idx, codes):
+    def _eager_batch(self, mirna_states, mirna_codes, idx, codes):
         torch = self.torch
-        logits = self.model.classify(mirna_states.index_select(0, idx), self.model.encode_cts(codes))
+        m = self.model
+        logits = m.classify(mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes))
         return torch.softmax(logits, dim=1)[:, 1]
 
     def score(self, mirna_seqs, mirna_index, cts_codes, site_type=None) -> np.ndarray:
@@ -312,13 +334,14 @@ class NeuralScorer:
             else:
                 table = torch.stack(parts, dim=0)  # (K, L, H)
                 run = self._eager_batch
+            mirna_codes = torch.from_numpy(np.stack([self._mirna_codes(s) for s in mirna_seqs])).to(self.device)
             idx_all = torch.from_numpy(np.asarray(mirna_index, dtype=np.int64)).to(self.device)
             codes_all = torch.from_numpy(np.ascontiguousarray(cts_codes)).to(self.device).long()
             bounds = [(b0, min(n, b0 + self.batch_size)) for b0 in range(0, n, self.batch_size)]
 
             def one(b: tuple[int, int]) -> None:
                 with torch.inference_mode():
-                    probs = run(table, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
+                    probs = run(table, mirna_codes, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
                     out[b[0] : b[1]] = probs.double().cpu().numpy()
 
             if self._pool is not None and len(bounds) > 1:

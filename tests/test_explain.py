@@ -90,6 +90,20 @@ def test_integrated_gradients_completeness(toy, pairs):
     assert np.abs(crude - diffs).max() > 2e-3
 
 
+def test_completeness_holds_with_pairing_channels(pairs):
+    """Pairing channels are inputs too: their attribution is split between the two paired
+    nucleotides, so the per-nucleotide attributions still sum to score - baseline."""
+    torch.manual_seed(5)
+    net = DeepTarget(ModelConfig(layers=1, bidirectional=True, pairing_offsets=(3, 4, 5))).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)
+    res = ex.explain(net, pairs, method="ig", steps=32)
+    diffs = np.array([e.score - ex.baseline_score(net) for e in res])
+    assert np.abs(diffs).max() > 0.05
+    np.testing.assert_allclose([e.attribution_sum for e in res], diffs, atol=2e-3)
+
+
 def test_padding_and_n_get_zero_attribution(toy, pairs):
     res = ex.explain(toy, pairs, method="ig", steps=8)
     for e in res:

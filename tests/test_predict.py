@@ -54,7 +54,9 @@ def random_cts(rng, n, length=40):
 
 
 @pytest.mark.parametrize(
-    "cfg", [{}, {"layers": 1}, {"layers": 3}, {"bidirectional": True}, {"bidirectional": True, "layers": 1}, {"bidirectional": True, "layers": 3}]
+    "cfg",
+    [{}, {"layers": 1}, {"layers": 3}, {"bidirectional": True}, {"bidirectional": True, "layers": 1}, {"bidirectional": True, "layers": 3},
+     {"pairing_offsets": (3, 4, 5)}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}],
 )
 def test_fast_path_matches_eager_network(tmp_path, cfg):
     net = make_toy(tmp_path / "m.pt", seed=3, **cfg)

@@ -57,6 +57,53 @@ def test_shapes_and_padding():
     assert torch.all(net.mirna_ae.embedding.weight[0] == 0)
 
 
+def _window_with_site(mirna: str, n_paired: int, with_a1: bool) -> str:
+    """A 40-nt CTS (5'->3') whose site ends at position 36, as dt-scan-cts cuts it."""
+    comp = {"A": "U", "U": "A", "G": "C", "C": "G"}
+    site = "".join(comp[c] for c in mirna[1 : 1 + n_paired])[::-1] + ("A" if with_a1 else "")
+    return "C" * (36 - len(site)) + site + "CCCC"
+
+
+def test_pairing_channels_describe_the_seed_duplex():
+    from deeptarget_core.seq import encode
+
+    m = torch.from_numpy(np.pad(encode(MIRNA), (0, 18)).astype(np.int64))[None]
+
+    def channels(window):
+        return M.pairing_features(m, torch.from_numpy(encode(window).astype(np.int64))[None], (3, 4, 5))[0]
+
+    eight = channels(_window_with_site(MIRNA, 7, True))  # 8mer: nt 1 faces the A1, step 4
+    assert eight[:8, 1].tolist() == [1.0] * 8  # nt 1-8 against steps 4-11 (nt 1: U:A)
+    seven = channels(_window_with_site(MIRNA, 7, False))  # 7mer-m8: site end is nt 2, step 4
+    assert seven[1:8, 0].tolist() == [1.0] * 7  # nt 2-8 against steps 4-10 at offset 3
+    wobble = _window_with_site(MIRNA, 7, True)
+    assert MIRNA[5] == "U" and wobble[30] == "A"  # nt 6 faces window position 31 (step 9)
+    wobble = wobble[:30] + "G" + wobble[31:]  # now U:G, a wobble
+    assert channels(wobble)[5, 1].item() == 0.5
+    blanked = "N" * 40
+    assert channels(blanked).abs().sum().item() == 0.0  # N and padding never pair
+    # Offsets of the CTS geometry: a site end at cts_length - CTS_DOWNSTREAM.
+    from deeptarget_core.sites import CTS_DOWNSTREAM
+
+    assert M.DEFAULT_PAIRING_OFFSETS == (CTS_DOWNSTREAM - 1, CTS_DOWNSTREAM, CTS_DOWNSTREAM + 1)
+
+
+def test_pairing_config_round_trips_and_old_checkpoints_load_without_it(tmp_path):
+    cfg = M.ModelConfig(layers=1, bidirectional=True, pairing_offsets=(3, 4, 5))
+    net = M.DeepTarget(cfg).eval()
+    assert net.interaction[0].input_size == 2 * cfg.encoder_hidden + 3
+    M.save_checkpoint(tmp_path / "p.pt", net, M.CheckpointInfo(kind="classifier", config=cfg))
+    loaded, info = M.load_model(tmp_path / "p.pt")
+    assert info.config.pairing_offsets == (3, 4, 5)
+    codes = torch.randint(1, 5, (4, 40))
+    assert torch.equal(loaded.predict_proba(codes[:, :22], codes), net.predict_proba(codes[:, :22], codes))
+    old = M.asdict(M.ModelConfig())
+    old.pop("pairing_offsets")  # checkpoints written before the option existed
+    assert M.ModelConfig.from_dict(old).pairing_offsets == ()
+    with pytest.raises(ValueError):
+        M.ModelConfig(pairing_offsets=(40,))
+
+
 def test_long_and_short_cts_keep_the_seed_end():
     pairs = [Pair("m", MIRNA, "a", "A" * 10 + "C" * 40, 1, (), 2), Pair("m", MIRNA, "b", "G" * 30, 0, (), 3)]
     data = T.encode_pairs(pairs, 40)

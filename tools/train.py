@@ -44,6 +44,7 @@ def command(
     layers: Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")] = 2,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.9)] = 0.1,
+    pairing: Annotated[bool, typer.Option("--pairing/--no-pairing", help="Add explicit base-pairing channels (miRNA nt vs CTS nt 3, 4, 5 steps on) to the stacked RNN's input; --no-pairing is the paper's network.")] = False,
     cts_length: OptCtsLength = 40,
     batch_size: OptBatchSize = 50,
     epochs: OptEpochs = 10,
@@ -67,7 +68,7 @@ def command(
 
 
 @_cli.handle_errors
-def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, cts_length, batch_size,
+def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, cts_length, batch_size,
          epochs, lr, patience, cv, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
     import torch
 
@@ -83,7 +84,8 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
     torch.set_num_threads(threads)
     dev = M.resolve_device(device.value)
-    config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout)
+    config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout,
+                           pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else ())
     options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev))
     data = T.encode_pairs(T.read_training_pairs(train), cts_length, str(train[0]))
     if pretrained is not None:

@@ -350,6 +350,15 @@ def _holdout(data: PairData, group_by_mirna: bool, seed: int, fraction: float = 
 CV_COLUMNS = ("fold",) + METRIC_NAMES + ("within_mirna_auc",)
 
 
+@dataclass
+class CVResult:
+    """Per-fold metric rows (then 'mean' and 'sd') and the out-of-fold score of every pair."""
+
+    rows: list[dict[str, float | str]]
+    scores: np.ndarray  # (n,) P(target) from the fold that held the pair out
+    folds: np.ndarray  # (n,) 1-based fold number
+
+
 def cross_validate(
     data: PairData,
     k: int,
@@ -358,22 +367,28 @@ def cross_validate(
     options: TrainOptions,
     pretrained: str | Path | None = None,
     on_fold: Callable[[dict[str, float]], None] | None = None,
-) -> list[dict[str, float | str]]:
+) -> CVResult:
     """K-fold CV: each fold trains on K-1 parts (early stopping on a grouped 10% inner split)
-    and is scored on the held-out part. Returns fold rows plus 'mean' and 'sd' rows."""
+    and is scored on the held-out part."""
     rows: list[dict[str, float | str]] = []
+    scores = np.full(len(data), np.nan)
+    folds = np.zeros(len(data), dtype=np.int64)
     for i, (tr, te) in enumerate(cv_folds(data, k, group_by_mirna, options.seed), start=1):
         fit_idx, stop_idx = _holdout(data.subset(tr), group_by_mirna, options.seed + i)
         fit, stop = tr[fit_idx], tr[stop_idx]
         model, _ = train_classifier(data.subset(fit), data.subset(stop), config, options, pretrained)
-        metrics = evaluate(model, data.subset(te))
+        held = data.subset(te)
+        scores[te] = predict_scores(model, held, device=options.device)
+        folds[te] = i
+        metrics = binary_metrics(held.labels, scores[te])
+        metrics["within_mirna_auc"] = within_group_auc(held.labels, scores[te], held.groups)[0]
         row: dict[str, float | str] = {"fold": str(i), **{m: metrics[m] for m in CV_COLUMNS[1:]}}
         rows.append(row)
         if on_fold:
             on_fold(row)
     for name, fn in (("mean", np.nanmean), ("sd", lambda v: np.nanstd(v, ddof=1) if len(v) > 1 else 0.0)):
         rows.append({"fold": name, **{m: float(fn(np.array([r[m] for r in rows[:k]], dtype=float))) for m in CV_COLUMNS[1:]}})
-    return rows
+    return CVResult(rows, scores, folds)
 
 
 def read_sequences_for_pretraining(pair_paths: Sequence[str | Path], fasta_mirnas: Sequence[str | Path], fasta_cts: Sequence[str | Path]) -> tuple[list[str], list[str]]:

@@ -253,6 +253,43 @@ def test_cross_validate_small_k_runs_and_summarises(group):
         mirna = "".join(rng.choice("ACGU") for _ in range(22))
         pairs += [Pair(f"m{m}", mirna, f"t{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(12)]
     data = T.encode_pairs(pairs, 40)
-    rows = T.cross_validate(data, 2, group, M.ModelConfig(layers=1), T.TrainOptions(epochs=1, batch_size=16))
+    result = T.cross_validate(data, 2, group, M.ModelConfig(layers=1), T.TrainOptions(epochs=1, batch_size=16))
+    rows = result.rows
     assert [r["fold"] for r in rows] == ["1", "2", "mean", "sd"]
     assert 0.0 <= rows[2]["roc_auc"] <= 1.0
+    # every pair is scored once, by the fold that held it out, and the fold rows are its metrics
+    assert sorted(set(result.folds.tolist())) == [1, 2] and np.isfinite(result.scores).all()
+    for fold in (1, 2):
+        held = result.folds == fold
+        again = T.binary_metrics(data.labels[held], result.scores[held])
+        assert again["roc_auc"] == pytest.approx(rows[fold - 1]["roc_auc"])
+
+
+def test_cli_cv_writes_fold_metrics_and_out_of_fold_predictions(tmp_path):
+    rng = random.Random(2)
+    pairs = []
+    for m in range(4):
+        mirna = "".join(rng.choice("ACGU") for _ in range(22))
+        pairs += [Pair(f"m{m}", mirna, f"t{m}_{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)]
+    table = tmp_path / "pairs.tsv"
+    with open(table, "w") as f:
+        f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\n")
+        for i, p in enumerate(pairs):
+            f.write(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\t{p.label}\t{'decoy' if i % 3 else 'miraw'}\n")
+    out, oof = tmp_path / "cv.tsv", tmp_path / "oof.tsv"
+    cmd = [str(BIN / "dt-train"), "--train", str(table), "--no-pretrain", "--cv", "2", "--group-by", "mirna", "--layers", "1",
+           "--pairing", "--epochs", "1", "-p", "1", "-q", "-o", str(out), "--cv-predictions", str(oof)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert [r.split("\t")[0] for r in out.read_text().splitlines()] == ["fold", "1", "2", "mean", "sd"]
+    rows = [r.split("\t") for r in oof.read_text().splitlines()]
+    assert rows[0] == ["mirna_id", "mrna_id", "source", "label", "fold", "score"]
+    assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(p.mirna_id, p.mrna_id, str(p.label)) for p in pairs]
+    folds = {}
+    for r in rows[1:]:
+        folds.setdefault(r[0], set()).add(r[4])
+        assert 0.0 <= float(r[5]) <= 1.0
+    assert all(len(f) == 1 for f in folds.values())  # grouped: one fold per miRNA
+    res = subprocess.run(cmd[:-1] + [str(tmp_path / "y.tsv")], capture_output=True, text=True)
+    assert res.returncode == 0
+    assert (tmp_path / "y.tsv").read_bytes() == oof.read_bytes()  # same seed, same bytes

@@ -51,6 +51,7 @@ def command(
     lr: OptLearningRate = 1e-3,
     patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
     cv: Annotated[Optional[int], typer.Option("--cv", min=2, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
+    cv_predictions: Annotated[Optional[str], typer.Option("--cv-predictions", help="With --cv: the out-of-fold score of every pair (its table's columns minus sequences, plus fold and score) for dt-eval.", metavar="TSV")] = None,
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
     log_file: Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")] = False,
@@ -67,9 +68,21 @@ def command(
     _run(**{k: v for k, v in locals().items() if k not in ("quiet", "verbose", "version")})
 
 
+def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:
+    """Out-of-fold scores with ids, label and the extra columns all training tables share."""
+    from deeptarget_core import io
+
+    scores = io.format_float(result.scores)
+    with io.atomic_output(path) as f:
+        f.write("\t".join(["mirna_id", "mrna_id", *extra, "label", "fold", "score"]) + "\n")
+        for p, fold, score in zip(pairs, result.folds, scores):
+            kept = list(p.extra) if extra else []
+            f.write("\t".join([p.mirna_id, p.mrna_id, *kept, str(p.label), str(fold), score]) + "\n")
+
+
 @_cli.handle_errors
 def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, cts_length, batch_size,
-         epochs, lr, patience, cv, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
+         epochs, lr, patience, cv, cv_predictions, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
     import torch
 
     from deeptarget_core import io
@@ -87,7 +100,11 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout,
                            pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else ())
     options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev))
-    data = T.encode_pairs(T.read_training_pairs(train), cts_length, str(train[0]))
+    if cv_predictions is not None and cv is None:
+        raise typer.BadParameter("--cv-predictions needs --cv")
+    tables = [io.read_pairs(t) for t in train]  # (extra column names, pairs) per table
+    pairs = [p for _, table_pairs in tables for p in table_pairs]
+    data = T.encode_pairs(pairs, cts_length, str(train[0]))
     if pretrained is not None:
         M.read_checkpoint(pretrained, expect_kind="autoencoders")  # fail early on a bad file
 
@@ -95,12 +112,15 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         def report(row):
             log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
 
-        rows = T.cross_validate(data, cv, group_by == "mirna", config, options, pretrained, on_fold=report)
+        result = T.cross_validate(data, cv, group_by == "mirna", config, options, pretrained, on_fold=report)
         with io.atomic_output(output) as f:
             f.write("\t".join(T.CV_COLUMNS) + "\n")
-            for r in rows:
+            for r in result.rows:
                 f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
-        mean = rows[-2]
+        if cv_predictions is not None:
+            shared = {tuple(names) for names, _ in tables}
+            _write_cv_predictions(cv_predictions, list(shared.pop()) if len(shared) == 1 else [], pairs, result)
+        mean = result.rows[-2]
         log.info("dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s", cv, mean["roc_auc"], mean["within_mirna_auc"], output)
         return
 

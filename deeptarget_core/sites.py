@@ -442,7 +442,28 @@ def inputs_from_fasta(
                 pairs_path,
             )
         mirnas = [m for m in mirnas if m.id in pairs]
+        return ScanInputs(mirnas, _check_targets_seen(read_fasta(utr_fasta, kind="target"), pairs, pairs_path, utr_fasta), pairs)
     return ScanInputs(mirnas, read_fasta(utr_fasta, kind="target"), pairs)
+
+
+def _check_targets_seen(
+    targets: Iterable[FastaRecord], pairs: dict[str, set[str]], pairs_path, utr_fasta
+) -> Iterator[FastaRecord]:
+    """Stream the targets; at the end, a target id of the pair list that never came is an
+    InputError (as for miRNA ids), raised while the output is still a temporary file."""
+    from .errors import InputError
+    from .io import display_name
+
+    wanted = set().union(*pairs.values()) if pairs else set()
+    for rec in targets:
+        wanted.discard(rec.id)
+        yield rec
+    if wanted:
+        missing = sorted(wanted)
+        raise InputError(
+            f"{len(missing)} target id(s) of the pair list are not in {display_name(utr_fasta)}, e.g. '{missing[0]}'",
+            pairs_path,
+        )
 
 
 def inputs_from_pair_table(path: str | Path) -> ScanInputs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -27,6 +28,12 @@ from deeptarget_tools.options import (
 )
 
 log = logging.getLogger("deeptarget")
+
+
+class SelectBy(str, Enum):  # mirrors deeptarget_core.train.SELECT_METRICS
+    roc_auc = "roc_auc"
+    within_mirna_auc = "within_mirna_auc"
+
 app = _cli.make_app(
     "Train deepTarget (pre-trained encoders + stacked RNN) on labelled pair tables, or run K-fold "
     "cross-validation with --cv."
@@ -50,6 +57,8 @@ def command(
     epochs: OptEpochs = 10,
     lr: OptLearningRate = 1e-3,
     patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
+    balance_by_mirna: Annotated[bool, typer.Option("--balance-by-mirna", help="Each epoch, give every miRNA as many positives as negatives (all of its minority label, a fresh draw of its majority label; single-label miRNAs left out): the miRNA's identity then says nothing about the label.")] = False,
+    select_by: Annotated[SelectBy, typer.Option("--select-by", help="Validation metric for early stopping and the kept epoch.")] = SelectBy.roc_auc,
     cv: Annotated[Optional[int], typer.Option("--cv", min=2, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
     cv_predictions: Annotated[Optional[str], typer.Option("--cv-predictions", help="With --cv: the out-of-fold score of every pair (its table's columns minus sequences, plus fold and score) for dt-eval.", metavar="TSV")] = None,
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
@@ -82,7 +91,7 @@ def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:
 
 @_cli.handle_errors
 def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, cts_length, batch_size,
-         epochs, lr, patience, cv, cv_predictions, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
+         epochs, lr, patience, balance_by_mirna, select_by, cv, cv_predictions, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
     import torch
 
     from deeptarget_core import io
@@ -99,9 +108,15 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     dev = M.resolve_device(device.value)
     config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout,
                            pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else ())
-    options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev))
+    options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev),
+                             balance_by_mirna=balance_by_mirna, select_by=select_by.value)
     if cv_predictions is not None and cv is None:
         raise typer.BadParameter("--cv-predictions needs --cv")
+    device_output = Path(output).exists() and not Path(output).is_file()  # /dev/null: nothing lies beside it
+    log_path = Path(log_file) if log_file else None if device_output else Path(f"{output}.log.tsv")
+    # Every output is checked before training: a bad path must not cost a training run.
+    for path in [output, *([cv_predictions] if cv is not None and cv_predictions else []), *([log_path] if cv is None and log_path else [])]:
+        io.check_output_path(path)
     tables = [io.read_pairs(t) for t in train]  # (extra column names, pairs) per table
     pairs = [p for _, table_pairs in tables for p in table_pairs]
     data = T.encode_pairs(pairs, cts_length, str(train[0]))
@@ -113,21 +128,23 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
             log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
 
         result = T.cross_validate(data, cv, group_by == "mirna", config, options, pretrained, on_fold=report)
-        with io.atomic_output(output) as f:
+        # both tables or neither
+        with io.output_group(), io.atomic_output(output) as f:
             f.write("\t".join(T.CV_COLUMNS) + "\n")
             for r in result.rows:
                 f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
-        if cv_predictions is not None:
-            shared = {tuple(names) for names, _ in tables}
-            _write_cv_predictions(cv_predictions, list(shared.pop()) if len(shared) == 1 else [], pairs, result)
+            if cv_predictions is not None:
+                shared = {tuple(names) for names, _ in tables}
+                _write_cv_predictions(cv_predictions, list(shared.pop()) if len(shared) == 1 else [], pairs, result)
         mean = result.rows[-2]
         log.info("dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s", cv, mean["roc_auc"], mean["within_mirna_auc"], output)
         return
 
     val_data = T.encode_pairs(io.read_pairs(val)[1], cts_length, str(val)) if val is not None else None
-    log_path = Path(log_file) if log_file else Path(f"{output}.log.tsv")
-    resume_path = Path(f"{output}.resume")
-    if not resume and resume_path.exists():
+    resume_path = None if device_output else Path(f"{output}.resume")
+    if resume_path is None and resume:
+        raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {output}")
+    if resume_path is not None and not resume and resume_path.exists():
         resume_path.unlink()
     rows = []
 
@@ -138,6 +155,8 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
             row["epoch"], row["train_loss"], f"{row.get('val_roc_auc', float('nan')):.4f}",
             f"{row.get('val_within_mirna_auc', float('nan')):.4f}", row["seconds"],
         )
+        if log_path is None:
+            return
         with io.atomic_output(log_path) as f:
             f.write("\t".join(T.LOG_COLUMNS) + "\n")
             for r in rows:
@@ -153,7 +172,8 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         extra={"history": history, "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
     )
     M.save_checkpoint(output, model, info)
-    resume_path.unlink(missing_ok=True)
+    if resume_path is not None:
+        resume_path.unlink(missing_ok=True)
     log.info("dt-train: best epoch %d -> %s", best["epoch"], output)
 
 

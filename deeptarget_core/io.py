@@ -3,13 +3,16 @@
 * ``'-'`` means stdin (for inputs) or stdout (for outputs).
 * Inputs may be plain, gzip or bgzip (detected from the magic bytes, also on stdin).
 * Outputs are written to a temporary file in the target directory and renamed only when
-  complete, so a failed or interrupted run leaves no partial file behind.
+  complete, so a failed or interrupted run leaves no partial file behind; a tool with several
+  outputs opens them in one :func:`output_group`: all of them or none.
 * Readers raise :class:`~deeptarget_core.errors.InputError` naming file and line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import errno
 import gzip
 import io
 import os
@@ -128,8 +131,12 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         # /dev/null, /dev/stdout, a named pipe: nothing to rename over, write straight through.
         if dest.is_dir():
             raise InputError("output path is a directory", name)
-        with open(dest, "wb" if binary else "w") as direct:
-            yield direct
+        try:
+            with open(dest, "wb" if binary else "w") as direct:
+                yield direct
+        except OSError as exc:
+            _name_output_error(exc, name)
+            raise
         return
     directory = dest.parent if str(dest.parent) else Path(".")
     if not directory.is_dir():
@@ -161,10 +168,79 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, dest)
-    except BaseException:
+        group = _GROUP.get()
+        if group is not None:
+            group.append((tmp, dest))  # renamed when the whole group is complete
+        else:
+            os.replace(tmp, dest)
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            _name_output_error(exc, name)
         raise
+
+
+_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar("output_group", default=None)
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[None]:
+    """All :func:`atomic_output` files opened inside are renamed into place together, once
+    every one of them is complete (devices such as /dev/full included): a tool with several
+    outputs leaves all of them or none."""
+    if _GROUP.get() is not None:  # nested: the outer group commits
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _GROUP.reset(token)
+    for tmp, dest in pending:
+        os.replace(tmp, dest)
+
+
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+
+
+def _name_output_error(exc: OSError, name: str) -> None:
+    """A full disk raises OSError without a file name: give it the destination's, so the
+    one-line error says which output could not be written (never the temporary name)."""
+    if exc.errno in _WRITE_ERRNOS and (exc.filename is None or str(exc.filename).endswith(".tmp")):
+        exc.filename = name
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            exc.strerror = f"{exc.strerror or 'no space left'}; free some space or write the output elsewhere"
+
+
+def check_output_path(path: PathLike, directory: bool = False) -> None:
+    """Fail early, before any work, where :func:`atomic_output` would fail at the end: the
+    parent directory is missing or not writable, or the path is a directory (a file for
+    ``directory=True`` outputs). '-' and devices (/dev/null) pass."""
+    name = str(path)
+    if name == "-":
+        return
+    dest = Path(name)
+    if dest.exists():
+        if directory and not dest.is_dir():
+            raise InputError("output path exists and is not a directory", name)
+        if not directory and dest.is_dir():
+            raise InputError("output path is a directory", name)
+        if not dest.is_file() and not dest.is_dir():
+            return  # a device or pipe: written straight through
+    parent = dest.parent if str(dest.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError("output directory does not exist", parent)
+    try:  # a real probe: os.access is wrong for root and for read-only mounts
+        fd, probe = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise InputError(f"cannot write output: {exc.strerror}", name) from exc
+    os.close(fd)
+    os.unlink(probe)
 
 
 # --------------------------------------------------------------------------- FASTA

@@ -259,7 +259,11 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
     if p.is_dir():
         raise InputError("is a directory, expected a checkpoint file", name)
     try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
+        import warnings
+
+        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated / foreign / unsafe files
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):

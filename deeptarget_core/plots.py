@@ -4,6 +4,7 @@ label, confusion matrices. Several predictors share one ROC and one PR figure.""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -24,9 +25,15 @@ def safe_name(name: str) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    # No timestamps in the metadata: the same data give the same bytes.
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    _plt().close(fig)
+    from .io import atomic_output
+
+    # No timestamps in the metadata: the same data give the same bytes. Written atomically:
+    # an interrupted run leaves no half-drawn PNG.
+    try:
+        with atomic_output(path, binary=True) as handle:
+            fig.savefig(handle, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        _plt().close(fig)
     return path
 
 
@@ -102,11 +109,26 @@ def write_plots(results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory
     """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
     from .metrics import confusion
 
+    from .errors import InputError
+
     d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    files = [plot_roc(results, d / "roc.png"), plot_pr(results, d / "pr.png")]
-    for name, y, s in results:
-        tag = safe_name(name)
-        files.append(plot_histogram(name, y, s, d / f"hist_{tag}.png", threshold))
-        files.append(plot_confusion(name, confusion(y, s, threshold), d / f"confusion_{tag}.png", threshold))
+    if not d.parent.is_dir():
+        raise InputError("parent directory of the plot directory does not exist", d.parent)
+    if d.exists() and not d.is_dir():
+        raise InputError("plot path exists and is not a directory", d)
+    created = not d.exists()
+    d.mkdir(exist_ok=True)
+    files: list[Path] = []
+    try:
+        files += [plot_roc(results, d / "roc.png"), plot_pr(results, d / "pr.png")]
+        for name, y, s in results:
+            tag = safe_name(name)
+            files.append(plot_histogram(name, y, s, d / f"hist_{tag}.png", threshold))
+            files.append(plot_confusion(name, confusion(y, s, threshold), d / f"confusion_{tag}.png", threshold))
+    except BaseException:
+        for f in files:  # a failed run leaves no plots (and no directory it made)
+            f.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(d, ignore_errors=True)
+        raise
     return files

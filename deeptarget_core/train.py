@@ -435,8 +435,12 @@ def cross_validate(
         rows.append(row)
         if on_fold:
             on_fold(row)
+    import warnings
+
     for name, fn in (("mean", np.nanmean), ("sd", lambda v: np.nanstd(v, ddof=1) if len(v) > 1 else 0.0)):
-        rows.append({"fold": name, **{m: float(fn(np.array([r[m] for r in rows[:k]], dtype=float))) for m in CV_COLUMNS[1:]}})
+        with warnings.catch_warnings():  # a metric undefined in every fold is NaN, not a warning on stderr
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rows.append({"fold": name, **{m: float(fn(np.array([r[m] for r in rows[:k]], dtype=float))) for m in CV_COLUMNS[1:]}})
     return CVResult(rows, scores, folds)
 
 

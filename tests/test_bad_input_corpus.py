@@ -433,3 +433,337 @@ def test_bad_content_in_every_slot(fx, tmp_path, tool, slot, make, msg, line):
     # no pair matched: the error is about the predictions, which the label table does not cover
     where = "" if "no pair matched" in msg else None
     run_case(tool, argv, fx, tmp_path, bad, msg, line, where=where)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+class _Evil:
+    """Unpickling this runs ``touch MARKER``: weights-only loading must refuse it."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def _checkpoint(kind: str, fx: Path, path: Path) -> None:
+    good = fx / ("ae.pt" if path.name.startswith("ae-") else "toy.pt")
+    if kind == "truncated":
+        path.write_bytes(good.read_bytes()[:3000])
+    elif kind == "other-architecture":
+        net = M.DeepTarget(M.ModelConfig(layers=1))
+        M.save_checkpoint(path, net, M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=3, bidirectional=True)))
+    elif kind == "other-version":
+        payload = torch.load(good, weights_only=True)
+        payload["format_version"], payload["package_version"] = 99, "9.9.9"
+        torch.save(payload, path)
+    elif kind == "pickle-with-code":
+        with open(path, "wb") as f:
+            pickle.dump({"format": M.CHECKPOINT_FORMAT, "x": _Evil(path.parent / "PWNED")}, f)
+    elif kind == "zip-with-code":
+        torch.save({"format": M.CHECKPOINT_FORMAT, "x": _Evil(path.parent / "PWNED")}, path)
+    elif kind == "foreign-torch-file":
+        torch.save({"weights": torch.zeros(3)}, path)
+    elif kind == "zip-not-torch":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("data.txt", "hello")
+    elif kind == "other-cell":  # autoencoders of another cell for a GRU network
+        ae = T.pretrain_autoencoders([LET7], ["ACGU" * 10], M.ModelConfig(cell="lstm"), epochs=1)
+        T.save_pretrained(path, ae, M.ModelConfig(cell="lstm"), seed=1, digest=None)
+    elif kind == "wrong-kind":
+        shutil.copy(fx / ("toy.pt" if path.name.startswith("ae-") else "ae.pt"), path)
+
+
+CHECKPOINT_CASES = [
+    ("truncated", r"truncated or corrupt"),
+    ("other-architecture", r"do not fit the architecture"),
+    ("other-version", r"format version 99 written by deeptarget 9\.9\.9; this is deeptarget .*retrain or use the matching version"),
+    ("pickle-with-code", r"refused: .*loaded weights-only"),
+    ("zip-with-code", r"refused: .*loaded weights-only"),
+    ("foreign-torch-file", r"not a deepTarget checkpoint"),
+    ("zip-not-torch", r"not a readable deepTarget checkpoint|not a deepTarget checkpoint"),
+    ("wrong-kind", r"expected a (classifier|autoencoders) checkpoint, found '(autoencoders|classifier)'"),
+]
+
+
+def _checkpoint_cases():
+    for tool, slot in (("dt-predict", "model"), ("dt-explain", "model"), ("dt-train", "pretrained")):
+        for kind, msg in CHECKPOINT_CASES:
+            if (tool, kind) in (("dt-train", "other-architecture"),):
+                kind, msg = "other-cell", r"pre-trained autoencoders are lstm/30 units; the network asks for gru/30"
+            yield pytest.param(tool, slot, kind, msg, id=f"{tool}-{slot}-{kind}")
+
+
+@pytest.mark.parametrize("tool, slot, kind, msg", list(_checkpoint_cases()))
+def test_bad_checkpoint(fx, tmp_path, tool, slot, kind, msg):
+    argv, _, _ = SLOT[(tool, slot)]
+    bad = tmp_path / ("ae-bad.pt" if slot == "pretrained" else "bad.pt")
+    _checkpoint(kind, fx, bad)
+    run_case(tool, argv, fx, tmp_path, bad, msg)
+    assert not (tmp_path / "PWNED").exists()
+
+
+# --------------------------------------------------------------------------- outputs
+
+# (tool, output id, argv with {o} for the output under test; other outputs go to {tmp})
+OUTPUTS = [
+    ("dt-scan-cts", "o", ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "-o", "{o}"]),
+    ("dt-make-negatives", "o", ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{o}", "--mock-fasta", "{tmp}/m.fa"]),
+    ("dt-make-negatives", "mock-fasta", ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{tmp}/n.tsv", "--mock-fasta", "{o}"]),
+    ("dt-pretrain", "o", ["--pairs", "{fx}/pairs.tsv", "--epochs", "1", "-p", "1", "-o", "{o}"]),
+    ("dt-train", "o", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "-o", "{o}", "--log", "{tmp}/log.tsv"]),
+    ("dt-train", "log", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "-o", "{tmp}/m.pt", "--log", "{o}"]),
+    ("dt-train", "cv-o", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "--cv", "2", "-o", "{o}", "--cv-predictions", "{tmp}/oof.tsv"]),
+    ("dt-train", "cv-predictions", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "--cv", "2", "-o", "{tmp}/cv.tsv", "--cv-predictions", "{o}"]),
+    ("dt-predict", "o", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{o}", "--gene-output", "{tmp}/g.tsv"]),
+    ("dt-predict", "gene-output", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/s.tsv", "--gene-output", "{o}"]),
+    ("dt-eval", "o", ["{fx}/pred.tsv", "-o", "{o}", "--json", "{tmp}/e.json", "--plots", "{tmp}/plots"]),
+    ("dt-eval", "json", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{o}", "--group-by", "mirna", "--per-mirna", "{tmp}/per.tsv"]),
+    ("dt-eval", "per-mirna", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{tmp}/e.json", "--group-by", "mirna", "--per-mirna", "{o}"]),
+    ("dt-eval", "plots", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{tmp}/e.json", "--plots", "{o}"]),
+    ("dt-explain", "outdir", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{o}"]),
+]
+
+
+def _read_only_dir(tmp: Path) -> Path:
+    if os.geteuid() != 0:
+        ro = tmp / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro
+    # root ignores permissions; sysfs refuses new files even to root
+    try:
+        fd, name = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        return Path("/sys")
+    os.close(fd)
+    os.unlink(name)
+    pytest.skip("no directory is read-only for this user")
+
+
+DIR_OUTPUTS = {"plots", "outdir"}
+
+
+def _output_cases():
+    for tool, out, argv in OUTPUTS:
+        for where in ("missing-dir", "is-a-directory", "read-only-dir", "disk-full"):
+            if out in DIR_OUTPUTS and where == "disk-full":
+                continue  # a directory output: /dev/full cannot stand in for one
+            yield pytest.param(tool, out, argv, where, id=f"{tool}-{out}-{where}")
+
+
+@pytest.mark.parametrize("tool, out, argv, where", list(_output_cases()))
+def test_unwritable_output(fx, tmp_path, tool, out, argv, where):
+    if where == "missing-dir":
+        o, msg, name = tmp_path / "no" / "such" / "x.out", r"does not exist", str(tmp_path / "no" / "such")
+    elif where == "is-a-directory" and out in DIR_OUTPUTS:  # the output is a directory: a file is in the way
+        o, msg = tmp_path / "afile", r"exists and is not a directory"
+        o.write_text("precious")
+        name = str(o)
+    elif where == "is-a-directory":
+        o, msg = tmp_path / "adir", r"is a directory"
+        o.mkdir()
+        (o / "keep").write_text("precious")
+        name = str(o)
+    elif where == "read-only-dir":
+        o, msg = _read_only_dir(tmp_path) / "x.out", r"[Pp]ermission denied|[Rr]ead-only|not permitted"
+        name = str(o.parent)
+    else:
+        o, msg, name = Path("/dev/full"), r"No space left on device", "/dev/full"
+    before = _tree(tmp_path)
+    res = invoke(tool, [a.format(fx=fx, tmp=tmp_path, o=o) for a in argv])
+    assert_error(res, name, msg)
+    left = _tree(tmp_path) - before
+    if tool == "dt-train" and where == "disk-full":
+        # a checkpoint that fails at the very end keeps the per-epoch training log (complete,
+        # written atomically each epoch): the record of the run that was lost
+        left -= {"log.tsv"}
+    assert not left, f"left behind: {left}"
+    if where == "is-a-directory":
+        assert (o if o.is_file() else o / "keep").read_text() == "precious"
+    if where == "disk-full":
+        assert not list(Path("/dev").glob("full?*")), "an output was written beside /dev/full"
+
+
+# --------------------------------------------------------------------------- --device cuda without a GPU
+
+CUDA_ARGV = {  # dt-predict is covered in test_robustness.py
+    "dt-pretrain": ["--pairs", "{fx}/pairs.tsv", "--epochs", "1", "-o", "{tmp}/out.pt", "--device", "cuda"],
+    "dt-train": ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--epochs", "1", "-o", "{tmp}/out.pt", "--device", "cuda"],
+    "dt-explain": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/outdir", "--device", "cuda"],
+}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+@pytest.mark.parametrize("tool", sorted(CUDA_ARGV))
+def test_cuda_without_a_gpu(fx, tmp_path, tool):
+    run_case(tool, CUDA_ARGV[tool], fx, tmp_path, None, r"no CUDA GPU is available; use --device cpu or auto")
+
+
+# --------------------------------------------------------------------------- Ctrl-C, simulated in every tool
+
+# (tool, argv, the function to interrupt: module, attribute). The interrupted function first
+# writes to the open output when it gets a handle, so there is a partial file to remove.
+INTERRUPT = {
+    "dt-scan-cts": (OUTPUTS[0][2], "deeptarget_core.sites", "write_site_table"),
+    "dt-make-negatives": (OUTPUTS[1][2], "deeptarget_core.io", "write_fasta"),
+    "dt-pretrain": (OUTPUTS[3][2], "torch", "save"),
+    "dt-train": (OUTPUTS[6][2], "deeptarget_tools.train", "_write_cv_predictions"),
+    "dt-predict": (OUTPUTS[8][2], "deeptarget_core.predict", "predict_site_table"),
+    "dt-eval": (OUTPUTS[10][2], "deeptarget_core.plots", "plot_pr"),
+    "dt-explain": (OUTPUTS[-1][2], "deeptarget_core.plots_explain.ExplainDrawer", "save"),
+}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_interrupt_exits_130_and_leaves_nothing(fx, tmp_path, monkeypatch, tool):
+    argv, module, attr = INTERRUPT[tool]
+    if module.endswith("Drawer"):  # a class: patch its method
+        target = getattr(__import__(module.rsplit(".", 1)[0], fromlist=["x"]), module.rsplit(".", 1)[1])
+    else:
+        target = __import__(module, fromlist=["x"])
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(attr)
+        for a in args:  # write something to whatever output we were handed
+            if hasattr(a, "write") and not isinstance(a, type):
+                try:
+                    a.write("partial\n" if not isinstance(a, (bytes, bytearray)) else b"partial")
+                except TypeError:
+                    a.write(b"partial\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, attr, interrupted)
+    out = tmp_path / ("outdir" if tool == "dt-explain" else "out.pt" if tool == "dt-pretrain" else "out.tsv")
+    before = _tree(tmp_path)
+    res = invoke(tool, [a.format(fx=fx, tmp=tmp_path, o=out) for a in argv])
+    assert calls, "the run never reached the interrupted step"
+    assert res.code == 130, (res.code, res.stderr, res.exception)
+    assert res.stderr.strip().splitlines()[-1] == "error: interrupted"
+    assert _tree(tmp_path) == before, f"left behind: {_tree(tmp_path) - before}"
+
+
+# --------------------------------------------------------------------------- accepted variants
+
+def _messy(text: str, kind: str) -> bytes:
+    """Windows line endings, lower case and T for U in sequences (ids and headers untouched)."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        if kind == "fasta" and not line.startswith(">"):
+            line = line.lower().replace("u", "t")
+        elif kind == "table" and i > 0:
+            line = "\t".join(f.lower().replace("u", "t") if f and set(f) <= set("ACGUN") and len(f) >= 8 else f
+                             for f in line.split("\t"))
+        out.append(line)
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+ACCEPTED_SLOTS = [
+    ("dt-scan-cts", "utr"), ("dt-scan-cts", "pairs-with-seq"), ("dt-make-negatives", "positives"),
+    ("dt-make-negatives", "mirna"), ("dt-pretrain", "pairs"), ("dt-pretrain", "cts-fasta"), ("dt-train", "train"),
+    ("dt-predict", "sites"), ("dt-predict", "mirna"), ("dt-predict", "utr"), ("dt-predict", "pairs"),
+    ("dt-eval", "predictions"), ("dt-eval", "labels"), ("dt-explain", "table"), ("dt-explain", "mirna"),
+]
+
+
+def _outputs(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file() and "in." not in p.name}
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("tool, slot", ACCEPTED_SLOTS, ids=[f"{t}-{s}" for t, s in ACCEPTED_SLOTS])
+def test_crlf_lower_case_and_t_give_the_same_output(fx, tmp_path, tool, slot):
+    argv, kind, good = SLOT[(tool, slot)]
+    results = []
+    for variant in ("clean", "messy"):
+        d = tmp_path / variant
+        d.mkdir()
+        text = (fx / good).read_text()
+        (d / ("in" + Path(good).suffix)).write_bytes(text.encode() if variant == "clean" else _messy(text, kind))
+        res = invoke(tool, _argv(argv, fx, d, d / ("in" + Path(good).suffix)) + ["-q"])
+        assert res.code == 0, (variant, res.stderr, res.exception)
+        results.append(_outputs(d))
+    clean, messy = results
+    assert clean.keys() == messy.keys() and clean
+    for name in clean:
+        if name.endswith(".pt"):  # the checkpoint records the input's digest: compare the weights
+            a, b = _weights(tmp_path / "clean" / name), _weights(tmp_path / "messy" / name)
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+        elif name.endswith((".tsv", ".json", ".fa", ".html")) and not name.endswith(".log.tsv"):
+            # input columns are carried through as they were written (lower case, T), and
+            # file names differ; every computed value must be the same
+            a, b = (x[name].decode().replace(str(tmp_path / v), "DIR") for x, v in ((clean, "clean"), (messy, "messy")))
+            assert a.upper().replace("T", "U") == b.upper().replace("T", "U"), name
+        elif not name.endswith(".log.tsv"):  # the training log has the epoch's seconds
+            assert clean[name] == messy[name], name
+
+
+def test_n_in_targets_is_accepted_and_never_pairs(fx, tmp_path):
+    """README's policy: targets may hold N (it never pairs); miRNAs may not (see the corpus)."""
+    site = _site(LET7)
+    utr = tmp_path / "u.fa"
+    utr.write_text(f">withN\nNNNNACGUACGU{site}NNNNNNNNNN\n>brokenByN\nACGUACGU{site[:4]}N{site[5:]}ACGU\n")
+    res = invoke("dt-scan-cts", ["--mirna", fx / "mirnas.fa", "--utr", utr, "-q"])
+    assert res.code == 0, res.stderr
+    rows = [l.split("\t") for l in res.stdout.splitlines()[1:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("let7", "withN", "8mer")]
+
+
+def test_utr_shorter_than_the_cts_is_accepted_by_every_reader(fx, tmp_path):
+    """A target shorter than the 40-nt CTS window: scanned, scored, and used for negatives."""
+    tiny = tmp_path / "tiny.fa"
+    tiny.write_text(f">tiny\n{_site(LET7)}\n>tiny2\nGG{_site(MIR21)}\n")
+    res = invoke("dt-predict", ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--model", fx / "toy.pt", "-q",
+                                "--gene-output", tmp_path / "g.tsv"])
+    assert res.code == 0, res.stderr
+    rows = [l.split("\t") for l in res.stdout.splitlines()[1:]]
+    assert sorted((r[0], r[1]) for r in rows) == [("let7", "tiny"), ("mir21", "tiny2")]
+    assert all(len(r[7]) == 40 and 0 <= float(r[8]) <= 1 for r in rows)
+    res = invoke("dt-make-negatives", ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--min-score", "60",
+                                       "--include-positives", "-o", tmp_path / "n.tsv", "-q"])
+    assert res.code == 0, res.stderr
+    assert all(len(l.split("\t")[3]) <= 40 for l in (tmp_path / "n.tsv").read_text().splitlines()[1:])
+
+
+# --------------------------------------------------------------------------- real processes
+
+
+def tool_process(name: str, args, env_extra: dict | None = None, **kw):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([str(BIN / name), *map(str, args)], capture_output=True, text=True, env=env, **kw)
+
+
+REAL = [  # one bad input per tool through the installed entry point: the exact stderr
+    ("dt-scan-cts", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}"], ">a\nACGY\n", r"{bad}:1: record 'a' contains 'Y'"),
+    ("dt-make-negatives", ["--positives", "{bad}"], "mirna_id\tmirna_seq\n", r"{bad}:1: missing column\(s\)"),
+    ("dt-pretrain", ["--pairs", "{bad}", "-o", "{tmp}/x.pt"], "", r"{bad}:1: empty table"),
+    ("dt-train", ["--train", "{fx}/pairs.tsv", "--pretrained", "{bad}", "-o", "{tmp}/x.pt"], "PICKLE", r"{bad}: refused"),
+    ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}"], "PICKLE", r"{bad}: refused"),
+    ("dt-eval", ["{bad}"], "mirna_id\tscore\tlabel\nm\t0.3\t5\n", r"{bad}:2: label must be 0 or 1"),
+    ("dt-explain", ["{fx}/sites.tsv", "--mirna", "{bad}", "-o", "{tmp}/o"], ">a\nUGAGGUAGNAGG\n", r"{bad}:1: record 'a' contains 'N'"),
+]
+
+
+@pytest.mark.parametrize("tool, argv, content, msg", REAL, ids=[r[0] for r in REAL])
+def test_real_process_prints_exactly_one_line(fx, tmp_path, tool, argv, content, msg):
+    bad = tmp_path / "bad.in"
+    if content == "PICKLE":
+        with open(bad, "wb") as f:
+            pickle.dump({"x": _Evil(tmp_path / "PWNED")}, f)
+    else:
+        bad.write_text(content)
+    before = _tree(tmp_path)
+    res = tool_process(tool, _argv(argv, fx, tmp_path, bad))
+    assert res.returncode == 1, res.stderr
+    assert len(res.stderr.splitlines()) == 1 and res.stderr.startswith("error: "), res.stderr
+    assert re.search(msg.replace("{bad}", re.escape(str(bad))), res.stderr), res.stderr
+    assert len(res.stdout.splitlines()) <= 1  # at most a header streamed before the bad record
+    assert _tree(tmp_path) == before and not (tmp_path / "PWNED").exists()
+    debug = tool_process(tool, _argv(argv, fx, tmp_path, bad) + ["--debug"])
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "InputError" in debug.stderr

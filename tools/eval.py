@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -75,6 +76,12 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
         raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
     if sum(1 for p in predictions if p == "-") > 1:
         raise typer.BadParameter("only one input can be read from stdin")
+    # Every output is checked before any work; then all are written or none is.
+    for path in (output, json_out, per_mirna):
+        if path is not None:
+            io.check_output_path(path)
+    if plots is not None:
+        io.check_output_path(plots, directory=True)
     label_map = metrics.read_labels(labels) if labels else None
     display = list(names) if names else _default_names(predictions)
     group = group_by == "mirna"
@@ -116,33 +123,48 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
     for name, summary, _ in cv:
         for stat in ("mean", "sd", "min", "max"):
             rows.append([name, stat, *(metrics.format_metric(summary[stat].get(c, float("nan"))) for c in columns[2:])])
-    with io.atomic_output(output) as handle:
+    plots_made = plots is not None and not plots.exists()
+    try:
+        _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated, cv, threshold, group)
+    except BaseException:
+        if plots_made and plots.is_dir() and not any(plots.iterdir()):
+            plots.rmdir()  # the pictures went with the tables (one output group)
+        raise
+    if not quiet:
+        _show(columns, rows)
+
+
+def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated, cv, threshold, group) -> None:
+    from deeptarget_core import metrics
+
+    with io.output_group(), ExitStack() as stack:
+        # Renamed into place together, after the plots: a failure anywhere leaves none of the
+        # tables (and write_plots removes its pictures).
+        handle = stack.enter_context(io.atomic_output(output))
         io.write_tsv_header(handle, columns)
         handle.write("".join("\t".join(r) + "\n" for r in rows))
-    if per_mirna:
-        with io.atomic_output(per_mirna) as handle:
+        if per_mirna:
+            handle = stack.enter_context(io.atomic_output(per_mirna))
             io.write_tsv_header(handle, ["name", "mirna_id", "n", "n_pos", "auc"])
             for name, _, per, _ in evaluated:
                 for g, rec in per.items():
                     handle.write(f"{name}\t{g}\t{rec['n']}\t{rec['n_pos']}\t{metrics.format_metric(rec['auc'])}\n")
-    if json_out:
-        payload = {
-            "threshold": threshold,
-            "predictors": {
-                name: {"file": pred.path, "metrics": _clean(m), **({"per_mirna_auc": _clean(per)} if group else {})}
-                for name, m, per, pred in evaluated
-            },
-            "cross_validation": {name: {"folds": n, **_clean(s)} for name, s, n in cv},
-        }
-        with io.atomic_output(json_out) as handle:
+        if json_out:
+            payload = {
+                "threshold": threshold,
+                "predictors": {
+                    name: {"file": pred.path, "metrics": _clean(m), **({"per_mirna_auc": _clean(per)} if group else {})}
+                    for name, m, per, pred in evaluated
+                },
+                "cross_validation": {name: {"folds": n, **_clean(s)} for name, s, n in cv},
+            }
+            handle = stack.enter_context(io.atomic_output(json_out))
             handle.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    if plots is not None and evaluated:
-        from deeptarget_core.plots import write_plots
+        if plots is not None and evaluated:
+            from deeptarget_core.plots import write_plots
 
-        files = write_plots([(n, p.labels, p.scores) for n, _, _, p in evaluated], plots, threshold)
-        log.info("dt-eval: %d plots in %s", len(files), plots)
-    if not quiet:
-        _show(columns, rows)
+            files = write_plots([(n, p.labels, p.scores) for n, _, _, p in evaluated], plots, threshold)
+            log.info("dt-eval: %d plots in %s", len(files), plots)
 
 
 def _default_names(paths: list[str]) -> list[str]:

@@ -109,6 +109,9 @@ def _explain(
         raise InputError("only one of TABLE and --mirna can be read from stdin")
     # Cheap checks first: a bad output directory or sequence fails before the model loads.
     ex.check_outdir(outdir, force)
+    from deeptarget_core.io import check_output_path
+
+    check_output_path(outdir, directory=True)  # the parent must take the new directory
     cli_pairs = ex.pairs_from_sequences(mirna_seqs, cts_seqs) if table is None else None
     mirnas = ex.read_mirna_fasta(mirna) if mirna is not None else None
 

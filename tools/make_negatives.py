@@ -148,7 +148,7 @@ def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts
         raise InputError("--mock-fasta and -o cannot both be stdout")
     lines = negatives.format_rows(rows, extra_names) if out_format == OutFormat.pairs else negatives.format_site_rows(rows)
     if mock_fasta is not None:
-        with io.atomic_output(mock_fasta) as fa, io.atomic_output(output) as handle:
+        with io.output_group(), io.atomic_output(mock_fasta) as fa, io.atomic_output(output) as handle:
             handle.writelines(lines)
             io.write_fasta(fa, [(m.id, m.seq) for m in mocks if m.id in used])
     else:

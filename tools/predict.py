@@ -161,7 +161,7 @@ def _predict(
         else:
             utr_lengths = {}
 
-    with ExitStack() as stack:
+    with io.output_group(), ExitStack() as stack:
         out = stack.enter_context(io.atomic_output(output))
         genes = None
         if gene_output is not None:

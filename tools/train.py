@@ -169,7 +169,8 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     info = M.CheckpointInfo(
         kind="classifier", config=config, seed=seed, training_data_digest=digest,
         metrics={"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}},
-        extra={"history": history, "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
+        # no wall-clock seconds in the checkpoint: the same command and seed give the same bytes
+        extra={"history": [{k: v for k, v in r.items() if k != "seconds"} for r in history], "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
     )
     M.save_checkpoint(output, model, info)
     if resume_path is not None:

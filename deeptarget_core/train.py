@@ -252,6 +252,21 @@ class MirnaBalancer:
         return np.sort(np.concatenate(parts))
 
 
+def selection_score(row: dict[str, float], select_by: str) -> float:
+    """What early stopping maximises for one epoch's log row: the chosen validation metric
+    (ROC-AUC when it is undefined, e.g. no validation miRNA with both labels), or minus the
+    training loss without a validation table."""
+    if "val_roc_auc" not in row:
+        return -row["train_loss"]
+    score = row.get(f"val_{select_by}", math.nan)
+    return row["val_roc_auc"] if math.isnan(score) else score
+
+
+def best_epoch_row(history: Sequence[dict[str, float]], select_by: str) -> dict[str, float]:
+    """The log row of the epoch whose weights train_classifier kept (first of equals)."""
+    return max(history, key=lambda r: selection_score(r, select_by))
+
+
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_roc_auc", "val_within_mirna_auc", "val_accuracy", "seconds")
 
 
@@ -317,11 +332,7 @@ def train_classifier(
             row["val_roc_auc"] = metrics["roc_auc"]
             row["val_within_mirna_auc"] = within_group_auc(val_t.labels, scores, val_t.groups)[0]
             row["val_accuracy"] = metrics["accuracy"]
-            score = row[f"val_{options.select_by}"]
-            if math.isnan(score):  # no validation miRNA with both labels
-                score = metrics["roc_auc"]
-        else:
-            score = -row["train_loss"]
+        score = selection_score(row, options.select_by)
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         if score > best_auc:

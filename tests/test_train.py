@@ -338,3 +338,19 @@ def test_balanced_training_ignores_a_label_skewed_mirna_identity():
         gaps[balance] = p[0::2].mean() - p[1::2].mean()  # skewed miRNA minus plain, same kind of windows
     assert gaps[False] > 0.12, gaps  # measured 0.18 (the full skew is 0.4)
     assert abs(gaps[True]) < 0.05, gaps  # measured -0.004
+
+
+@pytest.mark.parametrize("select_by", ["roc_auc", "within_mirna_auc"])
+def test_kept_weights_and_reported_best_epoch_follow_select_by(select_by):
+    torch.set_num_threads(1)
+    rng = random.Random(5)
+    mirnas = ["".join(rng.choice("ACGU") for _ in range(22)) for _ in range(4)]
+    pairs = planted_pairs(240, 1)
+    pairs = [Pair(f"m{i % 4}", mirnas[i % 4] if i % 3 else p.mirna_seq, p.mrna_id, p.mrna_seq, p.label, (), p.line) for i, p in enumerate(pairs)]
+    train, val = T.encode_pairs(pairs[:160], 40), T.encode_pairs(pairs[160:], 40)
+    opts = T.TrainOptions(epochs=5, batch_size=20, lr=0.01, seed=2, patience=9, select_by=select_by)
+    model, history = T.train_classifier(train, val, M.ModelConfig(layers=1, dropout=0.0), opts)
+    best = T.best_epoch_row(history, select_by)
+    assert best[f"val_{select_by}"] == max(r[f"val_{select_by}"] for r in history)
+    kept = T.evaluate(model, val)  # the returned weights are that epoch's
+    assert kept[select_by] == pytest.approx(best[f"val_{select_by}"], abs=1e-9)

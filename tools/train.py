@@ -164,7 +164,7 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
 
     with _cli.progress("training", total=len(data) * epochs) as advance:
         model, history = T.train_classifier(data, val_data, config, options, pretrained, resume_path, on_epoch, advance)
-    best = max(history, key=lambda r: r.get("val_roc_auc", -r["train_loss"]))
+    best = T.best_epoch_row(history, options.select_by)
     digest = M.file_digest(*[p for p in train if str(p) != "-"])
     info = M.CheckpointInfo(
         kind="classifier", config=config, seed=seed, training_data_digest=digest,

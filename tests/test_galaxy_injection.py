@@ -122,7 +122,8 @@ def _param(p, name: str):
 
 def _namespace(root, choose: dict[str, int]) -> dict:
     ns = _inputs(root.find("inputs"), choose)
-    for out in root.find("outputs") or []:
+    outputs = root.find("outputs")
+    for out in outputs if outputs is not None else []:
         if out.tag in ("data", "collection"):
             ns[out.get("name")] = Dataset(out.get("name"))
     ns["__tool_directory__"] = "/galaxy/tools/deeptarget"

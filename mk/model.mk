@@ -10,11 +10,14 @@ training-data: install
 
 # The default recipe: pre-train the autoencoders on the training CTSs/miRNAs, then train the
 # whole network (one bidirectional GRU layer of 30 units per direction over the aligned pair
-# plus the base-pairing channels) with early stopping on the validation table.
+# plus the base-pairing channels) on per-epoch miRNA-balanced subsets, keeping the epoch with
+# the best within-miRNA AUC on the validation table.
+MODEL_RECIPE := --bidirectional --layers 1 --pairing --balance-by-mirna --select-by within_mirna_auc \
+	--batch-size 100 --lr 0.002 --epochs 30 --patience 4
 model: training-data
 	$(BIN)/dt-pretrain --pairs $(TRAINING_DATA)/train.tsv --epochs 2 --seed 1 -p $(MODEL_THREADS) --device cpu -o $(TRAINING_DATA)/autoencoders.pt
 	$(BIN)/dt-train --train $(TRAINING_DATA)/train.tsv --val $(TRAINING_DATA)/val.tsv \
-		--pretrained $(TRAINING_DATA)/autoencoders.pt --bidirectional --layers 1 --pairing --batch-size 100 --lr 0.002 --epochs 16 --patience 3 \
+		--pretrained $(TRAINING_DATA)/autoencoders.pt $(MODEL_RECIPE) \
 		--seed 1 -p $(MODEL_THREADS) --device cpu -o deeptarget_core/models/default.pt \
 		--log $(TRAINING_DATA)/default-model.log.tsv
 
@@ -30,7 +33,7 @@ CV_DIR := $(TRAINING_DATA)/cv
 cv: training-data
 	mkdir -p $(CV_DIR)
 	$(BIN)/dt-train --train $(TRAINING_DATA)/train.tsv --cv 5 --group-by mirna \
-		--pretrained $(TRAINING_DATA)/autoencoders.pt --bidirectional --layers 1 --pairing --batch-size 100 --lr 0.002 --epochs 16 --patience 3 \
+		--pretrained $(TRAINING_DATA)/autoencoders.pt $(MODEL_RECIPE) \
 		--seed 1 -p $(MODEL_THREADS) --device cpu -o $(CV_DIR)/folds.tsv --cv-predictions $(CV_DIR)/oof.tsv
 	awk -F'\t' 'NR == 1 || $$3 != "decoy"' $(CV_DIR)/oof.tsv > $(CV_DIR)/oof.miraw.tsv
 	$(BIN)/dt-eval $(CV_DIR)/oof.tsv $(CV_DIR)/oof.miraw.tsv --name "all pairs" --name "miRAW material (no decoys)" --group-by mirna -o $(CV_DIR)/metrics.tsv

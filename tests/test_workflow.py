@@ -202,6 +202,11 @@ def test_training_branch_runs_folds_as_jobs(tmp_path):
         assert log[0].startswith("epoch\ttrain_loss") and len(log) == 2
         scored = (tout / f"fold_{k}" / "val_scored.tsv").read_text().splitlines()
         assert scored[0].split("\t")[-1] == "score" and len(scored) > 1
+    # train.extra_args (config.yaml default: the packaged recipe without --balance-by-mirna) reached dt-train
+    from deeptarget_core.model import read_checkpoint
+
+    info = read_checkpoint(tout / "fold_0" / "model.pt", expect_kind="classifier")[1]
+    assert info.config.bidirectional and info.config.layers == 1 and info.config.pairing_offsets
     metrics = (tout / "cv_metrics.tsv").read_text().splitlines()
     assert [m.split("\t")[0] for m in metrics[1:]] == ["fold_0", "fold_1"]
     assert "roc_auc" in metrics[0]

@@ -273,9 +273,9 @@ def test_cli_cv_writes_fold_metrics_and_out_of_fold_predictions(tmp_path):
         pairs += [Pair(f"m{m}", mirna, f"t{m}_{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)]
     table = tmp_path / "pairs.tsv"
     with open(table, "w") as f:
-        f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\n")
+        f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\tscore\n")  # score: e.g. a duplex score
         for i, p in enumerate(pairs):
-            f.write(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\t{p.label}\t{'decoy' if i % 3 else 'miraw'}\n")
+            f.write(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\t{p.label}\t{'decoy' if i % 3 else 'miraw'}\t{i}\n")
     out, oof = tmp_path / "cv.tsv", tmp_path / "oof.tsv"
     cmd = [str(BIN / "dt-train"), "--train", str(table), "--no-pretrain", "--cv", "2", "--group-by", "mirna", "--layers", "1",
            "--pairing", "--epochs", "1", "-p", "1", "-q", "-o", str(out), "--cv-predictions", str(oof)]

@@ -78,14 +78,17 @@ def command(
 
 
 def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:
-    """Out-of-fold scores with ids, label and the extra columns all training tables share."""
+    """Out-of-fold scores with ids, label and the extra columns all training tables share
+    (an input column named 'fold' or 'score', e.g. dt-make-negatives' duplex score, is left
+    out: the output's own columns have those names)."""
     from deeptarget_core import io
 
+    keep = [i for i, name in enumerate(extra) if name not in ("fold", "score")]
     scores = io.format_float(result.scores)
     with io.atomic_output(path) as f:
-        f.write("\t".join(["mirna_id", "mrna_id", *extra, "label", "fold", "score"]) + "\n")
+        f.write("\t".join(["mirna_id", "mrna_id", *(extra[i] for i in keep), "label", "fold", "score"]) + "\n")
         for p, fold, score in zip(pairs, result.folds, scores):
-            kept = list(p.extra) if extra else []
+            kept = [p.extra[i] for i in keep]
             f.write("\t".join([p.mirna_id, p.mrna_id, *kept, str(p.label), str(fold), score]) + "\n")
 
 

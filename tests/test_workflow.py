@@ -163,10 +163,11 @@ def test_cv_folds_never_split_a_mirna(tmp_path):
     folds(["--pairs", str(pairs), "--folds", "3", "--seed", "5", "--outdir", str(tmp_path / "f")])
     seen = []
     for k in range(3):
-        val = (tmp_path / "f" / f"val_{k}.tsv").read_text().splitlines()[1:]
-        train = (tmp_path / "f" / f"train_{k}.tsv").read_text().splitlines()[1:]
-        assert len(val) + len(train) == 50 and val
-        assert {r.split("\t")[0] for r in val}.isdisjoint(r.split("\t")[0] for r in train)
+        val, stop, train = ((tmp_path / "f" / f"{part}_{k}.tsv").read_text().splitlines()[1:] for part in ("val", "stop", "train"))
+        assert len(val) + len(stop) + len(train) == 50 and val and stop and train
+        mirnas = [{r.split("\t")[0] for r in part} for part in (val, stop, train)]
+        # the held-out fold, the early-stopping set and the training part share no miRNA
+        assert mirnas[0].isdisjoint(mirnas[1]) and mirnas[0].isdisjoint(mirnas[2]) and mirnas[1].isdisjoint(mirnas[2])
         seen += val
     assert sorted(seen) == sorted(r.rstrip("\n") for r in rows)
 

@@ -3,7 +3,10 @@
 
 All rows of one miRNA (and of the mock miRNAs made from it) land in the same fold (no miRNA is both trained on and validated on),
 so the folds measure generalisation to unseen miRNAs. Groups are dealt to folds by a seeded
-shuffle, then greedily to the fold with the fewest rows. Writes train_{k}.tsv and val_{k}.tsv.
+shuffle, then greedily to the fold with the fewest rows. Writes, per fold k, val_{k}.tsv (the
+held-out fold, scored once at the end), stop_{k}.tsv (about --stop-fraction of the other folds'
+groups: the early-stopping set, so the held-out fold never chooses the kept epoch) and
+train_{k}.tsv (the rest).
 
     cv_folds.py --pairs PAIRS.tsv --folds K --seed S --outdir DIR
 """
@@ -23,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--group-by", default="source_mirna_id,mirna_id",
                     help="grouping column; a comma list means the first one present")
     ap.add_argument("--outdir", required=True)
+    ap.add_argument("--stop-fraction", type=float, default=0.1,
+                    help="share of each fold's training groups held apart for early stopping")
     ap.add_argument("--columns", default="mirna_id,mirna_seq,mrna_id,mrna_seq,label",
                     help="columns to keep, in this order ('' = all): the pair-table core, so that the "
                          "folds feed dt-train and dt-predict --pairs (which adds its own score column)")
@@ -54,19 +59,29 @@ def main(argv: list[str] | None = None) -> None:
     names = sorted(groups)
     random.Random(args.seed).shuffle(names)
     names.sort(key=lambda n: -len(groups[n]))  # stable: seeded order among equal sizes
-    folds: list[list[str]] = [[] for _ in range(args.folds)]
+    folds: list[list[str]] = [[] for _ in range(args.folds)]  # group names per fold
+    sizes = [0] * args.folds
     for name in names:
-        min(folds, key=len).extend(groups[name])
+        k = min(range(args.folds), key=lambda j: sizes[j])
+        folds[k].append(name)
+        sizes[k] += len(groups[name])
     os.makedirs(args.outdir, exist_ok=True)
+
+    def write(name: str, members: list[str]) -> None:
+        with open(os.path.join(args.outdir, name), "w") as out:
+            out.write(header)
+            for g in members:
+                out.writelines(groups[g])
+
     for k in range(args.folds):
-        with open(os.path.join(args.outdir, f"val_{k}.tsv"), "w") as out:
-            out.write(header)
-            out.writelines(folds[k])
-        with open(os.path.join(args.outdir, f"train_{k}.tsv"), "w") as out:
-            out.write(header)
-            for j in range(args.folds):
-                if j != k:
-                    out.writelines(folds[j])
+        rest = [g for j in range(args.folds) if j != k for g in folds[j]]
+        shuffled = sorted(rest)
+        random.Random(args.seed + 1000 + k).shuffle(shuffled)
+        n_stop = min(len(rest) - 1, max(1, round(args.stop_fraction * len(rest))))
+        stop = set(shuffled[:n_stop])
+        write(f"val_{k}.tsv", folds[k])
+        write(f"stop_{k}.tsv", [g for g in rest if g in stop])
+        write(f"train_{k}.tsv", [g for g in rest if g not in stop])
 
 
 if __name__ == "__main__":

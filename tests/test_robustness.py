@@ -102,7 +102,8 @@ def test_utr_shorter_than_the_cts_still_yields_padded_windows(tmp_path):
 
 @pytest.mark.slow
 def test_one_gigabyte_utr_fasta_streams_with_bounded_memory(tmp_path):
-    """A 1 GB UTR FASTA goes through dt-scan-cts in chunks; peak RSS stays far below its size."""
+    """A 1 GB UTR FASTA goes through dt-scan-cts, and dt-predict (which scans it internally and
+    scores every site), in chunks; peak RSS stays far below its size."""
     utrs = tmp_path / "big.fa"
     rng = random.Random(5)
     block = "".join(rng.choice("ACGU") for _ in range(1_000_000))
@@ -117,6 +118,12 @@ def test_one_gigabyte_utr_fasta_streams_with_bounded_memory(tmp_path):
     res = tool("dt-scan-cts", "--mirna", m, "--utr", utrs, "--chunk-size", "32000000", "-o", os.devnull)
     assert res.returncode == 0, res.stderr
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 1500, peak_mb
+    genes = tmp_path / "genes.tsv"
+    res = tool("dt-predict", "--mirna", m, "--utr", utrs, "-o", os.devnull, "--gene-output", genes)
+    assert res.returncode == 0, res.stderr
+    assert len(genes.read_text().splitlines()) == 1 + 2 * 1000  # every (miRNA, UTR) pair: each UTR has sites
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mb < 1500, peak_mb
 
 

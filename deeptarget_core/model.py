@@ -64,20 +64,23 @@ def _pairing_table() -> torch.Tensor:
 PAIRING_TABLE = _pairing_table()
 
 
-def pairing_features(mirna_codes: torch.Tensor, cts_codes: torch.Tensor, offsets: tuple[int, ...]) -> torch.Tensor:
+def pairing_features(
+    mirna_codes: torch.Tensor, cts_codes: torch.Tensor, offsets: tuple[int, ...], out: torch.Tensor | None = None
+) -> torch.Tensor:
     """(B, L) miRNA codes 5'->3' (padded to L) and (B, L) CTS codes 5'->3' -> (B, L, K):
-    channel k at step i = pairing of miRNA nt i+1 with the reversed CTS at step i + offsets[k]."""
+    channel k at step i = pairing of miRNA nt i+1 with the reversed CTS at step i + offsets[k].
+
+    One table lookup per offset. ``out`` may be any (B, L, K) view, e.g. the transpose of a
+    step-major buffer (the fused predict path writes the channels next to the CTS states)."""
     B, L = cts_codes.shape
-    table = PAIRING_TABLE.to(cts_codes.device)
-    rev = torch.flip(cts_codes.long(), dims=[1])
-    m = mirna_codes.long()
-    channels = []
-    for k in offsets:
-        shifted = torch.zeros_like(rev)
-        if k < L:
-            shifted[:, : L - k] = rev[:, k:]
-        channels.append(table[m, shifted])
-    return torch.stack(channels, dim=2)
+    if out is None:
+        out = torch.empty(B, L, len(offsets), device=cts_codes.device)
+    table = PAIRING_TABLE.to(out.device, out.dtype).flatten()  # index = 5 * miRNA code + target code
+    m5 = mirna_codes.long() * VOCAB_SIZE
+    rev = nn.functional.pad(torch.flip(cts_codes.long(), dims=[1]), (0, max(offsets, default=0)))
+    for j, k in enumerate(offsets):
+        out[:, :, j] = table[m5 + rev[:, k : k + L]]
+    return out
 
 
 @dataclass

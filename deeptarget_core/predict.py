@@ -233,20 +233,13 @@ class NeuralScorer:
         return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
     def _pairing_steps(self, mirna_codes, idx, codes, out=None):
-        """(L, B, K) pairing channels, step-major like the loops below (model.pairing_features,
-        computed as one lookup per offset into ``out`` when given)."""
-        torch = self.torch
-        from .model import PAIRING_TABLE
+        """(L, B, K) pairing channels, step-major like the loops below (into ``out`` when given)."""
+        from .model import pairing_features
 
         B, L = codes.shape
-        K = len(self.pairing_offsets)
         if out is None:
-            out = torch.empty(L, B, K, dtype=self.t_enc.dtype, device=self.t_enc.device)
-        table = PAIRING_TABLE.to(out.device, out.dtype).flatten()
-        m5 = mirna_codes.index_select(0, idx).T * 5  # (L, B)
-        rev = torch.nn.functional.pad(torch.flip(codes, dims=[1]), (0, max(self.pairing_offsets))).T  # (L + max, B)
-        for j, k in enumerate(self.pairing_offsets):
-            out[:, :, j] = table[m5 + rev[k : k + L]]
+            out = self.torch.empty(L, B, len(self.pairing_offsets), dtype=self.t_enc.dtype, device=self.t_enc.device)
+        pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets, out=out.transpose(0, 1))
         return out
 
     def _fast_batch(self, mirna_pre, mirna_codes, idx, codes):

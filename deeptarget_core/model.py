@@ -21,6 +21,7 @@ A checkpoint is one self-describing dict saved with ``torch.save`` and read with
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,13 +159,17 @@ class DeepTarget(nn.Module):
         self.classifier = nn.Linear(size, 2)
 
     # Kept separate so that prediction can encode each miRNA once and reuse it for all its CTSs.
-    def encode_mirna(self, mirna_codes: torch.Tensor) -> torch.Tensor:
-        """(B, Lm) miRNA codes 5'->3' -> (B, cts_length, H), padded/cut to the CTS length."""
+    def _mirna_to_length(self, mirna_codes: torch.Tensor) -> torch.Tensor:
+        """(B, Lm) miRNA codes -> (B, cts_length), right-padded with 0 or cut."""
         L = self.config.cts_length
         codes = mirna_codes.long()
         if codes.shape[1] < L:
             codes = nn.functional.pad(codes, (0, L - codes.shape[1]))
-        return self.mirna_ae.encode(codes[:, :L])
+        return codes[:, :L]
+
+    def encode_mirna(self, mirna_codes: torch.Tensor) -> torch.Tensor:
+        """(B, Lm) miRNA codes 5'->3' -> (B, cts_length, H), padded/cut to the CTS length."""
+        return self.mirna_ae.encode(self._mirna_to_length(mirna_codes))
 
     def encode_cts(self, cts_codes: torch.Tensor) -> torch.Tensor:
         """(B, L) CTS codes 5'->3' as on the target -> (B, L, H), read 3'->5'."""
@@ -174,10 +179,7 @@ class DeepTarget(nn.Module):
         """(B, L, K) base-pairing channels, or None for the paper's network (no offsets)."""
         if not self.config.pairing_offsets:
             return None
-        L = self.config.cts_length
-        m = mirna_codes.long()
-        m = nn.functional.pad(m, (0, L - m.shape[1])) if m.shape[1] < L else m[:, :L]
-        return pairing_features(m, cts_codes, self.config.pairing_offsets)
+        return pairing_features(self._mirna_to_length(mirna_codes), cts_codes, self.config.pairing_offsets)
 
     def interaction_states(
         self, mirna_states: torch.Tensor, cts_states: torch.Tensor, pairing: torch.Tensor | None = None
@@ -262,8 +264,6 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
     if p.is_dir():
         raise InputError("is a directory, expected a checkpoint file", name)
     try:
-        import warnings
-
         with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
             warnings.simplefilter("ignore", UserWarning)
             payload = torch.load(p, map_location="cpu", weights_only=True)

@@ -33,6 +33,7 @@ import numpy as np
 from . import sites
 from .errors import InputError
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, read_fasta, read_pairs, write_tsv_header
+from .seq import encode_batch
 
 log = logging.getLogger("deeptarget")
 
@@ -215,15 +216,6 @@ class NeuralScorer:
         self._cache[seq] = value
         return value
 
-    def _mirna_codes(self, seq: str) -> np.ndarray:
-        """(L,) int64 codes of a miRNA, right-padded / cut to the CTS length."""
-        from .seq import encode
-
-        out = np.zeros(self.cts_length, dtype=np.int64)
-        codes = encode(seq)[: self.cts_length]
-        out[: len(codes)] = codes
-        return out
-
     @staticmethod
     def _gru_step(torch, gi, gh, h, H, out=None):
         """One GRU step; n-gate pre-activations arrive doubled (see _prepare_fast)."""
@@ -345,7 +337,7 @@ class NeuralScorer:
             else:
                 table = torch.stack(parts, dim=0)  # (K, L, H)
                 run = self._eager_batch
-            mirna_codes = torch.from_numpy(np.stack([self._mirna_codes(s) for s in mirna_seqs])).to(self.device)
+            mirna_codes = torch.from_numpy(encode_batch(mirna_seqs, self.cts_length).astype(np.int64)).to(self.device)
             idx_all = torch.from_numpy(np.asarray(mirna_index, dtype=np.int64)).to(self.device)
             codes_all = torch.from_numpy(np.ascontiguousarray(cts_codes)).to(self.device).long()
             bounds = [(b0, min(n, b0 + self.batch_size)) for b0 in range(0, n, self.batch_size)]
@@ -361,6 +353,12 @@ class NeuralScorer:
                 for b in bounds:
                     one(b)
         return out
+
+
+def score_block(scorer: SiteScorer, block, mirna_seq: str) -> np.ndarray:
+    """Scores of one scanner block (the sites of one miRNA in one chunk of targets)."""
+    codes = encode_cts(block.cts_strings(), scorer.cts_length)
+    return scorer.score([mirna_seq], np.zeros(len(block), dtype=np.int64), codes, block.site_type.astype(np.int64))
 
 
 def make_scorer(
@@ -420,8 +418,7 @@ class ChanceModel:
         if hit is None:
             scanner = sites.SiteScanner([sites.Mirna("m", mirna_seq)], cts_length=self.scorer.cts_length, relaxed=self.relaxed)
             block = next(scanner.scan_chunk(self._background()))
-            codes = encode_cts(block.cts_strings(), self.scorer.cts_length)
-            scores = self.scorer.score([mirna_seq], np.zeros(len(block), dtype=np.int64), codes, block.site_type.astype(np.int64))
+            scores = score_block(self.scorer, block, mirna_seq)
             hit = (len(block) / self.background_nt, np.sort(scores))
             self._null[mirna_seq] = hit
         return hit
@@ -696,16 +693,14 @@ def predict_scan(
         for block in scanner.scan_chunk(chunk):
             if not len(block):
                 continue
-            codes = encode_cts(block.cts_strings(), scorer.cts_length)
-            types = block.site_type.astype(np.int64)
-            scores = scorer.score([seq_of[block.mirna_id]], np.zeros(len(block), dtype=np.int64), codes, types)
+            scores = score_block(scorer, block, seq_of[block.mirna_id])
             if out is not None:
                 rows = block.to_tsv(chunk).splitlines()
                 text = format_scores(scores)
                 out.write("".join([r + "\t" + s + "\n" for r, s in zip(rows, text)]))
             if genes is not None:
                 tids = np.asarray(chunk.ids, dtype=object)[block.target_index]
-                genes.add_grouped(block.mirna_id, seq_of[block.mirna_id], tids, scores, types)
+                genes.add_grouped(block.mirna_id, seq_of[block.mirna_id], tids, scores, block.site_type.astype(np.int64))
             summary.n_cts += len(block)
             if progress:
                 progress(len(block))
@@ -876,14 +871,12 @@ def predict_pairs_gene(
     for block in scanner.scan_chunk(chunk):
         if not len(block):
             continue
-        codes = encode_cts(block.cts_strings(), scorer.cts_length)
-        types = block.site_type.astype(np.int64)
-        scores = scorer.score([seq_of[block.mirna_id]], np.zeros(len(block), dtype=np.int64), codes, types)
+        scores = score_block(scorer, block, seq_of[block.mirna_id])
         if out is not None:
             text = format_scores(scores)
             out.write("".join([r + "\t" + s + "\n" for r, s in zip(block.to_tsv(chunk).splitlines(), text)]))
         tids = np.asarray(chunk.ids, dtype=object)[block.target_index]
-        for tid, s, t in zip(tids.tolist(), scores.tolist(), types.tolist()):
+        for tid, s, t in zip(tids.tolist(), scores.tolist(), block.site_type.astype(np.int64).tolist()):
             key = (block.mirna_id, tid)
             old = site_scores.get(key)
             site_scores[key] = (s, 1, t) if old is None else (max(old[0], s), old[1] + 1, min(old[2], t))
@@ -949,8 +942,7 @@ def random_utr_check(
             best = np.zeros(n_utrs)
             count = np.zeros(n_utrs, dtype=np.int64)
             if len(block):
-                codes = encode_cts(block.cts_strings(), scorer.cts_length)
-                s = scorer.score([m.seq], np.zeros(len(block), dtype=np.int64), codes, block.site_type.astype(np.int64))
+                s = score_block(scorer, block, m.seq)
                 np.maximum.at(best, block.target_index, s)
                 np.add.at(count, block.target_index, 1)
             called["max"] += int(np.sum((count > 0) & (best >= threshold)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -446,8 +447,6 @@ def cross_validate(
         rows.append(row)
         if on_fold:
             on_fold(row)
-    import warnings
-
     for name, fn in (("mean", np.nanmean), ("sd", lambda v: np.nanstd(v, ddof=1) if len(v) > 1 else 0.0)):
         with warnings.catch_warnings():  # a metric undefined in every fold is NaN, not a warning on stderr
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -2,7 +2,8 @@
 
 For each pair this module computes, in batches:
 
-* the model's score: softmax probability of class 1 (target);
+* the model's score: P(target), as dt-predict gives it (with the model's site-type offset for
+  the window's best seed match, when the model has a site prior);
 * the hidden-unit activations of one layer of the stacked interaction RNN (default: the last),
   one column per interaction step. Step ``i`` (0-based) reads miRNA nt ``i+1`` (5'->3',
   padding past the miRNA's 3' end) together with CTS window nt ``L-i`` (1-based, so the CTS
@@ -17,7 +18,10 @@ For each pair this module computes, in batches:
   (every embedding zero, i.e. both sequences all N), or gradient x input. The IG path
   integral is taken with Gauss-Legendre quadrature on [0, 1] with ``steps`` nodes (exact for
   polynomials of degree ``2*steps-1``; far fewer steps than a Riemann sum for the same
-  accuracy). Completeness: the attributions of a pair sum to ``score - baseline_score`` up
+  accuracy). A model's site-type offset is held fixed along the path, so each pair's
+  baseline is the all-padding score with its own offset (``baseline_score`` in pairs.tsv) and
+  the attributions explain the network's part. Completeness: the attributions of a pair sum
+  to ``score - baseline_score`` up
   to the quadrature error (measured on the 155 example sites with a partly trained model:
   at most 9e-3 at 16 steps, 3e-4 at 32 (the default), 4e-7 at 64; the tests hold a toy to
   2e-3). But the packaged default model (bidirectional GRU, 22:22 build) is rough along the
@@ -52,6 +56,7 @@ import numpy as np
 from .errors import InputError
 from .io import iter_tsv, read_fasta
 from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, encode_batch, normalise
+from .sites import best_site_types
 
 log = logging.getLogger("deeptarget")
 
@@ -315,15 +320,17 @@ class Explanation:
     binding: np.ndarray  # (L,) per step
     unit: int | None
     unit_r: float
+    baseline: float  # the pair's IG baseline score (all-padding input, the pair's site offset)
 
     @property
     def attribution_sum(self) -> float:
         return float(self.mirna_attr.sum() + self.cts_attr.sum())
 
 
-def _prob_from_embeddings(model, m_emb, c_emb, pairing=None):
+def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, offset=None):
     """Score from nucleotide embeddings (CTS embeddings 5'->3', as on the target) and, for
-    models with pairing channels, the (B, L, K) channels (zero at the baseline)."""
+    models with pairing channels, the (B, L, K) channels (zero at the baseline); ``offset``:
+    (B,) site-type log-odds offsets (None = 0)."""
     import torch
 
     from .model import _rnn_output
@@ -332,7 +339,9 @@ def _prob_from_embeddings(model, m_emb, c_emb, pairing=None):
     c_states = _rnn_output(model.cts_ae.encoder, torch.flip(c_emb, dims=[1]))
     if pairing is None and model.config.pairing_offsets:
         pairing = m_emb.new_zeros(m_emb.shape[0], m_emb.shape[1], len(model.config.pairing_offsets))
-    return torch.softmax(model.classify(m_states, c_states, pairing), dim=1)[:, 1]
+    logits = model.classify(m_states, c_states, pairing)
+    z = logits[:, 1] - logits[:, 0]
+    return torch.sigmoid(z if offset is None else z + offset)
 
 
 def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_c: np.ndarray) -> None:
@@ -345,17 +354,35 @@ def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_
         out_c[:, L - 1 - k :: -1][:, : L - k] += half
 
 
-def baseline_score(model, device="cpu") -> float:
-    """Score of the all-padding input (both embeddings zero): the IG baseline."""
+def baseline_score(model, device="cpu", offset: float = 0.0) -> float:
+    """Score of the all-padding input (both embeddings zero) with a site-type offset: the IG
+    baseline."""
     import torch
 
     L, E = model.config.cts_length, model.config.embedding_dim
     with torch.no_grad():
         z = torch.zeros(1, L, E, device=device)
-        return float(_prob_from_embeddings(model, z, z)[0])
+        return float(_prob_from_embeddings(model, z, z, offset=torch.tensor([offset], device=device))[0])
 
 
-def score_codes(model, mirna_codes: np.ndarray, cts_codes: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE, device="cpu") -> np.ndarray:
+def site_offsets(model, mirna_seqs: Sequence[str], windows: Sequence[str]) -> np.ndarray | None:
+    """(B,) the site-type offset of each pair's best seed match in its window, or None for a
+    model without a site prior."""
+    if not model.config.site_prior:
+        return None
+    types = best_site_types(list(mirna_seqs), list(windows), model.config.cts_length)[0]
+    return model.site_offsets.double().cpu().numpy()[types]
+
+
+def score_codes(
+    model,
+    mirna_codes: np.ndarray,
+    cts_codes: np.ndarray,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device="cpu",
+    offsets: np.ndarray | None = None,
+) -> np.ndarray:
+    """P(target) of encoded pairs; ``offsets``: the pairs' site-type offsets (None = 0)."""
     import torch
 
     out = []
@@ -363,7 +390,11 @@ def score_codes(model, mirna_codes: np.ndarray, cts_codes: np.ndarray, batch_siz
         for s in range(0, len(mirna_codes), batch_size):
             m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
-            out.append(torch.softmax(model(m, c), dim=1)[:, 1].float().cpu().numpy())
+            logits = model(m, c)
+            z = logits[:, 1] - logits[:, 0]
+            if offsets is not None:
+                z = z + torch.as_tensor(offsets[s : s + batch_size], dtype=z.dtype, device=device)
+            out.append(torch.sigmoid(z).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
@@ -374,8 +405,8 @@ def encode_pairs(pairs: Sequence[ExplainPair], length: int) -> tuple[list[str], 
 
 def model_scores(model, pairs: Sequence[ExplainPair], batch_size: int = DEFAULT_BATCH_SIZE, device="cpu") -> np.ndarray:
     """The model's scores of pairs (for ``--top`` on a table without a score column)."""
-    _, m, c = encode_pairs(pairs, model.config.cts_length)
-    return score_codes(model, m, c, batch_size, device)
+    windows, m, c = encode_pairs(pairs, model.config.cts_length)
+    return score_codes(model, m, c, batch_size, device, site_offsets(model, [p.mirna_seq for p in pairs], windows))
 
 
 def attributions(
@@ -386,8 +417,10 @@ def attributions(
     steps: int = DEFAULT_STEPS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device="cpu",
+    offsets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-nucleotide attributions of the score: ((B, L) miRNA, (B, L) CTS 5'->3').
+    ``offsets``: the pairs' site-type offsets, held fixed along the path (None = 0).
 
     ``ig``: integrated gradients from the zero-embedding baseline, Gauss-Legendre with
     ``steps`` nodes, ``batch_size // steps`` pairs per backward pass. ``gradxinput``:
@@ -422,15 +455,16 @@ def attributions(
                 xm = m_embed(m_codes)  # (b, L, E); baseline is zero
                 xc = c_embed(c_codes)
             a = alphas.view(1, S, 1, 1)
+            off = None if offsets is None else torch.as_tensor(offsets[s : s + b], dtype=torch.float32, device=device).repeat_interleave(S)
             pm = (a * xm.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
             pc = (a * xc.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
             xp = model.pairing(m_codes, c_codes)  # None for the paper's network
             if xp is None:
-                prob = _prob_from_embeddings(model, pm, pc)
+                prob = _prob_from_embeddings(model, pm, pc, offset=off)
                 gm, gc = torch.autograd.grad(prob.sum(), (pm, pc))
             else:
                 pp = (a * xp.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
-                prob = _prob_from_embeddings(model, pm, pc, pp)
+                prob = _prob_from_embeddings(model, pm, pc, pp, offset=off)
                 gm, gc, gp = torch.autograd.grad(prob.sum(), (pm, pc, pp))
             w = wts.view(1, S, 1, 1)
             gm = (gm.reshape(b, S, L, -1) * w).sum(dim=1)
@@ -444,7 +478,13 @@ def attributions(
 
 
 def interaction_activations(
-    model, mirna_codes: np.ndarray, cts_codes: np.ndarray, layer: int = -1, batch_size: int = DEFAULT_BATCH_SIZE, device="cpu"
+    model,
+    mirna_codes: np.ndarray,
+    cts_codes: np.ndarray,
+    layer: int = -1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    device="cpu",
+    offsets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """((B, L, units) activations of one interaction layer, (B,) scores)."""
     import torch
@@ -456,7 +496,11 @@ def interaction_activations(
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
             ms, cs, ps = model.encode_mirna(m), model.encode_cts(c), model.pairing(m, c)
             acts.append(model.interaction_states(ms, cs, ps)[layer].float().cpu().numpy())
-            scores.append(torch.softmax(model.classify(ms, cs, ps), dim=1)[:, 1].float().cpu().numpy())
+            logits = model.classify(ms, cs, ps)
+            z = logits[:, 1] - logits[:, 0]
+            if offsets is not None:
+                z = z + torch.as_tensor(offsets[s : s + batch_size], dtype=z.dtype, device=device)
+            scores.append(torch.sigmoid(z).float().cpu().numpy())
     if not acts:
         units = model.interaction[layer].hidden_size * (2 if model.config.bidirectional else 1)
         return np.zeros((0, model.config.cts_length, units), np.float32), np.zeros(0, np.float32)
@@ -486,15 +530,20 @@ def explain(
     L = model.config.cts_length
     li = resolve_layer(model, layer)
     windows, m_codes, c_codes = encode_pairs(pairs, L)
-    acts, scores = interaction_activations(model, m_codes, c_codes, li, batch_size, device)
-    attr_m, attr_c = attributions(model, m_codes, c_codes, method, steps, batch_size, device)
+    offsets = site_offsets(model, [p.mirna_seq for p in pairs], windows)
+    acts, scores = interaction_activations(model, m_codes, c_codes, li, batch_size, device, offsets)
+    attr_m, attr_c = attributions(model, m_codes, c_codes, method, steps, batch_size, device, offsets)
+    baselines = {o: baseline_score(model, device, o) for o in ([0.0] if offsets is None else set(offsets.tolist()))}
     out = []
     for k, pair in enumerate(pairs):
         dup = duplex(pair.mirna_seq, windows[k])
         ind = binding_indicator(dup, len(pair.mirna_seq), L)
         unit, r = best_unit(acts[k].astype(np.float64), ind)
         out.append(
-            Explanation(pair, windows[k], float(scores[k]), li, acts[k], attr_m[k], attr_c[k], dup, ind, unit, r)
+            Explanation(
+                pair, windows[k], float(scores[k]), li, acts[k], attr_m[k], attr_c[k], dup, ind, unit, r,
+                baselines[0.0 if offsets is None else float(offsets[k])],
+            )
         )
     return out
 
@@ -603,8 +652,9 @@ def stem_of(k: int, e: Explanation) -> str:
 class RunInfo:
     method: str
     steps: int
-    baseline: float
+    baseline: float  # all-padding score without a site-type offset
     model_name: str
+    site_prior: bool = False  # the model adds site-type offsets (per-pair baselines)
     seconds_compute: float = 0.0
     seconds_draw: float = 0.0
     formats: tuple[str, ...] = ("png", "svg")
@@ -625,9 +675,9 @@ def summary_line(k: int, e: Explanation, info: RunInfo, files: Sequence[str]) ->
             p.site_end or ".",
             _f(p.input_score) if p.input_score is not None else "NA",
             _f(e.score),
-            _f(info.baseline),
+            _f(e.baseline),
             _f(e.attribution_sum),
-            _f(e.attribution_sum - (e.score - info.baseline)),
+            _f(e.attribution_sum - (e.score - e.baseline)),
             info.method,
             str(e.layer + 1),
             str(e.unit + 1) if e.unit is not None else "NA",
@@ -785,7 +835,8 @@ def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: Run
         f"<style>{_CSS}</style></head><body>",
         "<h1>dt-explain</h1>",
         f"<p>Model: <code>{esc(info.model_name)}</code>. Attribution: {esc(method)}; "
-        f"baseline score {_f(info.baseline)}. {len(rows)} pair(s). Numbers: "
+        f"baseline score {_f(info.baseline)}{' plus the pair site-type offset' if info.site_prior else ''}. "
+        f"{len(rows)} pair(s). Numbers: "
         '<a href="pairs.tsv">pairs.tsv</a> and one TSV per pair.</p>',
         "<table><tr><th>#</th><th>miRNA</th><th>target</th><th>site</th><th>input score</th>"
         "<th>score</th><th>best unit (r)</th><th>files</th></tr>",

@@ -13,6 +13,13 @@
   see each sequence alone, so without these channels the stacked RNN has to learn
   complementarity from two summaries; with them it is given the duplex, which is what
   carries over to miRNAs never seen in training.
+* Our extension (``site_prior``, off in the paper's network): one log-odds offset per seed-match
+  type of the pair (8mer ... 7mer-mismatch, none; :func:`sites.best_site_types`), added to the
+  network's output and fitted on the validation table after training with the network
+  frozen (:func:`train.fit_site_offsets`). Training negatives include seed-matched decoys, so
+  the network alone learns to distrust seed matches and scores a window without any seed
+  above a decoy-like 8mer; the offsets restore the site-type hierarchy that the network's
+  training mixture hides (see docs/results.md).
 
 A checkpoint is one self-describing dict saved with ``torch.save`` and read with
 ``torch.load(weights_only=True)``: plain types and tensors only, never code.
@@ -32,6 +39,7 @@ from torch import nn
 from . import __version__
 from .errors import InputError
 from .seq import VOCAB_SIZE
+from .sites import NO_SITE_INDEX
 
 CHECKPOINT_FORMAT = "deeptarget-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -94,6 +102,7 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.1
     pairing_offsets: tuple[int, ...] = ()  # () = the paper's network; see DEFAULT_PAIRING_OFFSETS
+    site_prior: bool = False  # per-site-type log-odds offsets (module doc); False = the paper's network
 
     def __post_init__(self) -> None:
         self.pairing_offsets = tuple(int(k) for k in self.pairing_offsets)
@@ -157,6 +166,8 @@ class DeepTarget(nn.Module):
         self.interaction = nn.ModuleList(layers)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(size, 2)
+        if config.site_prior:  # index = sites.SITE_TYPES position, NO_SITE_INDEX = no seed match
+            self.register_buffer("site_offsets", torch.zeros(NO_SITE_INDEX + 1))
 
     # Kept separate so that prediction can encode each miRNA once and reuse it for all its CTSs.
     def _mirna_to_length(self, mirna_codes: torch.Tensor) -> torch.Tensor:
@@ -212,9 +223,19 @@ class DeepTarget(nn.Module):
             self.encode_mirna(mirna_codes), self.encode_cts(cts_codes), self.pairing(mirna_codes, cts_codes)
         )
 
+    def target_logit(self, logits: torch.Tensor, site_type: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 2) network logits -> (B,) log-odds of 'target', plus the site-type offset when
+        the model has a site prior (``site_type``: (B,) indexes, NO_SITE_INDEX = none)."""
+        z = logits[:, 1] - logits[:, 0]
+        if self.config.site_prior:
+            if site_type is None:
+                raise ValueError("this model has a site-type prior: the pairs' site types are needed")
+            z = z + self.site_offsets.to(z.dtype)[site_type.long()]
+        return z
+
     @torch.no_grad()
-    def predict_proba(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self(mirna_codes, cts_codes), dim=1)[:, 1]
+    def predict_proba(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor, site_type: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.target_logit(self(mirna_codes, cts_codes), site_type))
 
 
 # --------------------------------------------------------------------------- checkpoints

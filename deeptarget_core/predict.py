@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
+from scipy.special import expit  # scipy comes with scikit-learn
 
 from . import sites
 from .errors import InputError
@@ -62,7 +63,7 @@ for _letters, _code in (("Nn", 0), ("Aa", 1), ("Cc", 2), ("Gg", 3), ("UuTt", 4))
     for _ch in _letters:
         _CTS_CODE[ord(_ch)] = _code
 _TYPE_INDEX = {name: i for i, name in enumerate(sites.SITE_TYPES)}
-_TYPE_INDEX[NO_SITE] = len(sites.SITE_TYPES)
+_TYPE_INDEX[NO_SITE] = sites.NO_SITE_INDEX
 _TYPE_NAMES = list(sites.SITE_TYPES) + [NO_SITE]
 
 
@@ -123,7 +124,8 @@ class NeuralScorer:
 
     ``fast=True`` (default) runs the fused GRU loop for GRU models (1-3 layers, uni- or
     bidirectional); LSTM models and ``fast=False`` run the eager network on cached miRNA
-    encodings. Both give P(target) = softmax(logits)[1].
+    encodings. Both give P(target) = sigmoid(logit[1] - logit[0] + site-type offset), the
+    offset being 0 for a model without a site prior.
     """
 
     def __init__(self, model, device="cpu", batch_size: int = 2048, fast: bool = True, name: str = "deeptarget", threads: int = 1):
@@ -148,6 +150,8 @@ class NeuralScorer:
         cfg = model.config
         self.fast = fast and cfg.cell == "gru"
         self.pairing_offsets = cfg.pairing_offsets
+        # the site-type prior (model.DeepTarget.target_logit), applied to the network's log-odds
+        self.site_offsets = model.site_offsets.double().cpu().numpy() if cfg.site_prior else None
         self._cache: dict[str, object] = {}
         if self.fast:
             self._prepare_fast()
@@ -268,7 +272,7 @@ class NeuralScorer:
                 hs[i] = step(torch, gi, torch.addmm(p["b_hh"], hs[i], p["w_hh"]), hs[i], layer["H"])
                 x = hs[i]
         logits = x @ self.w_cls.T + self.b_cls
-        return torch.sigmoid(logits[:, 1] - logits[:, 0])
+        return logits[:, 1] - logits[:, 0]
 
     def _layerwise_batch(self, mirna_pre, mirna_codes, idx, codes):
         """Any stack with bidirectional layers: layer by layer, each direction runs its
@@ -315,13 +319,12 @@ class NeuralScorer:
             xs = outs
         summary = finals[0] if len(finals) == 1 else torch.cat(finals, dim=1)
         logits = summary @ self.w_cls.T + self.b_cls
-        return torch.sigmoid(logits[:, 1] - logits[:, 0])
+        return logits[:, 1] - logits[:, 0]
 
     def _eager_batch(self, mirna_states, mirna_codes, idx, codes):
-        torch = self.torch
         m = self.model
         logits = m.classify(mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes))
-        return torch.softmax(logits, dim=1)[:, 1]
+        return logits[:, 1] - logits[:, 0]
 
     def score(self, mirna_seqs, mirna_index, cts_codes, site_type=None) -> np.ndarray:
         torch = self.torch
@@ -329,6 +332,8 @@ class NeuralScorer:
         out = np.empty(n, dtype=np.float64)
         if not n:
             return out
+        if self.site_offsets is not None and site_type is None:
+            raise ValueError("this model has a site-type prior: the CTSs' site types are needed")
         parts = [self._mirna_part(s) for s in mirna_seqs]
         with torch.inference_mode():
             if self.fast:
@@ -344,15 +349,17 @@ class NeuralScorer:
 
             def one(b: tuple[int, int]) -> None:
                 with torch.inference_mode():
-                    probs = run(table, mirna_codes, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
-                    out[b[0] : b[1]] = probs.double().cpu().numpy()
+                    logit = run(table, mirna_codes, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
+                    out[b[0] : b[1]] = logit.double().cpu().numpy()
 
             if self._pool is not None and len(bounds) > 1:
                 list(self._pool.map(one, bounds))
             else:
                 for b in bounds:
                     one(b)
-        return out
+        if self.site_offsets is not None:
+            out += self.site_offsets[np.asarray(site_type, dtype=np.int64)]
+        return expit(out)
 
 
 def score_block(scorer: SiteScorer, block, mirna_seq: str) -> np.ndarray:
@@ -584,8 +591,9 @@ def predict_site_table(
     mirna_source: str = "the miRNA FASTA",
     progress: Callable[[int], None] | None = None,
 ) -> PredictSummary:
-    """Score a site table (needs ``mirna_id`` and ``cts_seq``; ``mrna_id`` and ``site_type``
-    for gene-level output and the seed-match rule). Writes input columns + ``score``."""
+    """Score a site table (needs ``mirna_id`` and ``cts_seq``; ``mrna_id`` for gene-level
+    output). The ``site_type`` column is used when present (dt-scan-cts tables), else each
+    CTS's best seed match is found. Writes input columns + ``score``."""
     from concurrent.futures import ThreadPoolExecutor
 
     t0 = time.perf_counter()
@@ -627,8 +635,8 @@ def predict_site_table(
             mi, ci = cols.index("mirna_id"), cols.index("cts_seq")
             rows = table.rows
             mids = [r[mi] for r in rows]
-            types = _site_types_of(table)
-            codes = encode_cts([r[ci] for r in rows], scorer.cts_length, table.path, table.lines)
+            ctss = [r[ci] for r in rows]
+            codes = encode_cts(ctss, scorer.cts_length, table.path, table.lines)
             runs = _mirna_runs(mids)
             uniq: dict[str, int] = {}
             idx = np.empty(len(rows), dtype=np.int64)
@@ -636,6 +644,10 @@ def predict_site_table(
                 if mid not in mirna_seqs:
                     raise InputError(f"miRNA id '{mid}' is not in {mirna_source}", table.path, table.lines[a])
                 idx[a:b] = uniq.setdefault(mirna_seqs[mid], len(uniq))
+            if "site_type" in cols:
+                types = _site_types_of(table)
+            else:  # a table that is not from dt-scan-cts: the best seed match in each CTS
+                types = sites.best_site_types([mirna_seqs[m] for m in mids], [c.upper().replace("T", "U") for c in ctss], scorer.cts_length)[0]
             future = background.submit(scorer.score, list(uniq), idx, codes, types)
             if pending is not None:
                 finish(pending)
@@ -650,8 +662,6 @@ def predict_site_table(
 
 
 def _site_types_of(table) -> np.ndarray:
-    if "site_type" not in table.columns:
-        return np.full(len(table.rows), _TYPE_INDEX[NO_SITE], dtype=np.int64)
     si = table.columns.index("site_type")
     try:
         return np.fromiter((_TYPE_INDEX[r[si]] for r in table.rows), dtype=np.int64, count=len(table.rows))
@@ -739,38 +749,6 @@ def pair_table_level(path) -> str:
     return "site"
 
 
-def best_site_types(mirna_seqs: Sequence[str], ctss: Sequence[str], cts_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best seed-match type (relaxed scan) of each (miRNA, CTS) pair, and a window of
-    ``cts_length`` placed on that site as dt-scan-cts would place it (N-padded); rows
-    without a site get the type ``none`` and an empty window."""
-    n = len(ctss)
-    types = np.full(n, _TYPE_INDEX[NO_SITE], dtype=np.int64)
-    windows = np.zeros((n, cts_length), dtype=np.uint8)
-    found = np.zeros(n, dtype=bool)
-    by_mirna: dict[str, list[int]] = {}
-    for i, m in enumerate(mirna_seqs):
-        by_mirna.setdefault(m, []).append(i)
-    mirnas = [sites.Mirna(f"m{k}", seq) for k, seq in enumerate(by_mirna)]
-    pairs = {f"m{k}": {str(i) for i in rows} for k, rows in enumerate(by_mirna.values())}
-    scanner = sites.SiteScanner(mirnas, cts_length=cts_length, relaxed=True, pairs=pairs)
-    chunk = sites.pack_targets([(str(i), s) for i, s in enumerate(ctss)], cts_length)
-    target_rows = np.array([int(x) for x in chunk.ids], dtype=np.int64)
-    for block in scanner.scan_chunk(chunk):
-        if not len(block):
-            continue
-        rows = target_rows[block.target_index]
-        order = np.lexsort((block.site_type, rows))  # best type first within each row
-        rows_o = rows[order]
-        firsts = order[np.r_[True, rows_o[1:] != rows_o[:-1]]]
-        r = rows[firsts]
-        better = block.site_type[firsts] < types[r]
-        r_b = r[better]
-        types[r_b] = block.site_type[firsts][better]
-        windows[r_b] = block.cts[firsts][better]
-        found[r_b] = True
-    return types, np.where(found[:, None], windows, 0)
-
-
 def predict_pairs_site(
     path: str,
     scorer: SiteScorer,
@@ -802,7 +780,7 @@ def predict_pairs_site(
         pairs = _validate_pair_rows(table)
         mseqs = [p.mirna_seq for p in pairs]
         ctss = [p.mrna_seq for p in pairs]
-        types, windows = best_site_types(mseqs, ctss, L)
+        types, windows = sites.best_site_types(mseqs, ctss, L)
         codes = encode_cts(ctss, L, table.path, table.lines)
         redo = np.array([len(s) != L for s in ctss]) & (types != _TYPE_INDEX[NO_SITE])
         if redo.any():

@@ -51,6 +51,7 @@ CANONICAL_TYPES = ("8mer", "7mer-m8", "7mer-A1", "6mer")
 RELAXED_TYPES = ("offset-6mer", "7mer-GU", "7mer-mismatch")
 SITE_TYPES = CANONICAL_TYPES + RELAXED_TYPES  # in order of preference: best first
 SITE_TYPE_RANK = {name: rank for rank, name in enumerate(SITE_TYPES)}
+NO_SITE_INDEX = len(SITE_TYPES)  # site-type index of a window without any seed match ("none")
 
 CTS_DOWNSTREAM = 4
 DEFAULT_CTS_LENGTH = 40
@@ -488,3 +489,35 @@ def inputs_from_pair_table(path: str | Path) -> ScanInputs:
                 raise InputError(f"{what} id '{key}' appears with two different sequences", path, row.line)
         pairs.setdefault(row.mirna_id, set()).add(row.mrna_id)
     return ScanInputs([Mirna(k, v) for k, v in mirnas.items()], list(targets.items()), pairs)
+
+
+def best_site_types(mirna_seqs: Sequence[str], ctss: Sequence[str], cts_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best seed-match type (relaxed scan) of each (miRNA, CTS) pair, and a window of
+    ``cts_length`` placed on that site as dt-scan-cts would place it (N-padded); rows
+    without a site get the type ``none`` and an empty window."""
+    n = len(ctss)
+    types = np.full(n, NO_SITE_INDEX, dtype=np.int64)
+    windows = np.zeros((n, cts_length), dtype=np.uint8)
+    found = np.zeros(n, dtype=bool)
+    by_mirna: dict[str, list[int]] = {}
+    for i, m in enumerate(mirna_seqs):
+        by_mirna.setdefault(m, []).append(i)
+    mirnas = [Mirna(f"m{k}", seq) for k, seq in enumerate(by_mirna)]
+    pairs = {f"m{k}": {str(i) for i in rows} for k, rows in enumerate(by_mirna.values())}
+    scanner = SiteScanner(mirnas, cts_length=cts_length, relaxed=True, pairs=pairs)
+    chunk = pack_targets([(str(i), s) for i, s in enumerate(ctss)], cts_length)
+    target_rows = np.array([int(x) for x in chunk.ids], dtype=np.int64)
+    for block in scanner.scan_chunk(chunk):
+        if not len(block):
+            continue
+        rows = target_rows[block.target_index]
+        order = np.lexsort((block.site_type, rows))  # best type first within each row
+        rows_o = rows[order]
+        firsts = order[np.r_[True, rows_o[1:] != rows_o[:-1]]]
+        r = rows[firsts]
+        better = block.site_type[firsts] < types[r]
+        r_b = r[better]
+        types[r_b] = block.site_type[firsts][better]
+        windows[r_b] = block.cts[firsts][better]
+        found[r_b] = True
+    return types, np.where(found[:, None], windows, 0)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from scipy.special import expit  # scipy comes with scikit-learn
 import torch
 from torch import nn
 
@@ -32,6 +33,7 @@ from .io import Pair, read_fasta, read_pairs
 from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
 from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
 from .seq import encode_batch
+from .sites import NO_SITE_INDEX, SITE_TYPES, best_site_types
 
 log = logging.getLogger("deeptarget")
 Progress = Callable[[int], None]
@@ -39,18 +41,20 @@ Progress = Callable[[int], None]
 
 @dataclass
 class PairData:
-    """Encoded pairs: miRNA codes (n, L) 5'->3', CTS codes (n, L) 5'->3', labels, groups."""
+    """Encoded pairs: miRNA codes (n, L) 5'->3', CTS codes (n, L) 5'->3', labels, groups,
+    and each pair's best seed-match type (index into sites.SITE_TYPES, NO_SITE_INDEX = none)."""
 
     mirna: np.ndarray
     cts: np.ndarray
     labels: np.ndarray
     groups: list[str]
+    site_type: np.ndarray
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, idx: np.ndarray) -> "PairData":
-        return PairData(self.mirna[idx], self.cts[idx], self.labels[idx], [self.groups[i] for i in idx])
+        return PairData(self.mirna[idx], self.cts[idx], self.labels[idx], [self.groups[i] for i in idx], self.site_type[idx])
 
 
 def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> PairData:
@@ -63,11 +67,13 @@ def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> Pair
     if missing:
         raise InputError("a training table needs a label column (0/1)", path, missing[0].line)
     cts = [p.mrna_seq[-cts_length:].rjust(cts_length, "N") for p in pairs]
+    mirnas = [p.mirna_seq for p in pairs]
     return PairData(
-        mirna=encode_batch([p.mirna_seq for p in pairs], cts_length),
+        mirna=encode_batch(mirnas, cts_length),
         cts=encode_batch(cts, cts_length),
         labels=np.array([p.label for p in pairs], dtype=np.int64),
-        groups=[p.mirna_seq for p in pairs],
+        groups=mirnas,
+        site_type=best_site_types(mirnas, cts, cts_length)[0],
     )
 
 
@@ -182,14 +188,47 @@ def load_pretrained_into(model: DeepTarget, path: str | Path) -> None:
 
 
 @torch.no_grad()
-def predict_scores(model: DeepTarget, data: PairData, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
+def target_logits(model: DeepTarget, data: PairData, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
+    """(n,) log-odds of 'target' (with the model's site-type offsets, if it has them)."""
     model.eval()
     out = np.empty(len(data), dtype=np.float64)
     for i in range(0, len(data), batch_size):
         m = torch.from_numpy(data.mirna[i : i + batch_size]).to(device)
         c = torch.from_numpy(data.cts[i : i + batch_size]).to(device)
-        out[i : i + batch_size] = torch.softmax(model(m, c), dim=1)[:, 1].double().cpu().numpy()
+        t = torch.from_numpy(data.site_type[i : i + batch_size]).to(device)
+        out[i : i + batch_size] = model.target_logit(model(m, c), t).double().cpu().numpy()
     return out
+
+
+def predict_scores(model: DeepTarget, data: PairData, batch_size: int = 4096, device: torch.device | str = "cpu") -> np.ndarray:
+    """(n,) P(target)."""
+    return expit(target_logits(model, data, batch_size, device))
+
+
+def fit_site_offsets(logits: np.ndarray, site_type: np.ndarray, labels: np.ndarray, l2: float = 1e-5) -> np.ndarray:
+    """Per-site-type offsets b minimising the log loss of sigmoid(logit + b[type]) with the
+    network's logits fixed (a logistic regression with the logit as offset). A weak L2 pull
+    towards 0 keeps a rare type's offset finite (one with a single label would run off to
+    infinity); a type absent from the data keeps 0. Deterministic (LBFGS)."""
+    b = torch.zeros(NO_SITE_INDEX + 1, dtype=torch.float64, requires_grad=True)
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    t = torch.as_tensor(site_type, dtype=torch.long)
+    y = torch.as_tensor(labels, dtype=torch.float64)
+    opt = torch.optim.LBFGS([b], max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.functional.binary_cross_entropy_with_logits(z + b[t], y) + l2 * (b**2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return b.detach().numpy().copy()
+
+
+def site_prior_summary(offsets: np.ndarray) -> dict[str, float]:
+    """Offsets by site-type name (checkpoint metrics, logs)."""
+    return {name: round(float(v), 6) for name, v in zip([*SITE_TYPES, "none"], offsets)}
 
 
 def evaluate(model: DeepTarget, data: PairData, device: torch.device | str = "cpu") -> dict[str, float]:
@@ -282,6 +321,8 @@ def train_classifier(
     progress: Progress | None = None,
 ) -> tuple[DeepTarget, list[dict[str, float]]]:
     """Fine-tune end to end; returns the best model (by the validation metric ``options.select_by``) and the log."""
+    if config.site_prior and val is None:
+        raise InputError("the site-type prior is fitted on validation pairs: give a validation table")
     _seed_all(options.seed)
     device = torch.device(options.device)
     model = DeepTarget(config)
@@ -348,7 +389,17 @@ def train_classifier(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.cpu().eval()
+    if config.site_prior:
+        fit_site_prior(model, val_t)
     return model, history
+
+
+def fit_site_prior(model: DeepTarget, val: PairData) -> None:
+    """Fit the model's site-type offsets on the validation pairs (network frozen)."""
+    model.site_offsets.zero_()
+    offsets = fit_site_offsets(target_logits(model, val), val.site_type, val.labels)
+    model.site_offsets.copy_(torch.from_numpy(offsets).to(model.site_offsets.dtype))
+    log.info("site-type prior: %s", ", ".join(f"{k} {v:+.2f}" for k, v in site_prior_summary(offsets).items()))
 
 
 def _save_resume(path, model, best_state, opt, history, best_auc, stale, config, options) -> None:

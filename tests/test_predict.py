@@ -266,7 +266,7 @@ def test_pairs_site_level(toy, tmp_path):
     assert res2.returncode == 0, res2.stderr
     assert len(res2.stdout.splitlines()) == 4
     bad = tmp_path / "bad.tsv"
-    bad.write_text(rows[0] + "\n" + rows[1] + "\n" + f"a\tUGAXG\tt\tACGU\t1\tq\n")
+    bad.write_text(rows[0] + "\n" + rows[1] + "\n" + "a\tUGAXG\tt\tACGU\t1\tq\n")
     res3 = run(["--pairs", bad, "--model", "seed-match"])
     assert res3.returncode == 1 and f"{bad}:3" in res3.stderr
 

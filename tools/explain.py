@@ -141,12 +141,13 @@ def _explain(
         method=method,
         steps=steps,
         baseline=ex.baseline_score(net, dev),
+        site_prior=net.config.site_prior,
         model_name=str(model_path) if model_path else f"packaged default ({DEFAULT_MODEL_PATH.name})",
         seconds_compute=t1 - t0,
         formats=("png",) if no_svg else ("png", "svg"),
     )
     if method == "ig":
-        gap = max(abs(e.attribution_sum - (e.score - info.baseline)) for e in explanations)
+        gap = max(abs(e.attribution_sum - (e.score - e.baseline)) for e in explanations)
         if gap > 1e-3:
             log.warning("dt-explain: IG attributions miss score - baseline by up to %.2g; use more --steps", gap)
     with _cli.progress("drawing", total=len(explanations)) as advance:

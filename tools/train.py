@@ -52,6 +52,7 @@ def command(
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
     dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.9)] = 0.1,
     pairing: Annotated[bool, typer.Option("--pairing/--no-pairing", help="Add explicit base-pairing channels (miRNA nt vs CTS nt 3, 4, 5 steps on) to the stacked RNN's input; --no-pairing is the paper's network.")] = False,
+    site_prior: Annotated[bool, typer.Option("--site-prior/--no-site-prior", help="After training, fit one log-odds offset per seed-match type (8mer ... none) on the validation table with the network frozen (the inner split with --cv); dt-predict adds it to the network's score.")] = False,
     cts_length: OptCtsLength = 40,
     batch_size: OptBatchSize = 50,
     epochs: OptEpochs = 10,
@@ -93,7 +94,7 @@ def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:
 
 
 @_cli.handle_errors
-def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, cts_length, batch_size,
+def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, site_prior, cts_length, batch_size,
          epochs, lr, patience, balance_by_mirna, select_by, cv, cv_predictions, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
     import torch
 
@@ -110,11 +111,13 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     torch.set_num_threads(threads)
     dev = M.resolve_device(device.value)
     config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout,
-                           pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else ())
+                           pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else (), site_prior=site_prior)
     options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev),
                              balance_by_mirna=balance_by_mirna, select_by=select_by.value)
     if cv_predictions is not None and cv is None:
         raise typer.BadParameter("--cv-predictions needs --cv")
+    if site_prior and cv is None and val is None:
+        raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
     device_output = Path(output).exists() and not Path(output).is_file()  # /dev/null: nothing lies beside it
     log_path = Path(log_file) if log_file else None if device_output else Path(f"{output}.log.tsv")
     # Every output is checked before training: a bad path must not cost a training run.
@@ -168,10 +171,16 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
     with _cli.progress("training", total=len(data) * epochs) as advance:
         model, history = T.train_classifier(data, val_data, config, options, pretrained, resume_path, on_epoch, advance)
     best = T.best_epoch_row(history, options.select_by)
+    metrics = {"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}}
+    if site_prior:
+        with_prior = T.evaluate(model, val_data)
+        metrics["site_prior"] = T.site_prior_summary(model.site_offsets.numpy())
+        metrics.update({f"val_prior_{k}": with_prior[k] for k in ("roc_auc", "within_mirna_auc")})
+        log.info("validation with the site prior: ROC-AUC %.4f, within-miRNA AUC %.4f", with_prior["roc_auc"], with_prior["within_mirna_auc"])
     digest = M.file_digest(*[p for p in train if str(p) != "-"])
     info = M.CheckpointInfo(
         kind="classifier", config=config, seed=seed, training_data_digest=digest,
-        metrics={"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}},
+        metrics=metrics,
         # no wall-clock seconds in the checkpoint: the same command and seed give the same bytes
         extra={"history": [{k: v for k, v in r.items() if k != "seconds"} for r in history], "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
     )

@@ -58,7 +58,7 @@ import numpy as np
 from .errors import InputError
 from .io import Pair, display_name, open_input
 from .seq import MIN_MIRNA_LENGTH, normalise
-from .sites import CTS_DOWNSTREAM, DEFAULT_CTS_LENGTH
+from .sites import CTS_DOWNSTREAM, DEFAULT_CTS_LENGTH, DUPLEX_SITE
 
 log = logging.getLogger("deeptarget")
 
@@ -581,7 +581,7 @@ def format_site_rows(rows: Iterable[OutRow]) -> Iterable[str]:
         if r.label != 0 or r.site is None:
             continue
         s = r.site
-        yield f"{r.mirna_id}\t{r.mrna_id}\tduplex\t{s.aln_start}\t{s.aln_end}\t{s.cts_start}\t{s.cts_end}\t{s.cts_seq}\n"
+        yield f"{r.mirna_id}\t{r.mrna_id}\t{DUPLEX_SITE}\t{s.aln_start}\t{s.aln_end}\t{s.cts_start}\t{s.cts_end}\t{s.cts_seq}\n"
 
 
 @dataclass

@@ -65,6 +65,8 @@ for _letters, _code in (("Nn", 0), ("Aa", 1), ("Cc", 2), ("Gg", 3), ("UuTt", 4))
 _TYPE_INDEX = {name: i for i, name in enumerate(sites.SITE_TYPES)}
 _TYPE_INDEX[NO_SITE] = sites.NO_SITE_INDEX
 _TYPE_NAMES = list(sites.SITE_TYPES) + [NO_SITE]
+_FIND_SITE_TYPE = -1  # a site-table row whose type is found from its sequence
+_TYPE_INDEX[sites.DUPLEX_SITE] = _FIND_SITE_TYPE
 
 
 def encode_cts(seqs: Sequence[str], length: int, path: str | None = None, lines: Sequence[int] | None = None) -> np.ndarray:
@@ -644,10 +646,13 @@ def predict_site_table(
                 if mid not in mirna_seqs:
                     raise InputError(f"miRNA id '{mid}' is not in {mirna_source}", table.path, table.lines[a])
                 idx[a:b] = uniq.setdefault(mirna_seqs[mid], len(uniq))
-            if "site_type" in cols:
-                types = _site_types_of(table)
-            else:  # a table that is not from dt-scan-cts: the best seed match in each CTS
-                types = sites.best_site_types([mirna_seqs[m] for m in mids], [c.upper().replace("T", "U") for c in ctss], scorer.cts_length)[0]
+            types = _site_types_of(table)
+            found = types == _FIND_SITE_TYPE  # no column, or a dt-make-negatives 'duplex' site
+            if found.any():  # the best seed match in the CTS, as for a pair table
+                rows_f = np.flatnonzero(found)
+                types[rows_f] = sites.best_site_types(
+                    [mirna_seqs[mids[i]] for i in rows_f], [ctss[i].upper().replace("T", "U") for i in rows_f], scorer.cts_length
+                )[0]
             future = background.submit(scorer.score, list(uniq), idx, codes, types)
             if pending is not None:
                 finish(pending)
@@ -662,6 +667,10 @@ def predict_site_table(
 
 
 def _site_types_of(table) -> np.ndarray:
+    """Site-type indexes of a site table's rows; _FIND_SITE_TYPE where the table does not say
+    (no site_type column, or 'duplex': a dt-make-negatives site found by alignment)."""
+    if "site_type" not in table.columns:
+        return np.full(len(table.rows), _FIND_SITE_TYPE, dtype=np.int64)
     si = table.columns.index("site_type")
     try:
         return np.fromiter((_TYPE_INDEX[r[si]] for r in table.rows), dtype=np.int64, count=len(table.rows))
@@ -669,7 +678,7 @@ def _site_types_of(table) -> np.ndarray:
         for r, line in zip(table.rows, table.lines):
             if r[si] not in _TYPE_INDEX:
                 raise InputError(
-                    f"unknown site_type '{r[si]}' (expected one of {', '.join(_TYPE_NAMES)})", table.path, line
+                    f"unknown site_type '{r[si]}' (expected one of {', '.join(_TYPE_NAMES + [sites.DUPLEX_SITE])})", table.path, line
                 ) from None
         raise
 

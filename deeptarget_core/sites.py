@@ -52,6 +52,7 @@ RELAXED_TYPES = ("offset-6mer", "7mer-GU", "7mer-mismatch")
 SITE_TYPES = CANONICAL_TYPES + RELAXED_TYPES  # in order of preference: best first
 SITE_TYPE_RANK = {name: rank for rank, name in enumerate(SITE_TYPES)}
 NO_SITE_INDEX = len(SITE_TYPES)  # site-type index of a window without any seed match ("none")
+DUPLEX_SITE = "duplex"  # site_type of a dt-make-negatives site (found by duplex alignment, not by seed)
 
 CTS_DOWNSTREAM = 4
 DEFAULT_CTS_LENGTH = 40

@@ -347,3 +347,29 @@ def test_packaged_model_separates_planted_seed_sites_from_chance_windows():
     for weaker in ("6mer", "none"):  # measured AUC 0.996 and 0.991
         auc = (scores["8mer"][:, None] > scores[weaker][None, :]).mean()
         assert auc > 0.9, (weaker, auc)
+
+
+def test_site_tables_without_seed_types_get_the_best_seed_match_of_each_cts(tmp_path):
+    """dt-make-negatives writes site_type 'duplex' (found by alignment) and other tools may
+    write no site_type at all: dt-predict then types each CTS by its best seed match, so the
+    seed-match rule and site-prior models see what a dt-scan-cts table would tell them."""
+    let7 = "UGAGGUAGUAGGUUGUAUAGUU"
+    mirna = tmp_path / "m.fa"
+    mirna.write_text(f">let7\n{let7}\n")
+    rng = np.random.default_rng(5)
+    ctss = random_cts(rng, 3)
+    ctss[0] = ctss[0][:28] + "CUACCUCA" + ctss[0][36:]  # 8mer
+    ctss[1] = ctss[1][:29] + "UACCUC" + "G" + ctss[1][36:]  # 6mer (no A1, no nt-8 pair)
+    want_types, _ = sites.best_site_types([let7] * 3, ctss, 40)
+    assert want_types[0] == 0 and want_types[1] == 3
+    want = [predict.SEED_MATCH_SCORES[(list(sites.SITE_TYPES) + ["none"])[t]] for t in want_types]
+    for header, tag in (("mirna_id\tmrna_id\tsite_type\tcts_seq", "duplex\t"), ("mirna_id\tmrna_id\tcts_seq", "")):
+        table = tmp_path / "sites.tsv"
+        table.write_text(header + "\n" + "".join(f"let7\tt{i}\t{tag}{c}\n" for i, c in enumerate(ctss)))
+        res = run([table, "--mirna", mirna, "--model", "seed-match"])
+        assert res.returncode == 0, res.stderr
+        got = [float(line.split("\t")[-1]) for line in res.stdout.splitlines()[1:]]
+        np.testing.assert_allclose(got, want)
+    table.write_text("mirna_id\tmrna_id\tsite_type\tcts_seq\nlet7\tt0\t9mer\t" + ctss[0] + "\n")
+    res = run([table, "--mirna", mirna, "--model", "seed-match"])
+    assert res.returncode == 1 and "sites.tsv:2" in res.stderr and "9mer" in res.stderr

@@ -13,7 +13,7 @@ training-data: install
 # whole network (one bidirectional GRU layer of 30 units per direction over the aligned pair
 # plus the base-pairing channels) on per-epoch miRNA-balanced subsets, keeping the epoch with
 # the best within-miRNA AUC on the validation table.
-MODEL_RECIPE := --bidirectional --layers 1 --pairing --balance-by-mirna --select-by within_mirna_auc \
+MODEL_RECIPE := --bidirectional --layers 1 --pairing --balance-by-mirna --select-by within_mirna_auc --site-prior \
 	--batch-size 100 --lr 0.002 --epochs 30 --patience 4
 model: training-data
 	$(BIN)/dt-pretrain --pairs $(TRAINING_DATA)/train.tsv --epochs 2 --seed 1 -p $(PRETRAIN_THREADS) --device cpu -o $(TRAINING_DATA)/autoencoders.pt

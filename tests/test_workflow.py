@@ -207,7 +207,7 @@ def test_training_branch_runs_folds_as_jobs(tmp_path):
     from deeptarget_core.model import read_checkpoint
 
     info = read_checkpoint(tout / "fold_0" / "model.pt", expect_kind="classifier")[1]
-    assert info.config.bidirectional and info.config.layers == 1 and info.config.pairing_offsets
+    assert info.config.bidirectional and info.config.layers == 1 and info.config.pairing_offsets and info.config.site_prior
     metrics = (tout / "cv_metrics.tsv").read_text().splitlines()
     assert [m.split("\t")[0] for m in metrics[1:]] == ["fold_0", "fold_1"]
     assert "roc_auc" in metrics[0]

@@ -339,9 +339,17 @@ def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, offset=None):
     c_states = _rnn_output(model.cts_ae.encoder, torch.flip(c_emb, dims=[1]))
     if pairing is None and model.config.pairing_offsets:
         pairing = m_emb.new_zeros(m_emb.shape[0], m_emb.shape[1], len(model.config.pairing_offsets))
-    logits = model.classify(m_states, c_states, pairing)
+    return _target_prob(model.classify(m_states, c_states, pairing), offset)
+
+
+def _target_prob(logits, offset=None):
+    """(B, 2) network logits and (B,) site-type offsets (tensor, array or None) -> P(target)."""
+    import torch
+
     z = logits[:, 1] - logits[:, 0]
-    return torch.sigmoid(z if offset is None else z + offset)
+    if offset is not None:
+        z = z + torch.as_tensor(offset, dtype=z.dtype, device=z.device)
+    return torch.sigmoid(z)
 
 
 def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_c: np.ndarray) -> None:
@@ -390,11 +398,8 @@ def score_codes(
         for s in range(0, len(mirna_codes), batch_size):
             m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
-            logits = model(m, c)
-            z = logits[:, 1] - logits[:, 0]
-            if offsets is not None:
-                z = z + torch.as_tensor(offsets[s : s + batch_size], dtype=z.dtype, device=device)
-            out.append(torch.sigmoid(z).float().cpu().numpy())
+            off = None if offsets is None else offsets[s : s + batch_size]
+            out.append(_target_prob(model(m, c), off).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
@@ -496,11 +501,8 @@ def interaction_activations(
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
             ms, cs, ps = model.encode_mirna(m), model.encode_cts(c), model.pairing(m, c)
             acts.append(model.interaction_states(ms, cs, ps)[layer].float().cpu().numpy())
-            logits = model.classify(ms, cs, ps)
-            z = logits[:, 1] - logits[:, 0]
-            if offsets is not None:
-                z = z + torch.as_tensor(offsets[s : s + batch_size], dtype=z.dtype, device=device)
-            scores.append(torch.sigmoid(z).float().cpu().numpy())
+            off = None if offsets is None else offsets[s : s + batch_size]
+            scores.append(_target_prob(model.classify(ms, cs, ps), off).float().cpu().numpy())
     if not acts:
         units = model.interaction[layer].hidden_size * (2 if model.config.bidirectional else 1)
         return np.zeros((0, model.config.cts_length, units), np.float32), np.zeros(0, np.float32)

@@ -49,12 +49,15 @@ class PairData:
     labels: np.ndarray
     groups: list[str]
     site_type: np.ndarray
+    source: str = ""  # the table the pairs came from (for error messages)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, idx: np.ndarray) -> "PairData":
-        return PairData(self.mirna[idx], self.cts[idx], self.labels[idx], [self.groups[i] for i in idx], self.site_type[idx])
+        return PairData(
+            self.mirna[idx], self.cts[idx], self.labels[idx], [self.groups[i] for i in idx], self.site_type[idx], self.source
+        )
 
 
 def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> PairData:
@@ -74,6 +77,7 @@ def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> Pair
         labels=np.array([p.label for p in pairs], dtype=np.int64),
         groups=mirnas,
         site_type=best_site_types(mirnas, cts, cts_length)[0],
+        source=path,
     )
 
 
@@ -269,7 +273,7 @@ class MirnaBalancer:
     but the shortcut. (Loss weights would do the same in expectation, but a miRNA with 1
     positive and 400 negatives gives that positive weight 200, which derails Adam.)"""
 
-    def __init__(self, labels: np.ndarray, groups: Sequence[str]):
+    def __init__(self, labels: np.ndarray, groups: Sequence[str], source: str = ""):
         labels = np.asarray(labels)
         order: dict[str, list[int]] = {}
         for i, g in enumerate(groups):
@@ -281,7 +285,11 @@ class MirnaBalancer:
             if len(pos) and len(neg):
                 self._pairs.append((pos, neg) if len(pos) <= len(neg) else (neg, pos))
         if not self._pairs:
-            raise InputError("--balance-by-mirna needs at least one miRNA with both labels in the training table")
+            raise InputError(
+                "--balance-by-mirna needs at least one miRNA with both labels in the training table "
+                "(mock-miRNA negatives give each mock its own sequence: add real-miRNA negatives)",
+                source or None,
+            )
 
     def epoch(self, rng: np.random.Generator) -> np.ndarray:
         """Sorted indices of this epoch's balanced subset."""
@@ -344,7 +352,7 @@ def train_classifier(
         stale = info.extra["stale"]
         log.info("resuming after epoch %d (best validation ROC-AUC %.4f)", len(history), best_auc)
     val_t = val
-    balancer = MirnaBalancer(train.labels, train.groups) if options.balance_by_mirna else None
+    balancer = MirnaBalancer(train.labels, train.groups, train.source) if options.balance_by_mirna else None
     for epoch in range(start_epoch, options.epochs + 1):
         if stale >= options.patience:
             break

@@ -354,3 +354,18 @@ def test_kept_weights_and_reported_best_epoch_follow_select_by(select_by):
     assert best[f"val_{select_by}"] == max(r[f"val_{select_by}"] for r in history)
     kept = T.evaluate(model, val)  # the returned weights are that epoch's
     assert kept[select_by] == pytest.approx(best[f"val_{select_by}"], abs=1e-9)
+
+
+def test_balance_by_mirna_on_single_label_mirnas_names_the_table(tmp_path):
+    """A table whose miRNAs each carry one label (mock-miRNA negatives) cannot be balanced:
+    one line naming the table, exit 1, no checkpoint."""
+    pairs = planted_pairs(40, 1)
+    mock = "UGGAGUGUGACAAUGGUGUUUG"
+    table = write_pairs(tmp_path / "mock_only.tsv", [p if p.label else Pair("mock", mock, p.mrna_id, p.mrna_seq, 0, (), p.line) for p in pairs])
+    out = tmp_path / "m.pt"
+    res = subprocess.run(
+        [str(BIN / "dt-train"), "--train", str(table), "--no-pretrain", "--balance-by-mirna", "--epochs", "1", "-p", "1", "-o", str(out)],
+        capture_output=True, text=True,
+    )
+    assert res.returncode == 1 and "mock_only.tsv" in res.stderr and "both labels" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()

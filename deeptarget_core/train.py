@@ -6,6 +6,9 @@
 * ``train_classifier``: the full network (pre-trained encoders or fresh ones), Adam, log
   loss, early stopping on the validation ROC-AUC with the best weights kept, a TSV log per
   epoch, and a resume file written after every epoch so a killed run continues.
+* ``fit_site_prior`` (``ModelConfig.site_prior``): after training, one log-odds offset per
+  seed-match type fitted on the validation pairs with the network frozen; the per-epoch
+  validation metrics (early stopping) are the network's alone.
 * ``cross_validate``: stratified K folds, grouped by miRNA on request (no miRNA on both
   sides), per-fold and mean/sd metrics.
 
@@ -328,7 +331,8 @@ def train_classifier(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     progress: Progress | None = None,
 ) -> tuple[DeepTarget, list[dict[str, float]]]:
-    """Fine-tune end to end; returns the best model (by the validation metric ``options.select_by``) and the log."""
+    """Fine-tune end to end; returns the best model (by the validation metric ``options.select_by``),
+    with its site-type prior fitted on ``val`` when the config asks for one, and the log."""
     if config.site_prior and val is None:
         raise InputError("the site-type prior is fitted on validation pairs: give a validation table")
     _seed_all(options.seed)

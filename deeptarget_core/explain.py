@@ -327,10 +327,15 @@ class Explanation:
         return float(self.mirna_attr.sum() + self.cts_attr.sum())
 
 
-def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, offset=None):
+def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, site_type=None):
     """Score from nucleotide embeddings (CTS embeddings 5'->3', as on the target) and, for
-    models with pairing channels, the (B, L, K) channels (zero at the baseline); ``offset``:
-    (B,) site-type log-odds offsets (None = 0)."""
+    models with pairing channels, the (B, L, K) channels (zero at the baseline); ``site_type``:
+    (B,) site-type indexes for a model with a site prior (None otherwise)."""
+    return _target_prob(model, _logits_from_embeddings(model, m_emb, c_emb, pairing), site_type)
+
+
+def _logits_from_embeddings(model, m_emb, c_emb, pairing=None):
+    """(B, 2) network logits from nucleotide embeddings (see _prob_from_embeddings)."""
     import torch
 
     from .model import _rnn_output
@@ -339,17 +344,17 @@ def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, offset=None):
     c_states = _rnn_output(model.cts_ae.encoder, torch.flip(c_emb, dims=[1]))
     if pairing is None and model.config.pairing_offsets:
         pairing = m_emb.new_zeros(m_emb.shape[0], m_emb.shape[1], len(model.config.pairing_offsets))
-    return _target_prob(model.classify(m_states, c_states, pairing), offset)
+    return model.classify(m_states, c_states, pairing)
 
 
-def _target_prob(logits, offset=None):
-    """(B, 2) network logits and (B,) site-type offsets (tensor, array or None) -> P(target)."""
+def _target_prob(model, logits, site_type=None):
+    """(B, 2) network logits and (B,) site-type indexes (array, tensor or None) -> P(target),
+    with the model's site-type offsets (model.DeepTarget.target_logit)."""
     import torch
 
-    z = logits[:, 1] - logits[:, 0]
-    if offset is not None:
-        z = z + torch.as_tensor(offset, dtype=z.dtype, device=z.device)
-    return torch.sigmoid(z)
+    if site_type is not None:
+        site_type = torch.as_tensor(site_type, device=logits.device)
+    return torch.sigmoid(model.target_logit(logits, site_type))
 
 
 def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_c: np.ndarray) -> None:
@@ -362,24 +367,26 @@ def _split_pairing_attr(model, attr_pairing: np.ndarray, out_m: np.ndarray, out_
         out_c[:, L - 1 - k :: -1][:, : L - k] += half
 
 
-def baseline_score(model, device="cpu", offset: float = 0.0) -> float:
-    """Score of the all-padding input (both embeddings zero) with a site-type offset: the IG
-    baseline."""
+def baseline_score(model, device="cpu", site_type: int | None = None) -> float:
+    """Score of the all-padding input (both embeddings zero), with the offset of
+    ``site_type`` for a model with a site prior (None: without it): the IG baseline."""
     import torch
 
     L, E = model.config.cts_length, model.config.embedding_dim
     with torch.no_grad():
         z = torch.zeros(1, L, E, device=device)
-        return float(_prob_from_embeddings(model, z, z, offset=torch.tensor([offset], device=device))[0])
+        logits = _logits_from_embeddings(model, z, z)
+        if site_type is None:  # the network alone, also for a model with a prior
+            return float(torch.sigmoid(logits[:, 1] - logits[:, 0])[0])
+        return float(_target_prob(model, logits, [site_type])[0])
 
 
-def site_offsets(model, mirna_seqs: Sequence[str], windows: Sequence[str]) -> np.ndarray | None:
-    """(B,) the site-type offset of each pair's best seed match in its window, or None for a
-    model without a site prior."""
+def pair_site_types(model, mirna_seqs: Sequence[str], windows: Sequence[str]) -> np.ndarray | None:
+    """(B,) each pair's best seed-match type in its window, for a model with a site prior
+    (None for a model without one: the types are not needed)."""
     if not model.config.site_prior:
         return None
-    types = best_site_types(list(mirna_seqs), list(windows), model.config.cts_length)[0]
-    return model.site_offsets.double().cpu().numpy()[types]
+    return best_site_types(list(mirna_seqs), list(windows), model.config.cts_length)[0]
 
 
 def score_codes(
@@ -388,9 +395,9 @@ def score_codes(
     cts_codes: np.ndarray,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device="cpu",
-    offsets: np.ndarray | None = None,
+    site_types: np.ndarray | None = None,
 ) -> np.ndarray:
-    """P(target) of encoded pairs; ``offsets``: the pairs' site-type offsets (None = 0)."""
+    """P(target) of encoded pairs; ``site_types``: see :func:`pair_site_types`."""
     import torch
 
     out = []
@@ -398,8 +405,8 @@ def score_codes(
         for s in range(0, len(mirna_codes), batch_size):
             m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
-            off = None if offsets is None else offsets[s : s + batch_size]
-            out.append(_target_prob(model(m, c), off).float().cpu().numpy())
+            t = None if site_types is None else site_types[s : s + batch_size]
+            out.append(_target_prob(model, model(m, c), t).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
@@ -411,7 +418,7 @@ def encode_pairs(pairs: Sequence[ExplainPair], length: int) -> tuple[list[str], 
 def model_scores(model, pairs: Sequence[ExplainPair], batch_size: int = DEFAULT_BATCH_SIZE, device="cpu") -> np.ndarray:
     """The model's scores of pairs (for ``--top`` on a table without a score column)."""
     windows, m, c = encode_pairs(pairs, model.config.cts_length)
-    return score_codes(model, m, c, batch_size, device, site_offsets(model, [p.mirna_seq for p in pairs], windows))
+    return score_codes(model, m, c, batch_size, device, pair_site_types(model, [p.mirna_seq for p in pairs], windows))
 
 
 def attributions(
@@ -422,10 +429,11 @@ def attributions(
     steps: int = DEFAULT_STEPS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device="cpu",
-    offsets: np.ndarray | None = None,
+    site_types: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-nucleotide attributions of the score: ((B, L) miRNA, (B, L) CTS 5'->3').
-    ``offsets``: the pairs' site-type offsets, held fixed along the path (None = 0).
+    ``site_types`` (:func:`pair_site_types`): the pairs' site-type offsets are held fixed
+    along the path.
 
     ``ig``: integrated gradients from the zero-embedding baseline, Gauss-Legendre with
     ``steps`` nodes, ``batch_size // steps`` pairs per backward pass. ``gradxinput``:
@@ -460,16 +468,16 @@ def attributions(
                 xm = m_embed(m_codes)  # (b, L, E); baseline is zero
                 xc = c_embed(c_codes)
             a = alphas.view(1, S, 1, 1)
-            off = None if offsets is None else torch.as_tensor(offsets[s : s + b], dtype=torch.float32, device=device).repeat_interleave(S)
+            t = None if site_types is None else torch.as_tensor(site_types[s : s + b], device=device).repeat_interleave(S)
             pm = (a * xm.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
             pc = (a * xc.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
             xp = model.pairing(m_codes, c_codes)  # None for the paper's network
             if xp is None:
-                prob = _prob_from_embeddings(model, pm, pc, offset=off)
+                prob = _prob_from_embeddings(model, pm, pc, site_type=t)
                 gm, gc = torch.autograd.grad(prob.sum(), (pm, pc))
             else:
                 pp = (a * xp.unsqueeze(1)).reshape(b * S, L, -1).requires_grad_(True)
-                prob = _prob_from_embeddings(model, pm, pc, pp, offset=off)
+                prob = _prob_from_embeddings(model, pm, pc, pp, site_type=t)
                 gm, gc, gp = torch.autograd.grad(prob.sum(), (pm, pc, pp))
             w = wts.view(1, S, 1, 1)
             gm = (gm.reshape(b, S, L, -1) * w).sum(dim=1)
@@ -489,7 +497,7 @@ def interaction_activations(
     layer: int = -1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     device="cpu",
-    offsets: np.ndarray | None = None,
+    site_types: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """((B, L, units) activations of one interaction layer, (B,) scores)."""
     import torch
@@ -501,8 +509,8 @@ def interaction_activations(
             c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
             ms, cs, ps = model.encode_mirna(m), model.encode_cts(c), model.pairing(m, c)
             acts.append(model.interaction_states(ms, cs, ps)[layer].float().cpu().numpy())
-            off = None if offsets is None else offsets[s : s + batch_size]
-            scores.append(_target_prob(model.classify(ms, cs, ps), off).float().cpu().numpy())
+            t = None if site_types is None else site_types[s : s + batch_size]
+            scores.append(_target_prob(model, model.classify(ms, cs, ps), t).float().cpu().numpy())
     if not acts:
         units = model.interaction[layer].hidden_size * (2 if model.config.bidirectional else 1)
         return np.zeros((0, model.config.cts_length, units), np.float32), np.zeros(0, np.float32)
@@ -532,10 +540,11 @@ def explain(
     L = model.config.cts_length
     li = resolve_layer(model, layer)
     windows, m_codes, c_codes = encode_pairs(pairs, L)
-    offsets = site_offsets(model, [p.mirna_seq for p in pairs], windows)
-    acts, scores = interaction_activations(model, m_codes, c_codes, li, batch_size, device, offsets)
-    attr_m, attr_c = attributions(model, m_codes, c_codes, method, steps, batch_size, device, offsets)
-    baselines = {o: baseline_score(model, device, o) for o in ([0.0] if offsets is None else set(offsets.tolist()))}
+    types = pair_site_types(model, [p.mirna_seq for p in pairs], windows)
+    acts, scores = interaction_activations(model, m_codes, c_codes, li, batch_size, device, types)
+    attr_m, attr_c = attributions(model, m_codes, c_codes, method, steps, batch_size, device, types)
+    # one baseline per site type (the network alone without a prior)
+    baselines = {t: baseline_score(model, device, t) for t in ([None] if types is None else set(types.tolist()))}
     out = []
     for k, pair in enumerate(pairs):
         dup = duplex(pair.mirna_seq, windows[k])
@@ -544,7 +553,7 @@ def explain(
         out.append(
             Explanation(
                 pair, windows[k], float(scores[k]), li, acts[k], attr_m[k], attr_c[k], dup, ind, unit, r,
-                baselines[0.0 if offsets is None else float(offsets[k])],
+                baselines[None if types is None else int(types[k])],
             )
         )
     return out

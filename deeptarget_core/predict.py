@@ -34,7 +34,7 @@ from scipy.special import expit  # scipy comes with scikit-learn
 from . import sites
 from .errors import InputError
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, read_fasta, read_pairs, write_tsv_header
-from .seq import encode_batch
+from .seq import encode_batch, normalise
 
 log = logging.getLogger("deeptarget")
 
@@ -651,7 +651,7 @@ def predict_site_table(
             if found.any():  # the best seed match in the CTS, as for a pair table
                 rows_f = np.flatnonzero(found)
                 types[rows_f] = sites.best_site_types(
-                    [mirna_seqs[mids[i]] for i in rows_f], [ctss[i].upper().replace("T", "U") for i in rows_f], scorer.cts_length
+                    [mirna_seqs[mids[i]] for i in rows_f], [normalise(ctss[i]) for i in rows_f], scorer.cts_length
                 )[0]
             future = background.submit(scorer.score, list(uniq), idx, codes, types)
             if pending is not None:
@@ -810,7 +810,7 @@ def predict_pairs_site(
 def _validate_pair_rows(table):
     """Pair objects of one chunk of a pair table, with the checks of ``io.iter_pairs``."""
     from .io import Pair, parse_label
-    from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
+    from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS
 
     cols = table.columns
     idx = [cols.index(c) for c in ("mirna_id", "mirna_seq", "mrna_id", "mrna_seq")]

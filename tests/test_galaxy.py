@@ -158,3 +158,13 @@ def test_planemo_lint_every_wrapper():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert result.stdout.count("Linting tool") == len(WRAPPERS)
+
+
+def test_shed_remote_url_names_the_wrappers_folder_of_the_repository():
+    """planemo's own check compares the URL with the clone's folder name, so make galaxy-lint
+    skips it; this one checks what matters: the URL points at galaxy/ in the repository."""
+    shed = (GALAXY / ".shed.yml").read_text()
+    url = re.search(r"^remote_repository_url:\s*(\S+)", shed, re.M).group(1)
+    homepage = re.search(r"^homepage_url:\s*(\S+)", shed, re.M).group(1)
+    assert url.startswith(homepage + "/tree/"), url
+    assert url.rstrip("/").endswith("/" + GALAXY.relative_to(ROOT).as_posix())

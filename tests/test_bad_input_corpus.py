@@ -149,9 +149,6 @@ def assert_error(res: Run, where: str | None, pattern: str = "", code: int = 1) 
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
     errors = [l for l in lines if l.startswith("error:")]
-    if code == 2:  # click's usage errors: a usage block and one "Error:" line
-        assert "Error" in res.stderr, res.stderr
-        return res.stderr
     assert len(errors) == 1 and lines[-1] == errors[0], res.stderr
     line = errors[0]
     if where is not None:

@@ -1,7 +1,9 @@
 """What every executable shares: logging to stderr, progress bars, the error handler.
 
 stdout carries data only. Bad input ends with one ``error: ...`` line on stderr and exit 1
-(usage errors exit 2, Ctrl-C exits 130); ``--debug`` shows the traceback.
+(usage errors exit 2, Ctrl-C exits 130, SIGTERM 143, SIGHUP 129); ``--debug`` shows the
+traceback. Checks that every tool makes on its command line live here too:
+:func:`check_paths` (no output is an input or another output).
 """
 
 from __future__ import annotations
@@ -10,20 +12,97 @@ import errno
 import functools
 import logging
 import os
+import signal
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
 from deeptarget_core.errors import InputError
+from deeptarget_tools._help import with_description
 
 log = logging.getLogger("deeptarget")
 F = TypeVar("F", bound=Callable)
+click = sys.modules[typer.BadParameter.__module__]  # click's exceptions (typer may vendor its own click)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C (temporary outputs are removed on the
+    way out) and ends with exit 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _on_signal(signum, frame) -> None:
+    # Once: a second signal during the clean-up must not cut the clean-up short.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+def _terminated(exc: Terminated) -> None:
+    name = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hangup (SIGHUP)"}.get(exc.signum, str(exc))
+    sys.stderr.write(f"error: {name}; partial outputs removed\n")
+    sys.stderr.flush()
+    raise SystemExit(128 + exc.signum)
+
+
+def _usage_line(exc: Exception) -> str:
+    """click's usage errors as one line: ``'--seed': '-1' is not a seed ...``."""
+    text = " ".join(str(exc.format_message()).split())
+    for prefix in ("Invalid value for ", "Invalid value: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+class _Command(TyperCommand):
+    """Typer's command with the suite's error contract: usage errors as one ``error:`` line
+    (exit 2) instead of click's framed box, and SIGTERM/SIGHUP handled like Ctrl-C."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        previous = {}
+        try:  # signal handlers can only be set from the main thread
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                previous[sig] = signal.signal(sig, _on_signal)
+        except ValueError:
+            pass
+        try:
+            try:
+                rv = super().main(*args, standalone_mode=False, **kwargs)
+            except click.ClickException as exc:
+                sys.stderr.write(f"error: {_usage_line(exc)}\n")
+                sys.stderr.flush()
+                if not standalone_mode:
+                    raise
+                raise SystemExit(exc.exit_code)
+            except typer.Abort:
+                sys.stderr.write("error: interrupted\n")
+                raise SystemExit(130)
+            except Terminated as exc:
+                _terminated(exc)
+            if standalone_mode:
+                raise SystemExit(rv if isinstance(rv, int) else 0)
+            return rv
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class _App(typer.Typer):
+    def command(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+@with_description  # --help starts with help_text; options grouped in panels
 def make_app(help_text: str) -> typer.Typer:
-    return typer.Typer(
+    return _App(
         help=help_text,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -96,6 +175,8 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
             raise SystemExit(130)
+        except Terminated as exc:
+            _terminated(exc)
         except BrokenPipeError:
             # The reader of our stdout went away (e.g. `| head`): not an error.
             _silence_stdout()
@@ -120,6 +201,64 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
+
+
+def _named(paths: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for label, value in paths.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if v is not None and str(v) != "-":
+                out.append((label, str(v)))
+    return out
+
+
+def _identity(path: str) -> tuple | str | None:
+    """What makes two names the same file: device and inode of an existing file (links and
+    hard links resolved), else the resolved name; None for devices and pipes, which are
+    written straight through (``-o /dev/null --gene-output /dev/null`` is fine)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    import stat
+
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        return (st.st_dev, st.st_ino)
+    return None
+
+
+def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: dict[str, Any] | None = None) -> None:
+    """Refuse, before any work, an output that is the same file as an input or as another
+    output (after resolving links), and a directory that is replaced as a whole
+    (``replaced_dirs``) when it holds an input or is the current directory or above it.
+
+    ``inputs`` and ``outputs`` map the option's name (for the message) to a path, a list of
+    paths or None; '-' (stdin/stdout) is skipped. Exit 2 with one ``error:`` line.
+    """
+    ins = [(label, path, _identity(path)) for label, path in _named(inputs)]
+    seen: list[tuple[str, str, Any]] = []
+    for label, path in _named(outputs) + _named(replaced_dirs or {}):
+        ident = _identity(path)
+        if ident is None:
+            continue
+        for other_label, other, other_ident in ins:
+            if other_ident == ident:
+                raise typer.BadParameter(
+                    f"{label} {path} is the same file as the input {other_label} {other}: it would be "
+                    "overwritten; write the output elsewhere"
+                )
+        for other_label, other, other_ident in seen:
+            if other_ident == ident:
+                raise typer.BadParameter(f"{label} {path} and {other_label} {other} name the same file; give two different outputs")
+        seen.append((label, path, ident))
+    for label, path in _named(replaced_dirs or {}):
+        target = Path(os.path.realpath(path))
+        cwd = Path(os.path.realpath(os.getcwd()))
+        if cwd == target or cwd.is_relative_to(target):
+            raise typer.BadParameter(f"{label} {path} is the current directory (or holds it); the output directory is replaced as a whole: name a new one")
+        for other_label, other, _ in ins:
+            if Path(os.path.realpath(other)).is_relative_to(target):
+                raise typer.BadParameter(f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one")
 
 
 def not_implemented(tool: str, issue: str) -> None:

@@ -13,7 +13,7 @@ import typer
 
 from deeptarget_core import io
 from deeptarget_tools import _cli
-from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion
+from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion, float_option
 
 log = logging.getLogger("deeptarget")
 app = _cli.make_app(
@@ -37,7 +37,7 @@ def command(
         Optional[str],
         typer.Option("--labels", help="Label table (mirna_id, mrna_id, label) joined to the predictions on (mirna_id, mrna_id).", metavar="TSV"),
     ] = None,
-    threshold: Annotated[float, typer.Option("--threshold", help="Score at or above which a pair is called a target.")] = 0.5,
+    threshold: Annotated[float, float_option("--threshold", help="Score at or above which a pair is called a target.")] = 0.5,
     names: Annotated[
         Optional[List[str]], typer.Option("--name", help="Display name of each prediction file, in order (default: file name).")
     ] = None,
@@ -76,6 +76,11 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
         raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
     if sum(1 for p in predictions if p == "-") > 1:
         raise typer.BadParameter("only one input can be read from stdin")
+    stdout_outputs = [name for name, path in (("-o", output), ("--json", json_out), ("--per-mirna", per_mirna)) if path == "-"]
+    if len(stdout_outputs) > 1:
+        raise typer.BadParameter(f"{' and '.join(stdout_outputs)} cannot both be stdout")
+    _cli.check_paths({"PRED": predictions, "--labels": labels, "--shortcut-baseline": shortcut_baseline},
+                     {"-o": output, "--json": json_out, "--per-mirna": per_mirna})
     # Every output is checked before any work; then all are written or none is.
     for path in (output, json_out, per_mirna):
         if path is not None:

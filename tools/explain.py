@@ -108,6 +108,7 @@ def _explain(
     if table == "-" and mirna is not None and str(mirna) == "-":
         raise InputError("only one of TABLE and --mirna can be read from stdin")
     # Cheap checks first: a bad output directory or sequence fails before the model loads.
+    _cli.check_paths({"TABLE": table, "--mirna": mirna, "--model": model_path}, {}, {"-o": outdir})
     ex.check_outdir(outdir, force)
     from deeptarget_core.io import check_output_path
 

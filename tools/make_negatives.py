@@ -24,6 +24,7 @@ from deeptarget_tools.options import (
     OptUtrFasta,
     OptVerbose,
     OptVersion,
+    float_option,
 )
 
 log = logging.getLogger("deeptarget")
@@ -55,16 +56,16 @@ def command(
         Optional[Path],
         typer.Option("--reference-mirnas", help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).", metavar="FASTA"),
     ] = None,
-    ratio: Annotated[float, typer.Option("--ratio", min=0.0, help="Negatives per positive.")] = 1.0,
+    ratio: Annotated[float, float_option("--ratio", low=0.0, high=1000.0, help="Negatives per positive.")] = 1.0,
     mocks_per_mirna: Annotated[
-        Optional[int], typer.Option("--mocks-per-mirna", min=1, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1].")
+        Optional[int], typer.Option("--mocks-per-mirna", min=1, max=1000, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1].")
     ] = None,
     min_score: Annotated[
-        float, typer.Option("--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed).")
+        float, float_option("--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed).")
     ] = negatives.DEFAULT_MIN_SCORE,
     cts_length: OptCtsLength = 40,
     max_tries: Annotated[
-        int, typer.Option("--max-tries", min=1, help="Shuffles per mock before giving up on a miRNA.")
+        int, typer.Option("--max-tries", min=1, max=10_000_000, help="Shuffles per mock before giving up on a miRNA.")
     ] = negatives.DEFAULT_MAX_TRIES,
     fill: Annotated[
         bool, typer.Option("--fill/--no-fill", help="Make up a shortfall with further sites of other positives' targets.")
@@ -105,6 +106,10 @@ def command(
 @_cli.handle_errors
 def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts_length, max_tries,
           fill, include_positives, out_format, mock_fasta, seed, output, debug=False) -> None:
+    _cli.check_paths({"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--pairs": pairs, "--reference-mirnas": reference},
+                     {"-o": output, "--mock-fasta": mock_fasta})
+    if mock_fasta is not None and str(mock_fasta) == str(output) == "-":
+        raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
     stdin_inputs = [p for p in [*positive_paths, mirna, utr, pairs, reference] if p is not None and str(p) == "-"]
     if len(stdin_inputs) > 1:
         raise InputError("only one input can be read from stdin")

@@ -6,9 +6,11 @@ Flags are spelled the same in every tool: -o/--output, --model, --seed, --device
 
 from __future__ import annotations
 
+import math
+import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
@@ -19,6 +21,49 @@ def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"deeptarget {__version__}")
         raise typer.Exit()
+
+
+SEED_MAX = 2**32 - 1  # what every random generator the suite uses (numpy, torch) accepts
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_seed(value) -> int:
+    """One seed type for every tool: a plain whole number 0..2**32-1, checked at parse time."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = str(value).strip()
+    if not re.fullmatch(r"\+?[0-9]+", text) or int(text) > SEED_MAX:
+        raise typer.BadParameter(f"'{value}' is not a seed: give a whole number from 0 to {SEED_MAX}")
+    return int(text)
+
+
+def finite_float(low: float | None = None, high: float | None = None, low_open: bool = False) -> Callable[[object], float]:
+    """Parser for a float option: plain decimal text (no nan, inf or 1_0), within [low, high]
+    (``low_open``: above low)."""
+
+    def parse(value) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            x = float(value)
+        else:
+            text = str(value).strip()
+            if not _DECIMAL.fullmatch(text):
+                raise typer.BadParameter(f"'{value}' is not a finite decimal number")
+            x = float(text)
+        if not math.isfinite(x):
+            raise typer.BadParameter(f"'{value}' is not a finite number")
+        if low is not None and (x <= low if low_open else x < low):
+            raise typer.BadParameter(f"{value} is out of range: must be {'above' if low_open else 'at least'} {low:g}")
+        if high is not None and x > high:
+            raise typer.BadParameter(f"{value} is out of range: must be at most {high:g}")
+        return x
+
+    return parse
+
+
+def float_option(*decls: str, low: float | None = None, high: float | None = None, low_open: bool = False, **kw):
+    """typer.Option for a finite float in a range (every float option of the suite)."""
+    return typer.Option(*decls, parser=finite_float(low, high, low_open), metavar="FLOAT", **kw)
 
 
 class Device(str, Enum):
@@ -47,10 +92,12 @@ OptDebug = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks 
 OptOutput = Annotated[
     str, typer.Option("-o", "--output", help="Output file ('-' = stdout; '.gz' = gzip).", metavar="FILE")
 ]
-OptSeed = Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives identical output.")]
+OptSeed = Annotated[
+    int, typer.Option("--seed", parser=parse_seed, metavar="INT", help=f"Random seed (0-{SEED_MAX}): the same seed gives identical output.")
+]
 OptDevice = Annotated[Device, typer.Option("--device", help="Where to run the model.")]
-OptBatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Sequences per model batch.")]
-OptThreads = Annotated[int, typer.Option("-p", "--threads", min=1, help="CPU threads.")]
+OptBatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=1_000_000, help="Sequences per model batch.")]
+OptThreads = Annotated[int, typer.Option("-p", "--threads", min=1, max=256, help="CPU threads.")]
 OptModel = Annotated[
     Optional[str],
     typer.Option("--model", help="Model checkpoint (default: the model shipped in the package).", metavar="FILE"),
@@ -69,5 +116,5 @@ OptUtrFasta = Annotated[
     Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")
 ]
 OptCell = Annotated[Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")]
-OptEpochs = Annotated[int, typer.Option("--epochs", min=1, help="Training epochs (the most, with early stopping).")]
-OptLearningRate = Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")]
+OptEpochs = Annotated[int, typer.Option("--epochs", min=1, max=100_000, help="Training epochs (the most, with early stopping).")]
+OptLearningRate = Annotated[float, float_option("--lr", low=0.0, high=10.0, low_open=True, help="Adam learning rate.")]

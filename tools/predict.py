@@ -27,6 +27,7 @@ from deeptarget_tools.options import (
     OptVerbose,
     OptVersion,
     SiteTypes,
+    float_option,
 )
 
 log = logging.getLogger("deeptarget")
@@ -75,7 +76,7 @@ def command(
     ] = Aggregate.max,
     alpha: Annotated[
         float,
-        typer.Option("--alpha", min=1e-6, max=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
+        float_option("--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
     ] = 0.05,
     site_types: OptSiteTypes = SiteTypes.canonical,
     cts_length: Annotated[
@@ -112,6 +113,8 @@ def _predict(
 
     from deeptarget_core import predict
 
+    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pairs": pairs, "--model": model},
+                     {"-o": output, "--gene-output": gene_output})
     if sites_table is not None and pairs is not None:
         raise typer.BadParameter("give a site table or --pairs, not both")
     if sites_table is None and pairs is None and (mirna is None or utr is None):

@@ -61,6 +61,7 @@ def command(
 
 @_cli.handle_errors
 def _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, debug=False) -> None:
+    _cli.check_paths({"--mirna": mirna, "--utr": utr, "--pairs": pairs, "--pairs-with-seq": pairs_with_seq}, {"-o": output})
     if pairs_with_seq is not None:
         if mirna or utr or pairs:
             raise typer.BadParameter("--pairs-with-seq replaces --mirna, --utr and --pairs")

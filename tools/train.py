@@ -25,6 +25,7 @@ from deeptarget_tools.options import (
     OptThreads,
     OptVerbose,
     OptVersion,
+    float_option,
 )
 
 log = logging.getLogger("deeptarget")
@@ -50,7 +51,7 @@ def command(
     cell: OptCell = Cell.gru,
     layers: Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")] = 2,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
-    dropout: Annotated[float, typer.Option("--dropout", min=0.0, max=0.9)] = 0.1,
+    dropout: Annotated[float, float_option("--dropout", low=0.0, high=0.9)] = 0.1,
     pairing: Annotated[bool, typer.Option("--pairing/--no-pairing", help="Add explicit base-pairing channels (miRNA nt vs CTS nt 3, 4, 5 steps on) to the stacked RNN's input; --no-pairing is the paper's network.")] = False,
     site_prior: Annotated[bool, typer.Option("--site-prior/--no-site-prior", help="After training, fit one log-odds offset per seed-match type (8mer ... none) on the validation table with the network frozen (the inner split with --cv); dt-predict adds it to the network's score.")] = False,
     cts_length: OptCtsLength = 40,
@@ -60,7 +61,7 @@ def command(
     patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
     balance_by_mirna: Annotated[bool, typer.Option("--balance-by-mirna", help="Each epoch, give every miRNA as many positives as negatives (all of its minority label, a fresh draw of its majority label; single-label miRNAs left out): the miRNA's identity then says nothing about the label.")] = False,
     select_by: Annotated[SelectBy, typer.Option("--select-by", help="Validation metric for early stopping and the kept epoch.")] = SelectBy.roc_auc,
-    cv: Annotated[Optional[int], typer.Option("--cv", min=2, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
+    cv: Annotated[Optional[int], typer.Option("--cv", min=2, max=100, help="K-fold cross-validation; writes metrics TSV to -o.")] = None,
     cv_predictions: Annotated[Optional[str], typer.Option("--cv-predictions", help="With --cv: the out-of-fold score of every pair (its table's columns minus sequences, plus fold and score) for dt-eval.", metavar="TSV")] = None,
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
     log_file: Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")] = None,
@@ -118,8 +119,14 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         raise typer.BadParameter("--cv-predictions needs --cv")
     if site_prior and cv is None and val is None:
         raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
-    device_output = Path(output).exists() and not Path(output).is_file()  # /dev/null: nothing lies beside it
+    # stdout or a device (/dev/null): nothing lies beside it, so no default log or resume file
+    device_output = output == "-" or (Path(output).exists() and not Path(output).is_file())
     log_path = Path(log_file) if log_file else None if device_output else Path(f"{output}.log.tsv")
+    _cli.check_paths(
+        {"--train": train, "--val": val, "--pretrained": pretrained},
+        {"-o": output, "--cv-predictions": cv_predictions if cv is not None else None,
+         "--log": log_path if cv is None else None, "the resume file": None if device_output or cv is not None else f"{output}.resume"},
+    )
     # Every output is checked before training: a bad path must not cost a training run.
     for path in [output, *([cv_predictions] if cv is not None and cv_predictions else []), *([log_path] if cv is None and log_path else [])]:
         io.check_output_path(path)

@@ -20,7 +20,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install -q "$(TORCH_PIN)"
-	$(BIN)/pip install -q -e '.[test,ci]'
+	$(BIN)/pip install -q -e '.[test,ci,docs]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,7 +30,7 @@ install: $(VENV)/.installed
 # server, ~10-25 min) is a separate job: run it when wrappers change.
 test: install
 	$(BIN)/python -m pytest -q -n 2 tests
-	$(MAKE) galaxy-lint docker-lint
+	$(MAKE) galaxy-lint docker-lint docs
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow tests
@@ -59,4 +59,4 @@ bench: install
 -include mk/*.mk
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo-output .pytest_cache
+	rm -rf $(VENV) build *.egg-info demo-output .pytest_cache site

@@ -118,3 +118,79 @@ OptUtrFasta = Annotated[
 OptCell = Annotated[Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")]
 OptEpochs = Annotated[int, typer.Option("--epochs", min=1, max=100_000, help="Training epochs (the most, with early stopping).")]
 OptLearningRate = Annotated[float, float_option("--lr", low=0.0, high=10.0, low_open=True, help="Adam learning rate.")]
+
+
+# One --seed default for every tool (and Galaxy's seed_param macro): 1, the seed of the
+# packaged model's recipe (mk/model.mk passes it explicitly all the same).
+DEFAULT_SEED = 1
+
+
+# ---- genome coordinates (dt-scan-cts, dt-predict) ------------------------------------------
+
+
+class SiteFormat(str, Enum):
+    tsv = "tsv"
+    bed = "bed"
+    bed12 = "bed12"
+
+
+OptUtrBed = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--utr-bed",
+        help="UTR annotation, BED12 (one line per UTR, name = FASTA id, blocks = exons, either strand): "
+        "needed by --format bed; each UTR's exons must add up to its FASTA length.",
+        metavar="BED12",
+    ),
+]
+OptSiteFormat = Annotated[
+    SiteFormat,
+    typer.Option(
+        "--format",
+        help="Site output: tsv (the site table); bed = genome coordinates from --utr-bed (BED6 when every UTR "
+        "is one exon, else BED12 so that a site across an exon junction keeps its blocks); bed12 = always BED12. "
+        "An -o name ending in .bgz is written sorted, bgzip-compressed and tabix-indexed (.tbi beside it).",
+    ),
+]
+
+
+# ---- one vocabulary: renamed options keep their old spelling as a hidden alias --------------
+
+
+def alias(value, old_value, flag: str, old_flag: str):
+    """The value of ``flag`` or of its deprecated spelling ``old_flag`` (a warning on stderr);
+    both at once is a usage error. Lists (repeatable options) are joined."""
+    if old_value is None or old_value == []:
+        return value
+    import logging
+
+    logging.getLogger("deeptarget").warning("warning: %s is deprecated; use %s", old_flag, flag)
+    if value is None or value == []:
+        return old_value
+    if isinstance(value, list):
+        return [*value, *old_value]
+    raise typer.BadParameter(f"{old_flag} is the old name of {flag}: give one of them")
+
+
+def hidden_alias(old_flag: str, metavar: str | None = None):
+    """The typer.Option of a deprecated spelling: works, not shown in --help."""
+    return typer.Option(old_flag, hidden=True, metavar=metavar)
+
+
+# ---- help panels: the shared options grouped in --help (plain and rich help alike) ----------
+
+PANEL_INPUT = "Input"
+PANEL_MODEL = "Model"
+PANEL_OUTPUT = "Output"
+PANEL_RUNTIME = "Runtime"
+
+
+def _panel(panel: str, *declarations) -> None:
+    for decl in declarations:
+        decl.__metadata__[0].rich_help_panel = panel
+
+
+_panel(PANEL_INPUT, OptMirnaFasta, OptUtrFasta, OptUtrBed)
+_panel(PANEL_MODEL, OptModel, OptCell, OptEpochs, OptLearningRate)
+_panel(PANEL_OUTPUT, OptOutput, OptSiteFormat)
+_panel(PANEL_RUNTIME, OptSeed, OptDevice, OptBatchSize, OptThreads, OptQuiet, OptVerbose, OptDebug, OptVersion)

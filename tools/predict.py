@@ -12,6 +12,7 @@ from deeptarget_core import io
 from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
+    DEFAULT_SEED,
     Device,
     OptBatchSize,
     OptDebug,
@@ -21,20 +22,25 @@ from deeptarget_tools.options import (
     OptOutput,
     OptQuiet,
     OptSeed,
+    OptSiteFormat,
     OptSiteTypes,
     OptThreads,
+    OptUtrBed,
     OptUtrFasta,
     OptVerbose,
     OptVersion,
+    SiteFormat,
     SiteTypes,
+    alias,
     float_option,
+    hidden_alias,
 )
 
 log = logging.getLogger("deeptarget")
 app = _cli.make_app(
     "Score candidate target sites (CTS) with a deepTarget model (or the seed-match baseline) "
     "and aggregate them per (miRNA, target) pair. Input: a site table from dt-scan-cts "
-    "('-' = stdin), or --mirna/--utr FASTA (scanned here), or --pairs TABLE."
+    "('-' = stdin), or --mirna/--utr FASTA (scanned here), or --pair-table TABLE."
 )
 
 
@@ -59,11 +65,13 @@ def command(
     utr: OptUtrFasta = None,
     pairs: Annotated[
         Optional[str],
-        typer.Option("--pairs", help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).", metavar="TSV"),
+        typer.Option("--pair-table", help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).", metavar="TSV", rich_help_panel="Input"),
     ] = None,
+    utr_bed: OptUtrBed = None,
+    pairs_old: Annotated[Optional[str], hidden_alias("--pairs")] = None,
     level: Annotated[
         Level,
-        typer.Option("--level", help="For --pairs: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt."),
+        typer.Option("--level", help="For --pair-table: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt."),
     ] = Level.auto,
     model: OptModel = None,
     gene_output: Annotated[
@@ -84,43 +92,50 @@ def command(
         typer.Option("--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."),
     ] = None,
     output: OptOutput = "-",
+    out_format: OptSiteFormat = SiteFormat.tsv,
     batch_size: OptBatchSize = 2048,
     threads: OptThreads = 2,
     device: OptDevice = Device.auto,
     exact: Annotated[
         bool, typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower).")
     ] = False,
-    seed: OptSeed = 0,
+    seed: OptSeed = DEFAULT_SEED,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
     debug: OptDebug = False,
     version: OptVersion = None,
 ) -> None:
-    """Site scores go to -o (default stdout), gene scores to --gene-output."""
+    """Site scores go to -o (default stdout; --format bed: genome coordinates from --utr-bed,
+    score = 1000 x P(target)), gene scores to --gene-output."""
     _cli.setup_logging(quiet, verbose)
+    pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
+    if out_format != SiteFormat.tsv and utr_bed is None:
+        raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
     _predict(
         sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-        output, batch_size, threads, device, exact, seed, debug=debug,
+        output, batch_size, threads, device, exact, seed, utr_bed, out_format.value, debug=debug,
     )
 
 
 @_cli.handle_errors
 def _predict(
     sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-    output, batch_size, threads, device, exact, seed, debug=False,
+    output, batch_size, threads, device, exact, seed, utr_bed=None, out_format="tsv", debug=False,
 ) -> None:
     from contextlib import ExitStack
+
+    from deeptarget_core import genome
 
     from deeptarget_core import predict
 
     _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pairs": pairs, "--model": model},
                      {"-o": output, "--gene-output": gene_output})
     if sites_table is not None and pairs is not None:
-        raise typer.BadParameter("give a site table or --pairs, not both")
+        raise typer.BadParameter("give a site table or --pair-table, not both")
     if sites_table is None and pairs is None and (mirna is None or utr is None):
-        raise typer.BadParameter("give a site table (with --mirna), --mirna and --utr, or --pairs")
+        raise typer.BadParameter("give a site table (with --mirna), --mirna and --utr, or --pair-table")
     if pairs is not None and (mirna is not None or utr is not None):
-        raise typer.BadParameter("--pairs carries its own sequences; drop --mirna/--utr")
+        raise typer.BadParameter("--pair-table carries its own sequences; drop --mirna/--utr")
     if sites_table is not None and mirna is None:
         raise typer.BadParameter("a site table needs --mirna FASTA for the miRNA sequences")
     dashes = [x for x in (sites_table, pairs, mirna, utr) if x is not None and str(x) == "-"]
@@ -129,7 +144,7 @@ def _predict(
     if gene_output is not None and gene_output == output == "-":
         raise typer.BadParameter("-o and --gene-output cannot both be stdout")
     if pairs == "-" and level == Level.auto:
-        raise typer.BadParameter("with --pairs - give --level site or gene (auto reads the table twice)")
+        raise typer.BadParameter("with --pair-table - give --level site or gene (auto reads the table twice)")
 
     relaxed = site_types == SiteTypes.relaxed
     if model != predict.SEED_MATCH:
@@ -163,8 +178,11 @@ def _predict(
         else:
             utr_lengths = {}
 
+    annotation = genome.read_utr_bed(utr_bed) if utr_bed is not None else None
+    if annotation is not None and utr_lengths:
+        annotation.check_length_map(utr_lengths, io.display_name(utr))
     with io.output_group(), ExitStack() as stack:
-        out = stack.enter_context(io.atomic_output(output))
+        out = stack.enter_context(genome.site_output(output, out_format, annotation, source="scored site table"))
         genes = None
         if gene_output is not None:
             gh = stack.enter_context(io.atomic_output(gene_output))
@@ -195,6 +213,8 @@ def _predict(
 
                 mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(mirna).items()]
                 targets = io.read_fasta(utr, kind="target")
+                if annotation is not None:
+                    targets = annotation.check_lengths(targets, io.display_name(utr))
                 summary = predict.predict_scan(
                     mirnas, targets, scorer, out, genes, relaxed=relaxed, utr_lengths=utr_lengths, progress=advance
                 )

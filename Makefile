@@ -26,11 +26,12 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 # The whole suite: pytest (the Snakemake workflow runs for real inside it), then the
-# offline Galaxy wrapper lint and the Dockerfile lint. `make galaxy-test` (a real Galaxy
-# server, ~10-25 min) is a separate job: run it when wrappers change.
+# offline Galaxy wrapper lint, the Dockerfile lint, snakemake --lint and the strict docs
+# build. `make galaxy-test` (a real Galaxy server, ~10-25 min) is a separate job: run it when
+# wrappers change.
 test: install
 	$(BIN)/python -m pytest -q -n 2 tests
-	$(MAKE) galaxy-lint docker-lint docs
+	$(MAKE) galaxy-lint docker-lint workflow-lint docs
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow tests

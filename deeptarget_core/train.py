@@ -18,13 +18,14 @@ seeded; on CPU the same seed gives bit-identical weights.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.special import expit  # scipy comes with scikit-learn
@@ -344,8 +345,10 @@ def train_classifier(
     opt = torch.optim.Adam(model.parameters(), lr=options.lr)
     history: list[dict[str, float]] = []
     best_auc, best_state, start_epoch, stale = -math.inf, None, 1, 0
+    fingerprint = resume_fingerprint(config, options, train, val, pretrained)
     if resume_path is not None and Path(resume_path).exists():
         state, info = read_checkpoint(resume_path, expect_kind="resume")
+        check_resume(info.extra.get("fingerprint"), fingerprint, str(resume_path))
         model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
         best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None
         opt.load_state_dict(info.extra["optimizer"])
@@ -378,6 +381,10 @@ def train_classifier(
             if progress:
                 progress(len(idx))
         row: dict[str, float] = {"epoch": epoch, "train_loss": total / len(subset)}
+        if not math.isfinite(row["train_loss"]):
+            raise InputError(
+                f"training diverged in epoch {epoch} (training loss {row['train_loss']}): lower --lr", train.source or None
+            )
         if val_t is not None:
             scores = predict_scores(model, val_t, device=device)
             p = np.clip(scores, 1e-7, 1 - 1e-7)
@@ -397,7 +404,7 @@ def train_classifier(
         if on_epoch:
             on_epoch(row)
         if resume_path is not None:
-            _save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options)
+            _save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.cpu().eval()
@@ -414,7 +421,47 @@ def fit_site_prior(model: DeepTarget, val: PairData) -> None:
     log.info("site-type prior: %s", ", ".join(f"{k} {v:+.2f}" for k, v in site_prior_summary(offsets).items()))
 
 
-def _save_resume(path, model, best_state, opt, history, best_auc, stale, config, options) -> None:
+def _data_digest(data: PairData | None) -> str | None:
+    if data is None:
+        return None
+    h = hashlib.sha256()
+    for array in (data.mirna, data.cts, data.labels):
+        h.update(np.ascontiguousarray(array).tobytes())
+    h.update("\t".join(data.groups).encode())
+    return h.hexdigest()[:16]
+
+
+def resume_fingerprint(config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None,
+                       pretrained: str | Path | None) -> dict[str, Any]:
+    """What a resumed run must share with the interrupted one, by option name (--epochs and
+    --device may change). The data are compared by content, so a renamed copy resumes."""
+    pre = None
+    if pretrained is not None:
+        with open(pretrained, "rb") as f:
+            pre = hashlib.sha256(f.read()).hexdigest()[:16]
+    return {
+        "--cts-length": config.cts_length, "--cell": config.cell, "--layers": config.layers,
+        "--bidirectional": config.bidirectional, "--dropout": config.dropout,
+        "--pairing": bool(config.pairing_offsets), "--site-prior": config.site_prior,
+        "--batch-size": options.batch_size, "--lr": options.lr, "--patience": options.patience, "--seed": options.seed,
+        "--balance-by-mirna": options.balance_by_mirna, "--select-by": options.select_by,
+        "--train (its content)": _data_digest(train), "--val (its content)": _data_digest(val), "--pretrained (its content)": pre,
+    }
+
+
+def check_resume(saved: dict[str, Any] | None, now: dict[str, Any], name: str) -> None:
+    """Refuse to resume a run with other options or data, naming the first difference."""
+    if not isinstance(saved, dict):
+        raise InputError("this resume file records no options (older version): start again without --resume", name)
+    for key, value in now.items():
+        if saved.get(key) != value:
+            raise InputError(
+                f"--resume: {key} differs from the interrupted run ({saved.get(key)} then, {value} now); "
+                "resume with the same options and data, or start again without --resume", name,
+            )
+
+
+def _save_resume(path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint=None) -> None:
     holder_state = {f"model.{k}": v for k, v in model.state_dict().items()}
     if best_state:
         holder_state.update({f"best.{k}": v for k, v in best_state.items()})
@@ -428,7 +475,8 @@ def _save_resume(path, model, best_state, opt, history, best_auc, stale, config,
         kind="resume",
         config=config,
         seed=options.seed,
-        extra={"optimizer": opt.state_dict(), "history": history, "best_auc": best_auc, "stale": stale},
+        extra={"optimizer": opt.state_dict(), "history": history, "best_auc": best_auc, "stale": stale,
+               "fingerprint": fingerprint},
     )
     save_checkpoint(path, _Holder(), info)
 
@@ -437,6 +485,9 @@ def _save_resume(path, model, best_state, opt, history, best_auc, stale, config,
 
 
 def cv_folds(data: PairData, k: int, group_by_mirna: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index pairs of a stratified K-fold split, grouped on request (no group on
+    both sides). The one fold maker of dt-train --cv and of the workflow's cv_folds rule; it reads
+    only ``data.labels``, ``data.groups`` and ``len(data)``."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if group_by_mirna:
@@ -450,7 +501,7 @@ def cv_folds(data: PairData, k: int, group_by_mirna: bool, seed: int) -> list[tu
     return list(splitter.split(np.zeros(len(data)), data.labels))
 
 
-def _holdout(data: PairData, group_by_mirna: bool, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def holdout_split(data: PairData, group_by_mirna: bool, seed: int, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """A seeded ~10% early-stopping split of a fold's training part (grouped on request).
 
     Works for any number of miRNAs/pairs (small folds included): at least one group or pair
@@ -498,7 +549,7 @@ def cross_validate(
     scores = np.full(len(data), np.nan)
     folds = np.zeros(len(data), dtype=np.int64)
     for i, (tr, te) in enumerate(cv_folds(data, k, group_by_mirna, options.seed), start=1):
-        fit_idx, stop_idx = _holdout(data.subset(tr), group_by_mirna, options.seed + i)
+        fit_idx, stop_idx = holdout_split(data.subset(tr), group_by_mirna, options.seed + i)
         fit, stop = tr[fit_idx], tr[stop_idx]
         model, _ = train_classifier(data.subset(fit), data.subset(stop), config, options, pretrained)
         held = data.subset(te)
@@ -529,5 +580,5 @@ def read_sequences_for_pretraining(pair_paths: Sequence[str | Path], fasta_mirna
     for p in fasta_cts:
         cts.extend(r.seq for r in read_fasta(p, kind="target"))
     if not mirnas or not cts:
-        raise InputError("pre-training needs miRNAs and CTSs (give --pairs, or --mirna-fasta and --cts-fasta)")
+        raise InputError("pre-training needs miRNAs and CTSs (give --pair-table, or --mirna and --cts-fasta)")
     return mirnas, cts

@@ -1,12 +1,16 @@
 # Snakemake workflow (issue 6). Included by the Makefile (-include mk/*.mk).
 #   make workflow-test    the workflow for real (--cores 2) + SLURM-profile dry run (pytest)
+#   make workflow-lint    snakemake --lint (any finding fails; part of make test)
 #   make workflow-bench   one process vs the workflow on 2 cores (heavy: several minutes)
-.PHONY: workflow-deps workflow-test workflow-bench
+.PHONY: workflow-deps workflow-test workflow-bench workflow-lint
 
 $(BIN)/snakemake: | install
 	$(BIN)/pip install -q snakemake snakemake-executor-plugin-slurm
 
 workflow-deps: $(BIN)/snakemake
+
+workflow-lint: $(BIN)/snakemake
+	$(BIN)/snakemake -s workflow/Snakefile --lint
 
 workflow-test: $(BIN)/snakemake
 	$(BIN)/python -m pytest -q tests/test_workflow.py

@@ -216,3 +216,28 @@ def test_training_branch_runs_folds_as_jobs(tmp_path):
         return {line.split("\t")[0].split("_mock")[0] for line in path.read_text().splitlines()[1:]}
     for k in range(2):
         assert sources(tout / "folds" / f"train_{k}.tsv").isdisjoint(sources(tout / "folds" / f"val_{k}.tsv"))
+
+
+def test_cv_folds_are_the_fold_makers_of_dt_train(tmp_path):
+    """One fold maker: the workflow's folds are deeptarget_core.train.cv_folds' (dt-train --cv)."""
+    import numpy as np
+    from cv_folds import Rows, main as folds
+
+    from deeptarget_core.train import cv_folds
+
+    pairs = tmp_path / "pairs.tsv"
+    rows = [f"miR-{i % 9}\tACGU\tg{i}\tAAAA\t{(i // 9) % 2}\n" for i in range(90)]
+    pairs.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\n" + "".join(rows))
+    folds(["--pairs", str(pairs), "--folds", "3", "--seed", "7", "--outdir", str(tmp_path / "f")])
+    data = Rows(np.array([(i // 9) % 2 for i in range(90)]), [f"miR-{i % 9}" for i in range(90)])
+    for k, (_, held) in enumerate(cv_folds(data, 3, group_by_mirna=True, seed=7)):
+        val = (tmp_path / "f" / f"val_{k}.tsv").read_text().splitlines()[1:]
+        assert val == [rows[i].rstrip("\n") for i in held]
+
+
+def test_config_is_validated_against_the_schema(tmp_path):
+    exe = snakemake_exe()
+    cmd = [exe, "-s", str(WORKFLOW / "Snakefile"), "--directory", str(tmp_path), "-n", *example_config(tmp_path, utr_chunks="0")]
+    result = subprocess.run(cmd, cwd=tmp_path, env=env_with_tools(), capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "utr_chunks" in result.stdout + result.stderr

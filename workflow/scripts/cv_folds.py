@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Split a labelled pair table into K cross-validation folds grouped by miRNA.
 
-All rows of one miRNA (and of the mock miRNAs made from it) land in the same fold (no miRNA is both trained on and validated on),
-so the folds measure generalisation to unseen miRNAs. Groups are dealt to folds by a seeded
-shuffle, then greedily to the fold with the fewest rows. Writes, per fold k, val_{k}.tsv (the
-held-out fold, scored once at the end), stop_{k}.tsv (about --stop-fraction of the other folds'
-groups: the early-stopping set, so the held-out fold never chooses the kept epoch) and
-train_{k}.tsv (the rest).
+All rows of one miRNA (and of the mock miRNAs made from it) land in the same fold (no miRNA is
+both trained on and validated on), so the folds measure generalisation to unseen miRNAs. The
+folds and each fold's early-stopping split come from the library's fold maker, the one
+``dt-train --cv`` uses (deeptarget_core.train.cv_folds: scikit-learn's StratifiedGroupKFold,
+seeded; train.holdout_split: about --stop-fraction of the training part's groups). Writes, per
+fold k, val_{k}.tsv (the held-out fold, scored once at the end), stop_{k}.tsv (the
+early-stopping set, so the held-out fold never chooses the kept epoch) and train_{k}.tsv (the
+rest), rows in input order.
 
     cv_folds.py --pairs PAIRS.tsv --folds K --seed S --outdir DIR
 """
@@ -15,7 +17,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from deeptarget_core.errors import InputError
+from deeptarget_core.train import cv_folds, holdout_split
+
+
+@dataclass
+class Rows:
+    """What the fold maker reads of a pair table: labels and groups, one per row."""
+
+    labels: np.ndarray
+    groups: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray) -> "Rows":
+        return Rows(self.labels[idx], [self.groups[i] for i in idx])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,38 +72,37 @@ def main(argv: list[str] | None = None) -> None:
     col = names_in.index(group_cols[0])
     keep = [names_in.index(c) for c in args.columns.split(",")] if args.columns else list(range(len(names_in)))
     header = "\t".join(names_in[i] for i in keep) + "\n"
-    groups: dict[str, list[str]] = {}
+    label_col = names_in.index("label") if "label" in names_in else None
+    if label_col is None:
+        raise SystemExit(f"error: {args.pairs[0]}: no label column")
+    lines, groups, labels = [], [], []
     for line in rows:
         f = line.rstrip("\n").split("\t")
-        groups.setdefault(f[col], []).append("\t".join(f[i] for i in keep) + "\n")
-    if len(groups) < args.folds:
-        raise SystemExit(f"error: {len(groups)} groups of {args.group_by} < {args.folds} folds")
-    names = sorted(groups)
-    random.Random(args.seed).shuffle(names)
-    names.sort(key=lambda n: -len(groups[n]))  # stable: seeded order among equal sizes
-    folds: list[list[str]] = [[] for _ in range(args.folds)]  # group names per fold
-    sizes = [0] * args.folds
-    for name in names:
-        k = min(range(args.folds), key=lambda j: sizes[j])
-        folds[k].append(name)
-        sizes[k] += len(groups[name])
+        lines.append("\t".join(f[i] for i in keep) + "\n")
+        groups.append(f[col])
+        labels.append(int(f[label_col]))
+    data = Rows(np.array(labels, dtype=np.int64), groups)
+    try:
+        folds = cv_folds(data, args.folds, group_by_mirna=True, seed=args.seed)
+        # the same inner split as dt-train --cv: fold i (1-based) holds out with seed + i
+        stops = [holdout_split(data.subset(tr), True, args.seed + i, fraction=args.stop_fraction)
+                 for i, (tr, _) in enumerate(folds, start=1)]
+    except InputError as exc:
+        raise SystemExit(f"error: {args.pairs[0]}: {exc}")
     os.makedirs(args.outdir, exist_ok=True)
 
-    def write(name: str, members: list[str]) -> None:
+    def write(name: str, idx: np.ndarray) -> None:
         with open(os.path.join(args.outdir, name), "w") as out:
             out.write(header)
-            for g in members:
-                out.writelines(groups[g])
+            out.writelines(lines[i] for i in sorted(idx))
 
-    for k in range(args.folds):
-        rest = [g for j in range(args.folds) if j != k for g in folds[j]]
-        shuffled = sorted(rest)
-        random.Random(args.seed + 1000 + k).shuffle(shuffled)
-        n_stop = min(len(rest) - 1, max(1, round(args.stop_fraction * len(rest))))
-        stop = set(shuffled[:n_stop])
-        write(f"val_{k}.tsv", folds[k])
-        write(f"stop_{k}.tsv", [g for g in rest if g in stop])
-        write(f"train_{k}.tsv", [g for g in rest if g not in stop])
+    for k, ((tr, te), (fit, stop)) in enumerate(zip(folds, stops)):
+        write(f"val_{k}.tsv", te)
+        write(f"stop_{k}.tsv", tr[stop])
+        write(f"train_{k}.tsv", tr[fit])
+        print(f"fold {k}: {len(set(groups[i] for i in tr[fit]))} training, {len(set(groups[i] for i in tr[stop]))} "
+              f"early-stopping and {len(set(groups[i] for i in te))} held-out groups "
+              f"({len(fit)}, {len(stop)}, {len(te)} rows)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,16 @@
+# ---- evaluation of gene-level scores against known labels -----------------------------------
+rule eval_genes:
+    input:
+        genes=f"{OUT}/genes.tsv",
+        labels=LABELS or [],
+    output:
+        metrics=f"{OUT}/metrics.tsv",
+        plots=directory(f"{OUT}/plots"),
+    log:
+        f"{OUT}/logs/eval.log",
+    threads: 1
+    resources:
+        mem_mb=res("eval", "mem_mb", 2000),
+        runtime=res("eval", "runtime", 30),
+    shell:
+        "dt-eval {input.genes} --labels {input.labels} -o {output.metrics} --plots {output.plots} 2> {log}"

@@ -1,0 +1,35 @@
+# ---- sharding: UTRs into N chunks balanced by length, miRNAs into M groups -------------------
+
+
+rule shard_utr:
+    input:
+        config["utr"],
+    output:
+        expand(f"{OUT}/shards/utr_{{c}}.fa", c=CHUNKS),
+    log:
+        f"{OUT}/logs/shard_utr.log",
+    params:
+        script=script("shard_fasta.py"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    shell:
+        "python {params.script} {input} {output} 2> {log}"
+
+
+rule shard_mirna:
+    input:
+        config["mirna"],
+    output:
+        expand(f"{OUT}/shards/mirna_{{g}}.fa", g=GROUPS),
+    log:
+        f"{OUT}/logs/shard_mirna.log",
+    params:
+        script=script("shard_fasta.py"),
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    shell:
+        "python {params.script} {input} {output} 2> {log}"

@@ -703,18 +703,36 @@ def summary_line(k: int, e: Explanation, info: RunInfo, files: Sequence[str]) ->
     )
 
 
+MANIFEST = ".dt-explain-manifest"  # every file dt-explain wrote into its directory, one a line
+
+
+def _check_replaceable(outdir: Path, force: bool) -> None:
+    """An existing non-empty ``outdir`` is replaced only with ``force`` and only when it holds
+    nothing but what an earlier dt-explain wrote (its manifest lists every file)."""
+    if not force:
+        raise InputError("output directory exists and is not empty (use --force to replace it)", outdir)
+    manifest = outdir / MANIFEST
+    if not manifest.is_file():
+        raise InputError(
+            f"--force replaces only an earlier dt-explain output (one with its {MANIFEST}); this folder has "
+            "none: refusing to delete it", outdir,
+        )
+    listed = set(manifest.read_text(encoding="utf-8", errors="replace").splitlines()) | {MANIFEST}
+    for entry in sorted(outdir.iterdir()):
+        if entry.name not in listed or entry.is_symlink() or not entry.is_file():
+            raise InputError(
+                f"--force replaces only what dt-explain wrote; '{entry.name}' is not one of its files: "
+                "move it away or choose another --outdir", outdir,
+            )
+
+
 def _install_dir(tmp: Path, outdir: Path, force: bool) -> None:
     """Rename the finished temporary directory to ``outdir``."""
     if outdir.exists():
         if not outdir.is_dir():
             raise InputError("output path exists and is not a directory", outdir)
         if any(outdir.iterdir()):
-            if not force:
-                raise InputError("output directory exists and is not empty (use --force to replace it)", outdir)
-            if not (outdir / "index.html").is_file():
-                raise InputError(
-                    "--force replaces only an earlier dt-explain output (one with an index.html); refusing", outdir
-                )
+            _check_replaceable(outdir, force)
             old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
             os.replace(outdir, old / "x")
             os.replace(tmp, outdir)
@@ -733,10 +751,8 @@ def check_outdir(outdir: str | os.PathLike, force: bool) -> Path:
     if out.exists():
         if not out.is_dir():
             raise InputError("output path exists and is not a directory", out)
-        if any(out.iterdir()) and not force:
-            raise InputError("output directory exists and is not empty (use --force to replace it)", out)
-        if any(out.iterdir()) and not (out / "index.html").is_file():
-            raise InputError("--force replaces only an earlier dt-explain output (one with an index.html); refusing", out)
+        if any(out.iterdir()):
+            _check_replaceable(out, force)
     return out
 
 
@@ -750,6 +766,17 @@ def _draw_one(drawer, e: Explanation, tmp: Path, stem: str, formats: Sequence[st
 
 
 _WORKER: dict = {}
+
+
+def _quiet_worker() -> None:
+    """Drawing workers leave Ctrl-C, SIGTERM and SIGHUP to the main process, which stops the
+    pool (SIGTERM, default action: the worker ends without a traceback) and removes the
+    temporary directory."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def _worker_draw(job: tuple[list[tuple[int, Explanation]], str, tuple[str, ...], str]) -> list[tuple[int, list[str]]]:
@@ -789,7 +816,7 @@ def write_outputs(
 
             size = max(1, min(16, len(items) // (4 * workers)))
             jobs = [(items[i : i + size], str(tmp), tuple(info.formats), info.method) for i in range(0, len(items), size)]
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
                 for done in pool.imap_unordered(_worker_draw, jobs):
                     for k, f in done:
                         files[k] = f
@@ -808,6 +835,8 @@ def write_outputs(
         lines = ["\t".join(SUMMARY_COLUMNS)] + [summary_line(k, e, info, f) for k, e, f in rows]
         (tmp / "pairs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (tmp / "index.html").write_text(index_html(rows, info), encoding="utf-8")
+        written = sorted(p.name for p in tmp.iterdir())
+        (tmp / MANIFEST).write_text("".join(f"{name}\n" for name in written), encoding="utf-8")
         info.seconds_draw = time.perf_counter() - t0
         umask = os.umask(0)
         os.umask(umask)

@@ -28,6 +28,7 @@ A checkpoint is one self-describing dict saved with ``torch.save`` and read with
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -254,9 +255,18 @@ class CheckpointInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def check_checkpoint_name(path: str | Path) -> None:
+    """Checkpoints are zip archives written as they are: a '.gz' name is refused (early, by the
+    tools, and again here), as :func:`read_checkpoint` refuses gzip-compressed ones."""
+    if str(path).endswith(".gz"):
+        raise InputError("checkpoints are not gzip-compressed (they are zip archives already): drop the '.gz'", str(path))
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) -> None:
     """Atomically write a self-describing checkpoint (weights + architecture + provenance)."""
     from .io import atomic_output
+
+    check_checkpoint_name(path)
 
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -272,22 +282,126 @@ def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) ->
         "extra": info.extra,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
+    bad = _non_finite(payload["state_dict"])
+    if bad:
+        raise InputError(
+            f"refusing to save: weight '{bad}' is not finite (nan/inf): training diverged; lower --lr", str(path)
+        )
+    import io as _io
+
+    buffer = _io.BytesIO()  # serialised first: a closed stdout pipe then fails on a plain write
+    torch.save(payload, buffer)
     with atomic_output(path, binary=True) as handle:
-        torch.save(payload, handle)
+        handle.write(buffer.getbuffer())
+
+
+def _non_finite(state: dict) -> str | None:
+    """Name of the first floating-point tensor holding nan or inf, else None."""
+    for k, v in state.items():
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            return k
+    return None
+
+
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "cts_length": (int,), "embedding_dim": (int,), "encoder_hidden": (int,), "cell": (str,), "layers": (int,),
+    "bidirectional": (bool,), "dropout": (float, int), "pairing_offsets": (list, tuple), "site_prior": (bool,),
+}
+_CONFIG_RANGES = {"cts_length": (1, 10_000), "embedding_dim": (1, 4096), "encoder_hidden": (1, 4096), "dropout": (0.0, 0.99)}
+_KINDS = ("classifier", "autoencoders", "resume")
+_CHECKPOINT_CAP = 256 << 20  # read a pipe or device into memory up to this size
+
+
+def _validate_payload(payload: dict, name: str) -> None:
+    """Types and ranges of an (edited) checkpoint's fields, naming the first bad one."""
+    def bad(field: str, why: str) -> InputError:
+        return InputError(f"checkpoint field '{field}' {why}", name)
+
+    if payload.get("kind") not in _KINDS:
+        raise bad("kind", f"is {payload.get('kind')!r}; expected one of {', '.join(_KINDS)}")
+    config = payload.get("config")
+    if not isinstance(config, dict):
+        raise bad("config", f"must be a dict of the architecture, found {type(config).__name__}")
+    for key, types in _CONFIG_TYPES.items():
+        if key not in config:
+            continue
+        value = config[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise bad(f"config.{key}", f"has type {type(value).__name__}; expected {'/'.join(t.__name__ for t in types)}")
+        if key in _CONFIG_RANGES:
+            low, high = _CONFIG_RANGES[key]
+            if not (low <= value <= high):  # also false for nan
+                raise bad(f"config.{key}", f"is {value}; expected {low}-{high}")
+        if key == "pairing_offsets" and not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
+            raise bad("config.pairing_offsets", "must be a list of whole numbers")
+    state = payload.get("state_dict")
+    if "state_dict" not in payload:
+        raise bad("state_dict", "is missing: the file holds no weights")
+    if not isinstance(state, dict):
+        raise bad("state_dict", f"must be a dict of weight tensors, found {type(state).__name__}")
+    for k, v in state.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise bad(f"state_dict.{k}", "is not a named tensor")
+    non_finite = _non_finite(state)
+    if non_finite:
+        raise bad(f"state_dict.{non_finite}", "holds nan or inf: the model is broken (training diverged?)")
+    for key in ("metrics", "extra"):
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            raise bad(key, f"must be a dict, found {type(payload[key]).__name__}")
+
+
+def check_state_shapes(model: nn.Module, state: dict, name: str) -> None:
+    """The weights must be exactly the tensors the described architecture has: name the first
+    missing, unexpected or mis-shaped one."""
+    want = model.state_dict()
+    for k, v in want.items():
+        if k not in state:
+            raise InputError(f"checkpoint weights do not fit the architecture it describes: field 'state_dict' lacks '{k}'", name)
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise InputError(
+                f"checkpoint weights do not fit the architecture it describes: field 'state_dict.{k}' has shape "
+                f"{tuple(state[k].shape)}, its config needs {tuple(v.shape)}", name,
+            )
+    extra = [k for k in state if k not in want]
+    if extra:
+        raise InputError(f"checkpoint weights do not fit the architecture it describes: field 'state_dict.{extra[0]}' is not part of it", name)
 
 
 def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:
     """Load a checkpoint safely (weights-only); InputError for anything that is not ours."""
     name = str(path)
+    if name == "-":
+        raise InputError("checkpoints are not read from stdin ('-'); give the checkpoint file's name", "--model -")
     p = Path(name)
     if not p.exists():
         raise InputError("no such checkpoint file", name)
     if p.is_dir():
         raise InputError("is a directory, expected a checkpoint file", name)
+    import io as _io
+    import stat
+
+    try:
+        with open(p, "rb") as f:
+            regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+            head = f.read(4) if regular else f.read(_CHECKPOINT_CAP + 1)
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", name) from exc
+    if not regular and len(head) > _CHECKPOINT_CAP:
+        raise InputError(f"not a checkpoint: more than {_CHECKPOINT_CAP >> 20} MB from a pipe or device", name)
+    if not head:
+        raise InputError("not a readable deepTarget checkpoint: the file is empty", name)
+    if head[:2] == b"\x1f\x8b":
+        raise InputError(
+            "the checkpoint is gzip-compressed: checkpoints are read uncompressed (they are zip archives "
+            "already); gunzip it first", name,
+        )
+    if head[:4] != b"PK\x03\x04" and head[:1] != b"\x80":
+        raise InputError("not a deepTarget checkpoint (neither a torch zip archive nor a pickle)", name)
+    source = p if regular else _io.BytesIO(head)  # a pipe is read once, into memory
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
             warnings.simplefilter("ignore", UserWarning)
-            payload = torch.load(p, map_location="cpu", weights_only=True)
+            payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated / foreign / unsafe files
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
@@ -308,10 +422,11 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
         )
     if expect_kind is not None and payload.get("kind") != expect_kind:
         raise InputError(f"expected a {expect_kind} checkpoint, found '{payload.get('kind')}'", name)
+    _validate_payload(payload, name)
     try:
         config = ModelConfig.from_dict(payload["config"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"checkpoint has an invalid architecture description: {exc}", name) from exc
+        raise InputError(f"checkpoint has an invalid architecture description (field 'config'): {exc}", name) from exc
     info = CheckpointInfo(
         kind=payload["kind"],
         config=config,
@@ -329,6 +444,7 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     path = DEFAULT_MODEL_PATH if path is None else path
     state, info = read_checkpoint(path, expect_kind="classifier")
     model = DeepTarget(info.config)
+    check_state_shapes(model, state, str(path))
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

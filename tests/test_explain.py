@@ -286,7 +286,7 @@ def test_drawing_in_worker_processes_gives_the_same_files(tmp_path, toy, pairs):
     ex.write_outputs(res, tmp_path / "one", info, workers=1)
     ex.write_outputs(res, tmp_path / "two", info, workers=2)
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert len(names) == 3 * 2 + 2 and names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    assert len(names) == 3 * 2 + 3 and names == sorted(p.name for p in (tmp_path / "two").iterdir())  # + manifest
     for name in names:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
@@ -298,15 +298,20 @@ def test_cli_sequences_on_the_command_line_and_force(tmp_path, toy_path):
             "--model", str(toy_path), "-o", str(out), "-q", "--no-svg", "--steps", "4", "--layer", "1"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert sorted(p.suffix for p in out.iterdir()) == [".html", ".png", ".tsv", ".tsv"]
+    assert sorted(p.suffix for p in out.iterdir() if not p.name.startswith(".")) == [".html", ".png", ".tsv", ".tsv"]
     pcols, _ = _read_tsv(next(out.glob("pair0001*.tsv")))
     assert sum(1 for c in pcols if re.fullmatch(r"u\d+", c)) == 60  # layer 1 has 60 units
     res = runner.invoke(app, args)  # exists, not empty -> refused, left as it was
     assert res.exit_code == 1 and "--force" in res.stderr
-    (out / "keep").write_text("x")
+    (out / "keep").write_text("x")  # a file of the user's: --force must not delete it (issue 18)
+    res = runner.invoke(app, args + ["--force"])
+    assert res.exit_code == 1 and "'keep' is not one of its files" in res.stderr
+    assert (out / "keep").read_text() == "x" and (out / "index.html").exists()
+    (out / "keep").unlink()
+    next(out.glob("pair0001*.png")).write_bytes(b"edited")  # one of dt-explain's own files: replaced
     res = runner.invoke(app, args + ["--force"])
     assert res.exit_code == 0, res.output
-    assert not (out / "keep").exists() and (out / "index.html").exists()
+    assert (out / "index.html").exists() and not any(p.read_bytes() == b"edited" for p in out.iterdir())
     other = tmp_path / "notours"
     other.mkdir()
     (other / "data.txt").write_text("precious")

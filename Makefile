@@ -41,8 +41,8 @@ demo: install
 	@mkdir -p $(DEMO)
 	$(BIN)/dt-scan-cts --mirna examples/mirnas.fa --utr examples/utrs.fa.gz -o $(DEMO)/sites.tsv
 	$(BIN)/dt-predict $(DEMO)/sites.tsv --mirna examples/mirnas.fa -o $(DEMO)/sites_scored.tsv --gene-output $(DEMO)/genes.tsv
-	$(BIN)/dt-predict --pairs examples/pairs.tsv -o $(DEMO)/pairs_sites_scored.tsv --gene-output $(DEMO)/pairs_genes_deeptarget.tsv
-	$(BIN)/dt-predict --pairs examples/pairs.tsv --model seed-match -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
+	$(BIN)/dt-predict --pair-table examples/pairs.tsv -o $(DEMO)/pairs_sites_scored.tsv --gene-output $(DEMO)/pairs_genes_deeptarget.tsv
+	$(BIN)/dt-predict --pair-table examples/pairs.tsv --model seed-match -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
 	$(BIN)/dt-eval $(DEMO)/pairs_genes_deeptarget.tsv $(DEMO)/pairs_genes_seedmatch.tsv --name deeptarget --name seed-match \
 		--group-by mirna -o $(DEMO)/metrics.tsv --plots $(DEMO)/plots
 	$(BIN)/dt-explain $(DEMO)/sites_scored.tsv --mirna examples/mirnas.fa --top 3 --outdir $(DEMO)/explain --force

@@ -51,3 +51,20 @@ def test_every_page_is_in_the_nav():
     for page in (ROOT / "docs").rglob("*.md"):
         rel = page.relative_to(ROOT / "docs").as_posix()
         assert f": {rel}" in nav, f"docs/{rel} is not in mkdocs.yml's nav"
+
+
+def test_tool_pages_name_only_current_options():
+    """Prose and examples on the tool pages use today's option names: a renamed or removed
+    option (a hidden alias, or no option at all) is a stale page."""
+    shown, hidden = set(), set()
+    for tool in TOOLS:
+        cmd = typer.main.get_command(importlib.import_module(cli_reference.console_scripts()[tool].split(":")[0]).app)
+        for param in cmd.params:
+            for name in list(param.opts) + list(param.secondary_opts):
+                (hidden if getattr(param, "hidden", False) else shown).add(name)
+    others = {"--help", "--cts"}  # click's own; bench/predict.py's
+    for page in sorted((ROOT / "docs/tools").glob("*.md")):
+        flags = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", page.read_text()))
+        stale = sorted(flags - shown - others)
+        assert not stale, f"docs/tools/{page.name} names {stale}: " + (
+            "deprecated spellings" if set(stale) <= hidden else "not an option of any dt-* tool")

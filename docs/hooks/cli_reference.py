@@ -65,9 +65,13 @@ def render(tool: str) -> str:
     ctx = cmd.make_context(tool, [], resilient_parsing=True)
     usage = " ".join([tool, *cmd.collect_usage_pieces(ctx)])
     lines = [f"```text\n{usage}\n```", ""]
-    for text in (getattr(app.info, "help", None), cmd.help):
-        if isinstance(text, str) and text.strip():
-            lines += [text.strip(), ""]
+    # the app's description, then the command's own; a text that the other one contains is
+    # left out (typer may repeat the description at the head of the command's help)
+    texts = [t.strip() for t in (getattr(app.info, "help", None), cmd.help) if isinstance(t, str) and t.strip()]
+    flat = [" ".join(t.split()) for t in texts]
+    for i, text in enumerate(texts):
+        if not any(j != i and flat[i] in flat[j] and (flat[i] != flat[j] or j < i) for j in range(len(texts))):
+            lines += [text, ""]
     panels: dict[str, list[tuple[str, str]]] = {}
     for param in cmd.params:
         record = param.get_help_record(ctx)

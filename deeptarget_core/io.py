@@ -53,12 +53,85 @@ def display_name(path: PathLike) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
 
 
-def open_input(path: PathLike) -> IO[str]:
-    """Open a text input: '-' is stdin; gzip/bgzip is detected by content, not by name."""
-    name = str(path)
+# Inputs that cannot be opened twice (stdin, a FIFO, process substitution, /dev/stdin): what a
+# first reader took from them (e.g. a sniffer reading the header) is kept, with the still-open
+# stream, and replayed to the next reader of the same name. Only what was read is kept, up to
+# _REPLAY_CAP bytes; a stream read further than that cannot be read a second time.
+_REPLAY_CAP = 256 << 20
+_PENDING: dict[str, "_Replay"] = {}
+
+
+class _Replay(io.RawIOBase):
+    """A raw byte stream over ``prefix`` + ``source`` that records what it hands out."""
+
+    def __init__(self, name: str, source: IO[bytes], prefix: bytes = b""):
+        self.name = name
+        self._source = source
+        self._prefix = memoryview(prefix)
+        self._record = bytearray(prefix)
+        self._overflow = len(prefix) > _REPLAY_CAP
+        self.eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._source.read1(len(buffer)) if hasattr(self._source, "read1") else self._source.read(len(buffer))
+        if not data:
+            self.eof = True
+            return 0
+        if not self._overflow:
+            self._record += data
+            if len(self._record) > _REPLAY_CAP:
+                self._overflow, self._record = True, bytearray()
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and not self._overflow:
+            # read again later (a sniffer first, then the reader): replay what was read
+            _PENDING[self.name] = _Replay(self.name, self._source, bytes(self._record))
+        elif not self.closed and self.name != "-":
+            self._source.close()
+        super().close()
+
+
+def _stream_once(name: str) -> IO[bytes] | None:
+    """The replaying stream of a stdin/pipe input, or None for a file that can be reopened."""
+    if name in _PENDING:
+        pending = _PENDING.pop(name)
+        if pending._overflow:
+            raise InputError("this input is a pipe that was read once already; give it as a file", name)
+        return pending
     if name == "-":
-        raw: IO[bytes] = sys.stdin.buffer
-    else:
+        return _Replay(name, sys.stdin.buffer)
+    import stat
+
+    try:
+        mode = os.stat(name).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+        try:
+            return _Replay(name, open(name, "rb", buffering=0))
+        except OSError as exc:
+            raise InputError(f"cannot open: {exc.strerror}", name) from exc
+    return None
+
+
+def open_input(path: PathLike) -> IO[str]:
+    """Open a text input: '-' is stdin; gzip/bgzip is detected by content, not by name.
+
+    stdin and pipes are read once: a second open of the same name continues where the bytes
+    already read are replayed (see :class:`_Replay`)."""
+    name = str(path)
+    raw: IO[bytes] | None = _stream_once(name)
+    if raw is None:
         p = Path(name)
         if not p.exists():
             raise InputError("no such file", name)
@@ -73,33 +146,61 @@ def open_input(path: PathLike) -> IO[str]:
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb")  # handles bgzip too
     else:
         stream = buffered
-    # newline=None: Windows line endings are accepted and normalised.
-    return _CheckedText(io.TextIOWrapper(stream, encoding="utf-8", newline=None), name)
+    # newline=None: Windows line endings are accepted and normalised; utf-8-sig: a byte-order
+    # mark at the start (what spreadsheet programs write) is dropped.
+    return _CheckedText(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None), name, buffered)
+
+
+MAX_LINE_CHARS = 64 << 20  # longer lines are refused: bounded memory for a file without line breaks
+_PIECE = 1 << 20
 
 
 class _CheckedText(io.TextIOBase):
     """Text stream that turns decoding and gzip errors into InputError with the file name."""
 
-    def __init__(self, inner: io.TextIOWrapper, name: str):
+    def __init__(self, inner: io.TextIOWrapper, name: str, raw: IO[bytes] | None = None):
         self._inner = inner
+        self._raw = raw  # closed too: GzipFile leaves the file it reads open
         self.name = name
         self.line = 0
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         return self
 
-    def __next__(self) -> str:
+    def _piece(self) -> str:
         try:
-            line = self._inner.readline()
+            piece = self._inner.readline(_PIECE)
         except UnicodeDecodeError as exc:
             raise InputError("not a text file (binary content)", self.name, self.line + 1) from exc
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"corrupt or truncated gzip data ({exc})", self.name, self.line + 1) from exc
+        if "\x00" in piece:
+            raise InputError("not a text file (binary content)", self.name, self.line + 1)
+        return piece
+
+    def __next__(self) -> str:
+        # Read in pieces of at most 1 Mi characters: a line longer than MAX_LINE_CHARS (a file
+        # without line breaks, /dev/zero) fails after that much, not after filling the memory.
+        line = self._piece()
         if not line:
             raise StopIteration
+        if not line.endswith("\n"):
+            pieces, total = [line], len(line)
+            while True:
+                piece = self._piece()
+                if not piece:
+                    break
+                pieces.append(piece)
+                total += len(piece)
+                if piece.endswith("\n"):
+                    break
+                if total > MAX_LINE_CHARS:
+                    raise InputError(
+                        f"line longer than {MAX_LINE_CHARS:,} characters (a file without line breaks?); "
+                        "wrap long sequences, e.g. seqkit seq -w 60", self.name, self.line + 1,
+                    )
+            line = "".join(pieces)
         self.line += 1
-        if "\x00" in line:
-            raise InputError("not a text file (binary content)", self.name, self.line)
         return line
 
     def readline(self, size: int = -1) -> str:  # type: ignore[override]
@@ -109,8 +210,9 @@ class _CheckedText(io.TextIOBase):
             return ""
 
     def close(self) -> None:
-        if self.name != "-":
-            self._inner.close()
+        self._inner.close()  # stdin itself stays open: its _Replay does not close it
+        if self._raw is not None:
+            self._raw.close()
 
 
 @contextlib.contextmanager
@@ -316,8 +418,10 @@ def _make_record(
     if bad:
         letters = ", ".join(sorted(repr(c) for c in bad))
         policy = "A/C/G/U/T" if kind == "mirna" else "A/C/G/U/T/N"
+        # the line that holds the first bad letter (sequence lines follow the header one by one)
+        at = next((i for i, c in enumerate(chunks) if set(normalise(c.replace(" ", ""))) - allowed), -1)
         raise InputError(
-            f"record '{rid}' contains {letters}; only {policy} are accepted", name, line
+            f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at
         )
     if kind == "mirna" and not MIN_MIRNA_LENGTH <= len(seq) <= MAX_MIRNA_LENGTH:
         raise InputError(

@@ -116,7 +116,8 @@ def read_reference_seeds(path: str | Path) -> ReferenceSeeds:
         bad = set(seq) - IUPAC.keys()
         if bad:
             letters = ", ".join(sorted(repr(c) for c in bad))
-            raise InputError(f"record '{rid}' contains {letters}, not IUPAC nucleotide codes", name, line)
+            at = next((i for i, c in enumerate(chunks) if set(normalise(c.replace(" ", ""))) - IUPAC.keys()), -1)
+            raise InputError(f"record '{rid}' contains {letters}, not IUPAC nucleotide codes", name, line + 1 + at)
         ref.n_records += 1
         if len(seq) < MIN_MIRNA_LENGTH:
             ref.n_short += 1

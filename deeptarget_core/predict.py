@@ -751,10 +751,16 @@ def read_utr_lengths(path) -> dict[str, int]:
 
 
 def pair_table_level(path) -> str:
-    """'site' when every mrna_seq of the first chunk is <= SITE_LEVEL_MAX_NT nt, else 'gene'."""
-    for _, chunk in iter_pairs(path, chunk_rows=100_000):
-        longest = max((len(p.mrna_seq) for p in chunk), default=0)
-        return "site" if longest <= SITE_LEVEL_MAX_NT else "gene"
+    """'site' when every mrna_seq of the first 100,000 rows is <= SITE_LEVEL_MAX_NT nt, else
+    'gene' (read in small chunks, so a gene-level table stops at its first long row: little
+    is read, and kept for the real reading when the table is a pipe)."""
+    seen = 0
+    for _, chunk in iter_pairs(path, chunk_rows=1000):
+        if any(len(p.mrna_seq) > SITE_LEVEL_MAX_NT for p in chunk):
+            return "gene"
+        seen += len(chunk)
+        if seen >= 100_000:
+            break
     return "site"
 
 

@@ -138,7 +138,7 @@ def test_error_names_file_and_line(tmp_path):
     m.write_text(">a\nUGAGGUAGUAGG\n>b\nUGAXGUAGUAGG\n")
     res = run(["--mirna", m, "--utr", EXAMPLES / "utrs.fa.gz"])
     assert res.returncode == 1
-    assert f"{m}:3:" in res.stderr
+    assert f"{m}:4:" in res.stderr  # the line that holds the bad letter (issue 18 §6)
 
 
 def test_missing_file_and_usage_errors(tmp_path):

@@ -94,7 +94,7 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
     evaluated: list[tuple[str, dict, dict, metrics.Predictions]] = []
     cv: list[tuple[str, dict, int]] = []
     for path, name in zip(predictions, display):
-        kind = "predictions" if path == "-" else metrics.table_kind(path)
+        kind = metrics.table_kind(path)  # stdin and pipes too: io replays the header it reads
         if kind == "cv":
             folds = metrics.read_cv_table(path)
             cv.append((name, metrics.summarise_folds(folds, _cv_names(folds)), len(folds)))

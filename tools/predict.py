@@ -143,8 +143,6 @@ def _predict(
         raise InputError("only one input can be read from stdin")
     if gene_output is not None and gene_output == output == "-":
         raise typer.BadParameter("-o and --gene-output cannot both be stdout")
-    if pairs == "-" and level == Level.auto:
-        raise typer.BadParameter("with --pair-table - give --level site or gene (auto reads the table twice)")
 
     relaxed = site_types == SiteTypes.relaxed
     if model != predict.SEED_MATCH:

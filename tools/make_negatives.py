@@ -15,6 +15,7 @@ from deeptarget_core import io, negatives
 from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
+    DEFAULT_SEED,
     OptCtsLength,
     OptDebug,
     OptMirnaFasta,
@@ -24,7 +25,9 @@ from deeptarget_tools.options import (
     OptUtrFasta,
     OptVerbose,
     OptVersion,
+    alias,
     float_option,
+    hidden_alias,
 )
 
 log = logging.getLogger("deeptarget")
@@ -44,17 +47,18 @@ class OutFormat(str, Enum):
 def command(
     positives: Annotated[
         Optional[List[Path]],
-        typer.Option("--positives", help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.", metavar="TSV"),
+        typer.Option("--positives", help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.", metavar="TSV", rich_help_panel="Input"),
     ] = None,
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
     pairs: Annotated[
         Optional[Path],
-        typer.Option("--pairs", help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).", metavar="TSV"),
+        typer.Option("--id-pairs", help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).", metavar="TSV", rich_help_panel="Input"),
     ] = None,
+    pairs_old: Annotated[Optional[Path], hidden_alias("--pairs")] = None,
     reference_mirnas: Annotated[
         Optional[Path],
-        typer.Option("--reference-mirnas", help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).", metavar="FASTA"),
+        typer.Option("--reference-mirnas", help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).", metavar="FASTA", rich_help_panel="Input"),
     ] = None,
     ratio: Annotated[float, float_option("--ratio", low=0.0, high=1000.0, help="Negatives per positive.")] = 1.0,
     mocks_per_mirna: Annotated[
@@ -79,7 +83,7 @@ def command(
     mock_fasta: Annotated[
         Optional[Path], typer.Option("--mock-fasta", help="Also write the mock miRNAs that were used as FASTA.", metavar="FASTA")
     ] = None,
-    seed: OptSeed = 0,
+    seed: OptSeed = DEFAULT_SEED,
     output: OptOutput = "-",
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
@@ -88,12 +92,13 @@ def command(
 ) -> None:
     """Write negatives (label 0) for the positives; a summary goes to stderr."""
     _cli.setup_logging(quiet, verbose)
+    pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
     if not positives and (mirna is None or utr is None):
         raise typer.BadParameter("give --positives, or --mirna and --utr")
     if (mirna is None) != (utr is None):
         raise typer.BadParameter("--mirna and --utr go together")
     if pairs is not None and mirna is None:
-        raise typer.BadParameter("--pairs goes with --mirna/--utr")
+        raise typer.BadParameter("--id-pairs goes with --mirna/--utr")
     if not math.isfinite(ratio):
         raise typer.BadParameter("--ratio must be a finite number")
     if include_positives and out_format == OutFormat.sites:
@@ -106,7 +111,7 @@ def command(
 @_cli.handle_errors
 def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts_length, max_tries,
           fill, include_positives, out_format, mock_fasta, seed, output, debug=False) -> None:
-    _cli.check_paths({"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--pairs": pairs, "--reference-mirnas": reference},
+    _cli.check_paths({"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--reference-mirnas": reference},
                      {"-o": output, "--mock-fasta": mock_fasta})
     if mock_fasta is not None and str(mock_fasta) == str(output) == "-":
         raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")

@@ -158,18 +158,30 @@ OptSiteFormat = Annotated[
 
 
 def alias(value, old_value, flag: str, old_flag: str):
-    """The value of ``flag`` or of its deprecated spelling ``old_flag`` (a warning on stderr);
-    both at once is a usage error. Lists (repeatable options) are joined."""
+    """The value of ``flag`` or of its deprecated spelling ``old_flag``; both at once is a
+    usage error (also for repeatable options). The old spelling is noted only with
+    -v: stderr keeps its one-line contract (an error is the only line), and scripts, Galaxy
+    and the workflow that still use it run as before."""
     if old_value is None or old_value == []:
         return value
     import logging
 
-    logging.getLogger("deeptarget").warning("warning: %s is deprecated; use %s", old_flag, flag)
+    logging.getLogger("deeptarget").debug("%s is the old spelling of %s (deprecated)", old_flag, flag)
     if value is None or value == []:
         return old_value
-    if isinstance(value, list):
-        return [*value, *old_value]
     raise typer.BadParameter(f"{old_flag} is the old name of {flag}: give one of them")
+
+
+def refuse_compressed_checkpoint(path, flag: str = "-o") -> None:
+    """A checkpoint is a zip archive already: a .gz name would gzip it, and every reader
+    would then have to refuse it. Refused at once, before any work."""
+    name = str(path)
+    if name.endswith((".gz", ".bgz")):
+        stem = name[: -len(".gz")] if name.endswith(".gz") else name[: -len(".bgz")]
+        raise typer.BadParameter(
+            f"{flag} {name}: checkpoints are written uncompressed (torch's zip format is compressed "
+            f"already) and the tools read them only so; name it {stem}"
+        )
 
 
 def hidden_alias(old_flag: str, metavar: str | None = None):

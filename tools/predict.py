@@ -128,7 +128,7 @@ def _predict(
 
     from deeptarget_core import predict
 
-    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pairs": pairs, "--model": model},
+    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pair-table": pairs, "--model": model, "--utr-bed": utr_bed},
                      {"-o": output, "--gene-output": gene_output})
     if sites_table is not None and pairs is not None:
         raise typer.BadParameter("give a site table or --pair-table, not both")

@@ -10,6 +10,7 @@ import typer
 
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
+    DEFAULT_SEED,
     Cell,
     Device,
     OptBatchSize,
@@ -19,12 +20,14 @@ from deeptarget_tools.options import (
     OptDevice,
     OptEpochs,
     OptLearningRate,
-    OptOutput,
     OptQuiet,
     OptSeed,
     OptThreads,
     OptVerbose,
     OptVersion,
+    alias,
+    hidden_alias,
+    refuse_compressed_checkpoint,
 )
 
 log = logging.getLogger("deeptarget")
@@ -34,16 +37,18 @@ app = _cli.make_app("Pre-train the two RNN autoencoders (miRNA, CTS) of deepTarg
 
 @app.command()
 def command(
-    pairs: Annotated[Optional[List[Path]], typer.Option("--pairs", help="Pair table(s); labels are ignored.", metavar="TSV")] = None,
-    mirna_fasta: Annotated[Optional[List[Path]], typer.Option("--mirna-fasta", help="Extra miRNA FASTA (unlabeled).", metavar="FASTA")] = None,
-    cts_fasta: Annotated[Optional[List[Path]], typer.Option("--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled).", metavar="FASTA")] = None,
-    output: OptOutput = "autoencoders.pt",
+    pairs: Annotated[Optional[List[Path]], typer.Option("--pair-table", help="Pair table(s); labels are ignored. Repeatable.", metavar="TSV", rich_help_panel="Input")] = None,
+    mirna_fasta: Annotated[Optional[List[Path]], typer.Option("--mirna", help="Extra miRNA FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input")] = None,
+    cts_fasta: Annotated[Optional[List[Path]], typer.Option("--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input")] = None,
+    pairs_old: Annotated[Optional[List[Path]], hidden_alias("--pairs")] = None,
+    mirna_fasta_old: Annotated[Optional[List[Path]], hidden_alias("--mirna-fasta")] = None,
+    output: Annotated[str, typer.Option("-o", "--output", help="Autoencoder checkpoint (uncompressed: a .gz name is refused).", metavar="FILE", rich_help_panel="Output")] = "autoencoders.pt",
     cell: OptCell = Cell.gru,
     cts_length: OptCtsLength = 40,
     epochs: OptEpochs = 3,
     batch_size: OptBatchSize = 50,
     lr: OptLearningRate = 1e-2,
-    seed: OptSeed = 1,
+    seed: OptSeed = DEFAULT_SEED,
     device: OptDevice = Device.auto,
     threads: OptThreads = 2,
     quiet: OptQuiet = False,
@@ -53,6 +58,9 @@ def command(
 ) -> None:
     """Reconstruction of nucleotide identities (cross-entropy); accuracy per epoch on stderr."""
     _cli.setup_logging(quiet, verbose)
+    pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
+    mirna_fasta = alias(mirna_fasta, mirna_fasta_old, "--mirna", "--mirna-fasta")
+    refuse_compressed_checkpoint(output)
     _run(pairs or [], mirna_fasta or [], cts_fasta or [], output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=debug)
 
 
@@ -64,7 +72,7 @@ def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_
     from deeptarget_core import model as M
     from deeptarget_core import train as T
 
-    _cli.check_paths({"--pairs": pairs, "--mirna-fasta": mirna_fasta, "--cts-fasta": cts_fasta}, {"-o": output})
+    _cli.check_paths({"--pair-table": pairs, "--mirna": mirna_fasta, "--cts-fasta": cts_fasta}, {"-o": output})
     io.check_output_path(output)
     torch.set_num_threads(threads)
     dev = M.resolve_device(device.value)

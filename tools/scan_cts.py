@@ -78,7 +78,7 @@ def command(
 def _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, utr_bed=None, out_format="tsv", debug=False) -> None:
     from deeptarget_core import genome
 
-    _cli.check_paths({"--mirna": mirna, "--utr": utr, "--pairs": pairs, "--pairs-with-seq": pairs_with_seq}, {"-o": output})
+    _cli.check_paths({"--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--pair-table": pairs_with_seq, "--utr-bed": utr_bed}, {"-o": output})
     if pairs_with_seq is not None:
         if mirna or utr or pairs:
             raise typer.BadParameter("--pair-table replaces --mirna, --utr and --id-pairs")

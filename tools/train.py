@@ -11,6 +11,7 @@ import typer
 
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
+    DEFAULT_SEED,
     Cell,
     Device,
     OptBatchSize,
@@ -26,6 +27,7 @@ from deeptarget_tools.options import (
     OptVerbose,
     OptVersion,
     float_option,
+    refuse_compressed_checkpoint,
 )
 
 log = logging.getLogger("deeptarget")
@@ -43,11 +45,11 @@ app = _cli.make_app(
 
 @app.command()
 def command(
-    train: Annotated[List[Path], typer.Option("--train", help="Labelled pair table(s) to train on.", metavar="TSV")],
-    val: Annotated[Optional[Path], typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV")] = None,
-    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt")] = None,
+    train: Annotated[List[Path], typer.Option("--train", help="Labelled pair table(s) to train on.", metavar="TSV", rich_help_panel="Input")],
+    val: Annotated[Optional[Path], typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV", rich_help_panel="Input")] = None,
+    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt", rich_help_panel="Input")] = None,
     no_pretrain: Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")] = False,
-    output: Annotated[str, typer.Option("-o", "--output", help="Model checkpoint (or CV metrics TSV with --cv).", metavar="FILE")] = "model.pt",
+    output: Annotated[str, typer.Option("-o", "--output", help="Model checkpoint, uncompressed: a .gz name is refused (or the CV metrics TSV with --cv).", metavar="FILE", rich_help_panel="Output")] = "model.pt",
     cell: OptCell = Cell.gru,
     layers: Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")] = 2,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
@@ -66,7 +68,7 @@ def command(
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
     log_file: Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")] = False,
-    seed: OptSeed = 1,
+    seed: OptSeed = DEFAULT_SEED,
     device: OptDevice = Device.auto,
     threads: OptThreads = 2,
     quiet: OptQuiet = False,
@@ -76,6 +78,8 @@ def command(
 ) -> None:
     """Adam, log loss, early stopping on validation ROC-AUC (best weights kept)."""
     _cli.setup_logging(quiet, verbose)
+    if cv is None:
+        refuse_compressed_checkpoint(output)
     _run(**{k: v for k, v in locals().items() if k not in ("quiet", "verbose", "version")})
 
 

@@ -1,0 +1,122 @@
+"""One CLI vocabulary (issue 16 §5): one meaning per option, old spellings as hidden aliases,
+one --seed default (CLI and Galaxy), --help that starts with what the tool does and groups
+its options, checkpoints never gzipped."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import typer
+
+from deeptarget_tools.options import DEFAULT_SEED
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+EXAMPLES = ROOT / "examples"
+TOOLS = {
+    "dt-scan-cts": "scan_cts",
+    "dt-make-negatives": "make_negatives",
+    "dt-pretrain": "pretrain",
+    "dt-train": "train",
+    "dt-predict": "predict",
+    "dt-eval": "eval",
+    "dt-explain": "explain",
+}
+
+
+def run(tool: str, *args, cwd=None):
+    return subprocess.run([str(BIN / tool), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def command_of(module: str):
+    app = importlib.import_module(f"deeptarget_tools.{module}").app
+    return app, typer.main.get_command(app)
+
+
+@pytest.mark.parametrize("tool, module", TOOLS.items())
+def test_help_starts_with_what_the_tool_does(tool, module):
+    app, _ = command_of(module)
+    res = run(tool, "--help")
+    assert res.returncode == 0, res.stderr
+    body = [line.strip() for line in res.stdout.splitlines()[1:] if line.strip()]
+    first_words = " ".join(app.info.help.split()[:6])
+    assert " ".join(" ".join(body).split()[:6]) == first_words, res.stdout[:400]
+    assert "Runtime:" in res.stdout  # -q/-v/--debug/--version/--help grouped at the end
+    assert res.stdout.index("Runtime:") > res.stdout.index("Options:") if "Options:" in res.stdout else True
+
+
+@pytest.mark.parametrize("tool, module", TOOLS.items())
+def test_every_seed_defaults_to_the_one_default(tool, module):
+    _, cmd = command_of(module)
+    seeds = [p for p in cmd.params if "--seed" in getattr(p, "opts", [])]
+    for p in seeds:
+        assert p.default == DEFAULT_SEED, tool
+
+
+def test_galaxy_seed_default_is_the_cli_default():
+    macros = ET.parse(ROOT / "galaxy" / "macros.xml").getroot()
+    param = macros.find(".//xml[@name='seed_param']/param")
+    assert param is not None and int(param.get("value")) == DEFAULT_SEED
+
+
+@pytest.mark.parametrize(
+    "tool, old, new",
+    [
+        ("dt-scan-cts", "--pairs", "--id-pairs"),
+        ("dt-scan-cts", "--pairs-with-seq", "--pair-table"),
+        ("dt-make-negatives", "--pairs", "--id-pairs"),
+        ("dt-pretrain", "--pairs", "--pair-table"),
+        ("dt-pretrain", "--mirna-fasta", "--mirna"),
+        ("dt-predict", "--pairs", "--pair-table"),
+    ],
+)
+def test_old_spellings_are_hidden_but_refuse_to_be_mixed(tool, old, new, tmp_path):
+    help_text = run(tool, "--help").stdout
+    assert re.search(rf"(^|\s){re.escape(new)}\s", help_text), help_text
+    assert not re.search(rf"(^|\s){re.escape(old)}(\s|,)", help_text)
+    t = tmp_path / "t.tsv"
+    t.write_text("mirna_id\tmrna_id\n")
+    res = run(tool, old, t, new, t, "-o", tmp_path / "out")
+    assert res.returncode == 2
+    assert f"{old} is the old name of {new}" in res.stderr
+
+
+def test_old_spellings_still_work(tmp_path):
+    ids = tmp_path / "ids.tsv"
+    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR001_let-7a-5p_7mer-A1+7mer-m8\n")
+    common = ["--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz"]
+    new = run("dt-scan-cts", *common, "--id-pairs", ids)
+    old = run("dt-scan-cts", *common, "--pairs", ids)
+    assert new.returncode == old.returncode == 0, old.stderr
+    assert new.stdout == old.stdout and len(new.stdout.splitlines()) > 1
+    assert old.stderr.count("\n") == new.stderr.count("\n")  # no extra stderr line (see -v)
+    verbose = run("dt-scan-cts", *common, "--pairs", ids, "-v")
+    assert "--pairs is the old spelling of --id-pairs" in verbose.stderr
+
+
+@pytest.mark.parametrize("tool, args", [
+    ("dt-pretrain", ["--pair-table", "x.tsv"]),
+    ("dt-train", ["--train", "x.tsv", "--no-pretrain"]),
+])
+@pytest.mark.parametrize("name", ["ae.pt.gz", "model.bgz"])
+def test_gzipped_checkpoint_outputs_are_refused_before_any_work(tool, args, name, tmp_path):
+    (tmp_path / "x.tsv").write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\n")
+    res = run(tool, *args, "-o", name, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+    assert "checkpoints are written uncompressed" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.tsv"]
+
+
+def test_cv_metrics_may_still_be_gzipped():
+    from deeptarget_tools.options import refuse_compressed_checkpoint
+
+    refuse_compressed_checkpoint("model.pt")
+    with pytest.raises(typer.BadParameter):
+        refuse_compressed_checkpoint("model.pt.gz")

@@ -28,7 +28,7 @@ printf 'not\ta\tsite\ttable\nx\ty\tz\tw\n' > bad_sites.tsv
 # dt-scan-cts
 "$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa -o sites.tsv
 "$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa.gz --site-types relaxed --cts-length 30 -o sites_relaxed_30.tsv
-"$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa --pairs pairs_ids.tsv -o sites_pairs.tsv
+"$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa --id-pairs pairs_ids.tsv -o sites_pairs.tsv
 
 # positives: 4 labelled gene-level pairs (whole UTRs) of the example; miR-21 is left out so that
 # the dt-pretrain test's extra miRNA FASTA (mirnas.fa: let-7a, miR-21) adds a miRNA
@@ -40,12 +40,12 @@ implemented() { local h; h=$("$bin/$1" --help 2>&1 || true); [[ ${h,,} != *"not 
 if implemented dt-make-negatives; then
     "$bin/dt-make-negatives" -q --positives positives.tsv --seed 1 -o negatives.tsv --mock-fasta mocks.fa
     "$bin/dt-make-negatives" -q --positives positives.tsv --seed 1 --ratio 2 --include-positives -o training_pairs.tsv
-    "$bin/dt-make-negatives" -q --mirna mirnas.fa --utr utrs.fa --pairs pairs_ids.tsv --seed 3 --format sites -o negative_sites.tsv
+    "$bin/dt-make-negatives" -q --mirna mirnas.fa --utr utrs.fa --id-pairs pairs_ids.tsv --seed 3 --format sites -o negative_sites.tsv
 fi
 if implemented dt-predict; then
     "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --model seed-match -o sites_scored_seedmatch.tsv --gene-output genes_seedmatch.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa.gz --model seed-match --aggregate poisson -o utr_sites_scored_poisson.tsv --gene-output genes_poisson.tsv
-    "$bin/dt-predict" -q --pairs positives.tsv --model seed-match -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv
+    "$bin/dt-predict" -q --pair-table positives.tsv --model seed-match -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv
 fi
 if implemented dt-pretrain && implemented dt-train; then
     # a validation set from other mock miRNAs, autoencoders and a 2-epoch model (CPU, 1 thread).
@@ -53,13 +53,13 @@ if implemented dt-pretrain && implemented dt-train; then
     # train.py); no file depends on the packaged default model. The dt-explain test explains
     # seed-match-ranked sites with model.pt, so its expected site ids do not depend on the model.
     "$bin/dt-make-negatives" -q --positives positives.tsv --seed 2 --include-positives -o val_pairs.tsv
-    "$bin/dt-pretrain" -q --pairs training_pairs.tsv --epochs 1 --seed 1 --device cpu -p 1 -o autoencoders.pt
+    "$bin/dt-pretrain" -q --pair-table training_pairs.tsv --epochs 1 --seed 1 --device cpu -p 1 -o autoencoders.pt
     "$bin/dt-train" -q --train training_pairs.tsv --val val_pairs.tsv --pretrained autoencoders.pt --epochs 2 \
         --seed 1 --device cpu -p 1 -o model.pt --log /dev/null
 fi
 if implemented dt-predict && implemented dt-eval; then
     # labelled gene-level predictions: the 40 labelled pairs of the example, seed-match scores
-    "$bin/dt-predict" -q --pairs "$root/examples/pairs.tsv" --model seed-match -o /dev/null --gene-output labelled_genes.tsv
+    "$bin/dt-predict" -q --pair-table "$root/examples/pairs.tsv" --model seed-match -o /dev/null --gene-output labelled_genes.tsv
     # labels of the 2 x 4 pairs of mirnas.fa x utrs.fa: the example's label where it has the pair, else 0
     awk -F'\t' 'FILENAME==ARGV[1] {if (FNR>1) lab[$1 "\t" $3]=$5; next}
         FILENAME==ARGV[2] {if (/^>/) m[++nm]=substr($1,2); next}

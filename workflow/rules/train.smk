@@ -63,7 +63,7 @@ rule pretrain:
         runtime=res("pretrain", "runtime", 240),
         gpu=res("pretrain", "gpu", 1),
     shell:
-        "dt-pretrain --pairs {input} --epochs {params.epochs} --seed {params.seed} --device {params.device}"
+        "dt-pretrain --pair-table {input} --epochs {params.epochs} --seed {params.seed} --device {params.device}"
         " --threads {threads} -o {output} 2> {log}"
 
 
@@ -111,7 +111,7 @@ rule predict_fold:
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
     shell:
-        "dt-predict --pairs {input.val} --level site --model {input.model} --device cpu --threads {threads}"
+        "dt-predict --pair-table {input.val} --level site --model {input.model} --device cpu --threads {threads}"
         " -o {output} 2> {log}"
 
 

@@ -24,9 +24,12 @@ printf 'mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR002_let-7a-5p_6mer+offset-6mer\nhsa
 printf '>bad-miR\nUGAGGUAGXXGGUUGUAUAGUU\n' > bad_mirnas.fa
 # bad input: a site table whose header is wrong
 printf 'not\ta\tsite\ttable\nx\ty\tz\tw\n' > bad_sites.tsv
+# a synthetic UTR annotation (BED12: 1-3 exons, both strands) for the genome-coordinate tests
+"$bin/python" "$root/examples/make_utr_bed.py" utrs.fa > utrs.bed12
 
 # dt-scan-cts
 "$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa -o sites.tsv
+"$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa --utr-bed utrs.bed12 --format bed -o sites.bed
 "$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa.gz --site-types relaxed --cts-length 30 -o sites_relaxed_30.tsv
 "$bin/dt-scan-cts" -q --mirna mirnas.fa --utr utrs.fa --id-pairs pairs_ids.tsv -o sites_pairs.tsv
 
@@ -45,6 +48,7 @@ fi
 if implemented dt-predict; then
     "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --model seed-match -o sites_scored_seedmatch.tsv --gene-output genes_seedmatch.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa.gz --model seed-match --aggregate poisson -o utr_sites_scored_poisson.tsv --gene-output genes_poisson.tsv
+    "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa --utr-bed utrs.bed12 --format bed12 --model seed-match -o sites_scored.bed
     "$bin/dt-predict" -q --pair-table positives.tsv --model seed-match -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv
 fi
 if implemented dt-pretrain && implemented dt-train; then

@@ -1,0 +1,248 @@
+"""The gene model: one score per (miRNA, 3'UTR) pair that tracks real repression.
+
+Design (every choice measured by cross-validation grouped by miRNA seed family AND by gene on
+../shared/data/gene_level_dev; docs/results.md section 5):
+
+* Two tiers. Pairs without a canonical seed match (6-8mer) all get the same, lowest score
+  (``floor``): in the functional data no feature orders them (relaxed sites, UTR length,
+  occupancy: mean Spearman |rho| <= 0.02 among them), and ordering them by noise costs
+  correlation over all genes.
+* Pairs with a canonical site are ranked by a ridge regression of repression on the additive
+  site-context features of :mod:`deeptarget_core.gene_features` (per-type site counts and
+  sums of 3'-pairing, local AU, position), trained on the functional experiments: target =
+  per-experiment normal scores of repression (-logFC after over-expression, +logFC after a
+  knockout). Ridge won over gradient boosting, a within-experiment ranking loss and a
+  logistic model of the labelled miRAW pairs on the same folds.
+* The ridge output is calibrated (1-D logistic fit on the training genes) to p = P(the gene is
+  among the 10% most repressed of its experiment | canonical site), and the score is
+  ``floor + (1 - floor) * p`` (floor = that rate among genes without a canonical site): the
+  tiers stay strictly ordered, which measured better than letting weak canonical pairs tie
+  with (or fall below) the pairs without a site.
+
+The model is a handful of numbers: it is saved as a torch checkpoint of plain tensors and
+strings and loaded weights-only, like the site network's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import __version__
+from . import gene_features as gf
+from .errors import InputError
+
+log = logging.getLogger("deeptarget")
+
+GENE_FORMAT = "deeptarget-gene-model"
+GENE_FORMAT_VERSION = 1
+TOP_FRACTION = 0.10  # calibration target: the most repressed tenth of an experiment's genes
+DEFAULT_ALPHA = 100.0
+NETWORK_FEATURES = tuple(c for c in gf.FEATURE_NAMES if c.startswith("logit_")) + ("occupancy", "best_canonical_logit")
+# The default feature set: the site context without the site network's log-odds, which added
+# nothing on grouped CV (docs/results.md section 5) and would cost a network pass per site.
+CONTEXT_FEATURES = tuple(c for c in gf.FEATURE_NAMES if c not in NETWORK_FEATURES)
+FEATURE_SETS = {"context": CONTEXT_FEATURES, "all": gf.FEATURE_NAMES}
+
+
+@dataclass
+class GeneModel:
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    calib_slope: float
+    calib_intercept: float
+    floor: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_network(self) -> bool:
+        """Whether scoring needs the site network's log-odds for every site."""
+        return any(f in NETWORK_FEATURES for f in self.features)
+
+    def _columns(self) -> np.ndarray:
+        return np.array([gf.FEATURE_NAMES.index(f) for f in self.features], dtype=np.int64)
+
+    def raw(self, features: np.ndarray) -> np.ndarray:
+        """Predicted repression (standard-normal units) from a full (n, N_FEATURES) table."""
+        x = np.asarray(features, dtype=np.float64)[:, self._columns()]
+        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Gene scores: ``floor`` for pairs without a canonical site; above it, for the others,
+        ``floor + (1 - floor) * p`` with p the calibrated P(among the most repressed tenth)."""
+        features = np.asarray(features, dtype=np.float64)
+        canonical = features[:, gf.FEATURE_NAMES.index("any_canonical")] > 0
+        p = 1.0 / (1.0 + np.exp(-(self.calib_slope * self.raw(features) + self.calib_intercept)))
+        return np.where(canonical, self.floor + (1.0 - self.floor) * p, self.floor)
+
+
+def repression(log_fc: np.ndarray, kind: Sequence[str]) -> np.ndarray:
+    """Repression by the miRNA: -logFC after over-expression (OE), +logFC after a knockout (KO)."""
+    kind = np.asarray(kind, dtype=object)
+    return np.where(kind == "KO", 1.0, -1.0) * np.asarray(log_fc, dtype=np.float64)
+
+
+def normal_scores(values: np.ndarray) -> np.ndarray:
+    from scipy.stats import norm, rankdata
+
+    return norm.ppf((rankdata(values) - 0.5) / len(values))
+
+
+def fit(table, features: Sequence[str] = CONTEXT_FEATURES, alpha: float = DEFAULT_ALPHA) -> GeneModel:
+    """Fit on a functional feature table (pandas: ``experiment``, ``repression`` and the
+    FEATURE_NAMES columns, one row per (experiment, gene))."""
+    import pandas as pd  # noqa: F401  (the table is a DataFrame)
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    features = tuple(features)
+    unknown = [f for f in features if f not in gf.FEATURE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown gene features: {', '.join(unknown)}")
+    table = table.copy()
+    table["z"] = table.groupby("experiment")["repression"].transform(lambda s: normal_scores(s.to_numpy()))
+    table["top"] = table.groupby("experiment")["repression"].transform(
+        lambda s: (s >= s.quantile(1.0 - TOP_FRACTION)).astype(float)
+    )
+    canonical = table[table["any_canonical"] > 0]
+    others = table[table["any_canonical"] <= 0]
+    if len(canonical) < 10 or canonical["experiment"].nunique() < 1:
+        raise InputError("too few genes with a canonical site to fit a gene model (need at least 10)")
+    x = canonical[list(features)].to_numpy(dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    ridge = Ridge(alpha=alpha).fit((x - mean) / scale, canonical["z"].to_numpy())
+    raw = ridge.intercept_ + ((x - mean) / scale) @ ridge.coef_
+    top = canonical["top"].to_numpy()
+    if 0 < top.sum() < len(top):
+        calib = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], top)
+        slope, icpt = float(calib.coef_[0, 0]), float(calib.intercept_[0])
+    else:  # one-class training data: keep the ranking, centre the probabilities
+        slope, icpt = 1.0, 0.0
+    floor = float(others["top"].mean()) if len(others) else 0.0
+    return GeneModel(
+        features=features,
+        mean=mean,
+        scale=scale,
+        coef=np.asarray(ridge.coef_, dtype=np.float64),
+        intercept=float(ridge.intercept_),
+        calib_slope=slope,
+        calib_intercept=icpt,
+        floor=floor,
+        training={
+            "alpha": alpha,
+            "experiments": int(table["experiment"].nunique()),
+            "genes": int(table["mrna_id"].nunique()) if "mrna_id" in table else None,
+            "rows": int(len(table)),
+            "canonical_rows": int(len(canonical)),
+            "objective": "ridge on per-experiment normal scores of repression, canonical-site genes",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save(path: str | Path, model: GeneModel, digest: str | None = None, seed: int | None = None) -> None:
+    """Atomically write the gene model as a weights-only torch checkpoint."""
+    import io as _io
+
+    import torch
+
+    from .io import atomic_output
+    from .model import check_checkpoint_name
+
+    check_checkpoint_name(path)
+    tensors = {name: torch.from_numpy(np.asarray(getattr(model, name), dtype=np.float64)) for name in ("mean", "scale", "coef")}
+    scalars = {"intercept": model.intercept, "calib_slope": model.calib_slope, "calib_intercept": model.calib_intercept, "floor": model.floor}
+    if not all(bool(torch.isfinite(t).all()) for t in tensors.values()) or not np.isfinite(list(scalars.values())).all():
+        raise InputError("refusing to save: the gene model holds nan or inf", str(path))
+    payload = {
+        "format": GENE_FORMAT,
+        "format_version": GENE_FORMAT_VERSION,
+        "package_version": __version__,
+        "kind": "gene",
+        "features": list(model.features),
+        "tensors": tensors,
+        "scalars": scalars,
+        "training_data_digest": digest,
+        "seed": seed,
+        "training": model.training,
+        "metrics": model.metrics,
+    }
+    buffer = _io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_output(path, binary=True) as handle:
+        handle.write(buffer.getbuffer())
+
+
+def default_path() -> Path:
+    return Path(__file__).resolve().parent / "models" / "gene.pt"
+
+
+def load(path: str | Path | None = None) -> GeneModel:
+    """Load a gene checkpoint (None = the packaged one) weights-only; refuse anything else
+    with a message that names the file and the field."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    name = str(path if path is not None else default_path())
+    if name.endswith(".gz"):
+        raise InputError("checkpoints are not gzip-compressed (they are zip archives already): drop the '.gz'", name)
+    try:
+        payload = torch.load(name, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError("no such gene model file", name) from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+        raise InputError(f"not a deepTarget gene model ({str(exc).splitlines()[0][:120]})", name) from None
+    if not isinstance(payload, dict) or payload.get("format") != GENE_FORMAT:
+        kind = payload.get("kind") if isinstance(payload, dict) else None
+        hint = f" (it is a '{kind}' checkpoint: give it as the site model)" if kind else ""
+        raise InputError(f"not a deepTarget gene model{hint}", name)
+    if payload.get("format_version") != GENE_FORMAT_VERSION:
+        raise InputError(f"gene model format version {payload.get('format_version')} is not supported", name)
+    features = payload.get("features")
+    if not isinstance(features, list) or not features or any(f not in gf.FEATURE_NAMES for f in features):
+        raise InputError("checkpoint field 'features' must list known gene features", name)
+    tensors, scalars = payload.get("tensors"), payload.get("scalars")
+    if not isinstance(tensors, dict) or not isinstance(scalars, dict):
+        raise InputError("checkpoint fields 'tensors' and 'scalars' must be dicts", name)
+    arrays = {}
+    for key in ("mean", "scale", "coef"):
+        t = tensors.get(key)
+        if not isinstance(t, torch.Tensor) or t.shape != (len(features),) or not bool(torch.isfinite(t).all()):
+            raise InputError(f"checkpoint field 'tensors.{key}' must be {len(features)} finite numbers", name)
+        arrays[key] = t.double().numpy()
+    values = {}
+    for key in ("intercept", "calib_slope", "calib_intercept", "floor"):
+        v = scalars.get(key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
+            raise InputError(f"checkpoint field 'scalars.{key}' must be a finite number", name)
+        values[key] = float(v)
+    if np.any(arrays["scale"] <= 0):
+        raise InputError("checkpoint field 'tensors.scale' must be positive", name)
+    return GeneModel(
+        features=tuple(features),
+        **arrays,
+        **values,
+        metrics=payload.get("metrics") or {},
+        training=payload.get("training") or {},
+    )
+
+
+def table_digest(*paths: str | Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]

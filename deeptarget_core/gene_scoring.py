@@ -1,0 +1,158 @@
+"""Gene output with the gene model (dt-predict ``--aggregate model``).
+
+The gene model's features come from every site of the pair (canonical and relaxed, found
+by one relaxed scan), whatever ``--site-types`` the site output uses; ``n_sites`` and
+``best_site_type`` of a gene row count the sites of the requested types, as with the other
+aggregations. Targets are processed chunk by chunk (a target never spans two chunks), so
+memory holds one chunk of UTRs and its features, whatever the input size.
+
+Row order: with --mirna/--utr, chunk by chunk, then miRNA (input order), then target
+(input order); rows only for pairs with at least one site of the requested types. With a
+gene-level pair table: one row per input row, in input order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from . import gene_features as gf
+from . import sites
+from .gene_model import GeneModel
+from .io import FastaRecord, write_tsv_header
+
+GENE_COLUMNS = ("mirna_id", "mrna_id", "score", "n_sites", "best_site_type")
+_TYPE_NAMES = list(sites.SITE_TYPES) + ["none"]
+
+
+@dataclass
+class GeneScorer:
+    """The gene model plus what it needs to score pairs: a relaxed scanner's window length and,
+    for models that use the site network's log-odds, the site scorer."""
+
+    model: GeneModel
+    cts_length: int = sites.DEFAULT_CTS_LENGTH
+    site_scorer: object | None = None
+    relaxed_counts: bool = False  # n_sites / best_site_type over relaxed types too
+
+    def __post_init__(self) -> None:
+        if self.model.uses_network and self.site_scorer is None:
+            raise ValueError("this gene model uses the site network's log-odds: a site scorer is needed")
+        self.count_types = sites.SITE_TYPES if self.relaxed_counts else sites.CANONICAL_TYPES
+
+    def chunk_scores(
+        self, mirnas: Sequence[sites.Mirna], chunk: sites.TargetChunk, pairs: Mapping[str, set[str]] | None = None
+    ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per miRNA: (mirna_id, scores, n_sites, best type index) of every target of ``chunk``."""
+        scanner = sites.SiteScanner(mirnas, cts_length=self.cts_length, relaxed=True, pairs=pairs)
+        seqs = {m.id: m.seq for m in mirnas}
+        scorer = self.site_scorer if self.model.uses_network else None
+        for mid, _block, _probs, feats in gf.score_chunk(scanner, chunk, seqs, scorer):
+            n, best = gf.site_counts(feats, self.count_types)
+            yield mid, self.model.score(feats), n, best
+
+
+@dataclass
+class GeneRows:
+    """Writes gene rows (GENE_COLUMNS [+ label] [+ extra columns])."""
+
+    handle: IO[str]
+    has_label: bool = False
+    extra_columns: Sequence[str] = ()
+    n_written: int = 0
+
+    def __post_init__(self) -> None:
+        cols = list(GENE_COLUMNS) + (["label"] if self.has_label else []) + list(self.extra_columns)
+        write_tsv_header(self.handle, cols)
+
+    def write(self, rows: Iterable[Sequence[str]]) -> None:
+        text = "".join("\t".join(r) + "\n" for r in rows)
+        self.handle.write(text)
+        self.n_written += text.count("\n")
+
+
+def _fmt(values: np.ndarray) -> list[str]:
+    from .predict import format_scores
+
+    return format_scores(values)
+
+
+def write_scan(
+    gene: GeneScorer,
+    mirnas: Sequence[sites.Mirna],
+    chunk: sites.TargetChunk,
+    out: GeneRows,
+    pairs: Mapping[str, set[str]] | None = None,
+) -> None:
+    """Gene rows of one chunk: every (miRNA, target) pair with a site of the counted types."""
+    ids = np.asarray(chunk.ids, dtype=object)
+    allowed = None if pairs is None else {m: set(t) for m, t in pairs.items()}
+    for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
+        keep = n > 0
+        if allowed is not None:
+            keep &= np.fromiter((t in allowed.get(mid, ()) for t in chunk.ids), dtype=bool, count=len(chunk.ids))
+        ix = np.flatnonzero(keep)
+        text = _fmt(scores[ix])
+        out.write([mid, t, s, str(c), _TYPE_NAMES[b]] for t, s, c, b in zip(ids[ix].tolist(), text, n[ix].tolist(), best[ix].tolist()))
+
+
+def pair_scores(
+    gene: GeneScorer, mirnas: Sequence[sites.Mirna], targets: Iterable[FastaRecord | tuple[str, str]], pairs: Mapping[str, set[str]]
+) -> dict[tuple[str, str], tuple[float, int, int]]:
+    """(score, n_sites, best type index) of the given pairs, targets streamed in chunks."""
+    wanted = {m.id for m in mirnas if pairs.get(m.id)}
+    mirnas = [m for m in mirnas if m.id in wanted]
+    out: dict[tuple[str, str], tuple[float, int, int]] = {}
+    for chunk in sites.iter_target_chunks(targets, cts_length=gene.cts_length):
+        index = {t: i for i, t in enumerate(chunk.ids)}
+        for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
+            for t in pairs.get(mid, ()):
+                i = index.get(t)
+                if i is not None:
+                    out[(mid, t)] = (float(scores[i]), int(n[i]), int(best[i]))
+    return out
+
+
+@dataclass
+class PairCollector:
+    """Stands in for predict.GeneWriter on a site table: remembers which (miRNA, target) pairs
+    the table holds, in order, so that the gene model scores exactly those pairs."""
+
+    source: str | None = None
+    pairs: dict[str, dict[str, None]] = field(default_factory=dict)
+    n_written: int = 0
+
+    def add_grouped(self, mirna_id, mirna_seq, mrna_ids, scores, site_types, line=None) -> None:
+        targets = self.pairs.setdefault(mirna_id, {})
+        for t in np.asarray(mrna_ids, dtype=object).tolist():
+            targets.setdefault(t, None)
+
+    def close(self) -> None:
+        pass
+
+
+def write_collected(
+    gene: GeneScorer,
+    collected: PairCollector,
+    mirna_seqs: Mapping[str, str],
+    targets: Iterable[FastaRecord | tuple[str, str]],
+    out: GeneRows,
+    utr_source: str,
+) -> None:
+    """Gene rows of a site table's pairs (in the table's order), the UTRs read from ``targets``."""
+    from .errors import InputError
+
+    pairs = {m: set(ts) for m, ts in collected.pairs.items()}
+    mirnas = [sites.Mirna(m, mirna_seqs[m]) for m in collected.pairs]
+    found = pair_scores(gene, mirnas, targets, pairs)
+    rows = []
+    for mid, ts in collected.pairs.items():
+        for t in ts:
+            hit = found.get((mid, t))
+            if hit is None:
+                raise InputError(f"target '{t}' of the site table is not in the UTR FASTA", utr_source)
+            rows.append((mid, t, hit))
+    text = _fmt(np.array([r[2][0] for r in rows], dtype=np.float64))
+    out.write([m, t, s, str(h[1]), _TYPE_NAMES[h[2]]] for (m, t, h), s in zip(rows, text))

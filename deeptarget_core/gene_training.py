@@ -1,0 +1,240 @@
+"""Training tables and grouped cross-validation of the gene model (dt-train --level gene).
+
+Tables are pandas DataFrames, one row per (miRNA, gene) or (experiment, gene), with the
+FEATURE_NAMES columns of :mod:`deeptarget_core.gene_features`:
+
+* functional: ``experiment type mirna_id mirna_seq mrna_id logFC`` rows joined with the
+  features of (miRNA, UTR) and ``repression`` (-logFC after over-expression, +logFC after a
+  knockout);
+* labelled pairs: ``mirna_id mirna_seq mrna_id mrna_seq label`` gene-level pair tables (the
+  UTR is in the row), used to report the within-miRNA AUC beside the functional figures.
+
+Cross-validation is grouped by miRNA seed family (nt 2-8) AND by gene: families and genes are
+dealt into K folds each, and each of the K x K cells (family fold i, gene fold j) is predicted
+by a model trained on the pairs of neither family fold i nor gene fold j, so no seed family
+and no UTR is on both sides (issue 14: single grouping flattered the site-level proxies).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import gene_features as gf
+from . import gene_model as gm
+from . import sites
+from .errors import InputError
+from .io import read_fasta
+
+log = logging.getLogger("deeptarget")
+
+FUNCTIONAL_COLUMNS = ("experiment", "mirna_id", "mirna_seq", "mrna_id", "logFC")
+SEED = slice(1, 8)
+
+
+def _read_table(path: str | Path, required: Sequence[str]):
+    """A TSV as a DataFrame of strings, with the required columns checked (file:line errors)."""
+    import pandas as pd
+
+    from .io import iter_tsv
+
+    frames = []
+    for table in iter_tsv(str(path), tuple(required), 200_000):
+        frame = pd.DataFrame(table.rows, columns=table.columns, dtype=object)
+        frame["_line"] = table.lines
+        frames.append(frame)
+    if not frames or not sum(len(f) for f in frames):
+        raise InputError("the table has no data rows", str(path))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _numbers(frame, column: str, path) -> np.ndarray:
+    """The column as finite floats; a bad value is an input error at its line."""
+    from .io import parse_decimal
+
+    out = np.empty(len(frame))
+    for i, (v, line) in enumerate(zip(frame[column], frame["_line"])):
+        try:
+            out[i] = parse_decimal(v)
+        except ValueError:
+            out[i] = np.nan
+        if not np.isfinite(out[i]):
+            raise InputError(f"{column} '{v}' is not a finite number", str(path), int(line))
+    return out
+
+
+def read_functional(path: str | Path):
+    """A functional table (experiment, [type,] mirna_id, mirna_seq, mrna_id, logFC): logFC
+    must be a finite decimal number; ``type`` OE (default) or KO."""
+    from .seq import normalise
+
+    frame = _read_table(path, FUNCTIONAL_COLUMNS)
+    frame["logFC"] = _numbers(frame, "logFC", path)
+    if "type" not in frame:
+        frame["type"] = "OE"
+    bad = ~frame["type"].isin(["OE", "KO"])
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise InputError(f"type '{row['type']}' must be OE (over-expression) or KO (knockout)", str(path), int(row["_line"]))
+    frame["mirna_seq"] = [normalise(s) for s in frame["mirna_seq"]]
+    frame["repression"] = gm.repression(frame["logFC"].to_numpy(), frame["type"].to_numpy())
+    return frame
+
+
+def feature_frame(
+    mirna_seqs: dict[str, str],
+    utrs: dict[str, str],
+    pairs: dict[str, set[str]] | None = None,
+    site_scorer=None,
+    cts_length: int = sites.DEFAULT_CTS_LENGTH,
+):
+    """Features of (miRNA, UTR) pairs: all UTRs for each miRNA, or only ``pairs``."""
+    import pandas as pd
+
+    frames = []
+    mirnas = [sites.Mirna(m, s) for m, s in mirna_seqs.items()]
+    for chunk in sites.iter_target_chunks(list(utrs.items()), cts_length=cts_length):
+        index = {t: i for i, t in enumerate(chunk.ids)}
+        scanner = sites.SiteScanner(mirnas, cts_length=cts_length, relaxed=True, pairs=pairs)
+        for mid, _block, _p, feats in gf.score_chunk(scanner, chunk, mirna_seqs, site_scorer):
+            ids = chunk.ids if pairs is None else [t for t in chunk.ids if t in pairs.get(mid, ())]
+            ix = [index[t] for t in ids]
+            frame = pd.DataFrame(feats[ix], columns=gf.FEATURE_NAMES)
+            frame.insert(0, "mrna_id", ids)
+            frame.insert(0, "mirna_id", mid)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["mirna_id", "mrna_id", *gf.FEATURE_NAMES])
+
+
+def functional_table(functional_path: str | Path, utr_path: str | Path, site_scorer=None):
+    """The functional rows joined with their pair features; genes without a UTR in the FASTA
+    are dropped (and counted in the log)."""
+    fun = read_functional(functional_path)
+    utrs = {r.id: r.seq for r in read_fasta(utr_path, kind="target")}
+    known = fun["mrna_id"].isin(utrs)
+    if not known.any():
+        raise InputError(f"no gene of the functional table has a UTR in {utr_path}", str(functional_path))
+    if (~known).any():
+        log.info("gene model: %d functional rows without a UTR in %s are left out", int((~known).sum()), utr_path)
+    fun = fun[known]
+    seqs = dict(zip(fun["mirna_id"], fun["mirna_seq"]))
+    feats = feature_frame(seqs, {t: utrs[t] for t in fun["mrna_id"].unique()}, None, site_scorer)
+    return fun.merge(feats, on=["mirna_id", "mrna_id"], how="inner")
+
+
+def pair_table(pairs_path: str | Path, site_scorer=None):
+    """A labelled gene-level pair table with the features of each row's (miRNA, UTR)."""
+    from .io import read_pairs
+
+    _extra, rows = read_pairs(pairs_path)
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(p.mirna_id, p.mirna_seq, p.mrna_id, p.label) for p in rows], columns=["mirna_id", "mirna_seq", "mrna_id", "label"]
+    )
+    if frame["label"].isna().any():
+        raise InputError("a labelled pair table is needed (label column 0/1)", str(pairs_path))
+    seqs = dict(zip(frame["mirna_id"], frame["mirna_seq"]))
+    utrs = {p.mrna_id: p.mrna_seq for p in rows}
+    want: dict[str, set[str]] = {}
+    for m, t in zip(frame["mirna_id"], frame["mrna_id"]):
+        want.setdefault(m, set()).add(t)
+    feats = feature_frame(seqs, utrs, want, site_scorer)
+    return frame.merge(feats, on=["mirna_id", "mrna_id"], how="left")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def site_count(frame) -> np.ndarray:
+    return gf.site_count_score(frame[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64))
+
+
+def seed_match(frame) -> np.ndarray:
+    """dt-predict --model seed-match's gene score: the best canonical site type's score."""
+    from .predict import SEED_MATCH_SCORES
+
+    _n, best = gf.site_counts(frame[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64), sites.CANONICAL_TYPES)
+    table = np.array([SEED_MATCH_SCORES[t] for t in sites.SITE_TYPES] + [SEED_MATCH_SCORES["none"]])
+    return table[best]
+
+
+def functional_metrics(frame, scores: np.ndarray) -> dict[str, float]:
+    """Mean over experiments of Spearman(score, repression): all genes and genes with a canonical site."""
+    from scipy.stats import spearmanr
+
+    f = frame.assign(_s=scores)
+
+    def mean_rho(d) -> float:
+        rhos = [spearmanr(g["_s"], g["repression"])[0] for _, g in d.groupby("experiment") if g["_s"].nunique() > 1]
+        return float(np.mean(rhos)) if rhos else float("nan")
+
+    return {"functional_all": mean_rho(f), "functional_canonical": mean_rho(f[f["any_canonical"] > 0])}
+
+
+def pair_metrics(frame, scores: np.ndarray) -> dict[str, float]:
+    from .metrics import within_group_auc
+
+    return {"pairs_within_mirna_auc": within_group_auc(frame["label"].astype(int), scores, frame["mirna_id"].tolist())[0]}
+
+
+def fold_of(keys: Sequence[str], k: int, seed: int) -> dict[str, int]:
+    """Deal the distinct keys into k folds at random (seeded), sizes differing by at most one."""
+    uniq = sorted(set(keys))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    return {uniq[i]: int(r % k) for r, i in enumerate(order)}
+
+
+def grouped_cv(
+    functional, pairs=None, k: int = 5, seed: int = 1, feature_sets: dict[str, Sequence[str]] | None = None,
+    alpha: float = gm.DEFAULT_ALPHA, progress: Callable[[int], None] | None = None, with_network: bool = False,
+):
+    """K x K cross-validation grouped by seed family and gene. Returns a DataFrame, one row per
+    predictor (the gene model per feature set, the site count, seed-match and the network's
+    best site when ``with_network``: the tables were built with a site scorer), with the
+    functional and (when ``pairs`` is given) labelled-pair metrics."""
+    import pandas as pd
+
+    if k < 2:
+        raise InputError("--cv needs at least 2 folds")
+    feature_sets = feature_sets or {"gene model": gm.CONTEXT_FEATURES}
+    tables = [functional] + ([pairs] if pairs is not None else [])
+    families = fold_of([s[SEED] for t in tables for s in t["mirna_seq"]], k, seed)
+    genes = fold_of([g for t in tables for g in t["mrna_id"]], k, seed + 1)
+    n_fam = len(set(families))
+    if n_fam < k:
+        raise InputError(f"--cv {k}: the functional and pair tables hold only {n_fam} seed families; use fewer folds")
+    ff = [t["mirna_seq"].str[SEED].map(families).to_numpy() for t in tables]
+    gg = [t["mrna_id"].map(genes).to_numpy() for t in tables]
+    preds = {name: [np.zeros(len(t)) for t in tables] for name in feature_sets}
+    for i in range(k):
+        for j in range(k):
+            train = functional[(ff[0] != i) & (gg[0] != j)]
+            if train["any_canonical"].sum() < 10:
+                continue
+            for name, feats in feature_sets.items():
+                model = gm.fit(train, feats, alpha)
+                for t, table in enumerate(tables):
+                    cell = (ff[t] == i) & (gg[t] == j)
+                    if cell.any():
+                        # minus the floor: pairs without a canonical site score 0 whichever
+                        # cell's model scored them (each model's floor is its own training rate)
+                        x = table.loc[cell, list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
+                        preds[name][t][cell] = model.score(x) - model.floor
+            if progress:
+                progress(1)
+    rows = []
+    predictors = {name: p for name, p in preds.items()}
+    predictors["site count (8mer 3, 7mer-m8 2, 7mer-A1 1.5, 6mer 0.5)"] = [site_count(t) for t in tables]
+    predictors["seed-match (best canonical site type)"] = [seed_match(t) for t in tables]
+    if with_network:  # the tables hold the site network's log-odds
+        predictors["site network, best canonical site"] = [t["best_canonical_logit"].to_numpy() for t in tables]
+    for name, p in predictors.items():
+        row = {"predictor": name, **functional_metrics(functional, p[0])}
+        if pairs is not None:
+            row.update(pair_metrics(pairs, p[1]))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -747,6 +747,13 @@ def read_mirna_seqs(path) -> dict[str, str]:
 
 
 def read_utr_lengths(path) -> dict[str, int]:
+    """UTR id -> length; from the FASTA's .fai index when it has a current one (no sequence
+    read), else from the FASTA."""
+    from .indexed import indexed_lengths
+
+    lengths = indexed_lengths(path)
+    if lengths is not None:
+        return lengths
     return {r.id: len(r.seq) for r in read_fasta(path, kind="target")}
 
 

@@ -447,7 +447,10 @@ def inputs_from_fasta(
                 pairs_path,
             )
         mirnas = [m for m in mirnas if m.id in pairs]
-        return ScanInputs(mirnas, _check_targets_seen(read_fasta(utr_fasta, kind="target"), pairs, pairs_path, utr_fasta), pairs)
+        from .indexed import read_some_targets  # random access when the FASTA has a .fai
+
+        wanted = set().union(*pairs.values()) if pairs else set()
+        return ScanInputs(mirnas, _check_targets_seen(read_some_targets(utr_fasta, wanted), pairs, pairs_path, utr_fasta), pairs)
     return ScanInputs(mirnas, read_fasta(utr_fasta, kind="target"), pairs)
 
 

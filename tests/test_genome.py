@@ -325,3 +325,43 @@ def test_bad_letters_through_faidx_are_input_errors(tmp_path):
     pysam.faidx(str(fa))
     with pytest.raises(InputError, match="contains 'X'"):
         list(indexed.read_some_targets(fa, {"a"}))
+
+
+def test_scan_with_id_pairs_reads_an_indexed_fasta_by_random_access(tmp_path):
+    pysam = pytest.importorskip("pysam")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    fa = tmp_path / "utrs.fa"
+    with gzip.open(examples / "utrs.fa.gz", "rt") as f:
+        fa.write_text(f.read())
+    ids = tmp_path / "ids.tsv"
+    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n")
+    args = ["--mirna", examples / "mirnas.fa", "--utr", fa, "--id-pairs", ids]
+    plain = run("dt-scan-cts", *args)
+    pysam.faidx(str(fa))
+    indexed_run = run("dt-scan-cts", *args, "-v")
+    assert plain.returncode == indexed_run.returncode == 0, indexed_run.stderr
+    assert indexed_run.stdout == plain.stdout and len(plain.stdout.splitlines()) > 2
+    assert "through its .fai index" in indexed_run.stderr
+    # an id missing from the FASTA is still an error naming the pair list
+    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tnot-there\n")
+    res = run("dt-scan-cts", *args)
+    assert res.returncode == 1 and "not-there" in res.stderr and str(ids) in res.stderr
+
+
+def test_poisson_utr_lengths_come_from_the_fai(tmp_path):
+    pysam = pytest.importorskip("pysam")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    fa = tmp_path / "utrs.fa"
+    with gzip.open(examples / "utrs.fa.gz", "rt") as f:
+        fa.write_text(f.read())
+    sites = tmp_path / "sites.tsv"
+    assert run("dt-scan-cts", "--mirna", examples / "mirnas.fa", "--utr", fa, "-o", sites).returncode == 0
+    args = [sites, "--mirna", examples / "mirnas.fa", "--utr", fa, "--model", "seed-match", "--aggregate", "poisson", "-o", "/dev/null", "--gene-output", "-"]
+    plain = run("dt-predict", *args)
+    pysam.faidx(str(fa))
+    from deeptarget_core.predict import read_utr_lengths
+
+    assert read_utr_lengths(fa) == indexed.indexed_lengths(fa) and len(read_utr_lengths(fa)) == 40
+    fast = run("dt-predict", *args)
+    assert plain.returncode == fast.returncode == 0, fast.stderr
+    assert fast.stdout == plain.stdout

@@ -18,6 +18,7 @@ and no UTR is on both sides (issue 14: single grouping flattered the site-level 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -238,3 +239,60 @@ def grouped_cv(
             row.update(pair_metrics(pairs, p[1]))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@dataclass
+class GeneTrainOptions:
+    """dt-train --level gene, as typed values."""
+
+    functional: str
+    utr: str
+    output: str
+    pair_table: str | None = None
+    site_model: str | None = None  # checkpoint for the network features (None = packaged)
+    features: str = "context"  # a key of gene_model.FEATURE_SETS
+    alpha: float = gm.DEFAULT_ALPHA
+    cv: int | None = None
+    seed: int = 1
+    threads: int = 1
+
+
+CV_TABLE_COLUMNS = ("predictor", "functional_all", "functional_canonical", "pairs_within_mirna_auc")
+
+
+def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    """Build the tables, then either cross-validate (the CV table goes to ``opts.output``) or
+    fit on everything and save the checkpoint. Returns the figures to log."""
+    from .io import atomic_output
+
+    if opts.features not in gm.FEATURE_SETS:
+        raise InputError(f"unknown feature set '{opts.features}' (expected one of {', '.join(gm.FEATURE_SETS)})")
+    scorer = None
+    if opts.features != "context" or opts.cv is not None:
+        from .predict import make_scorer
+
+        scorer = make_scorer(opts.site_model, threads=opts.threads)
+    functional = functional_table(opts.functional, opts.utr, scorer)
+    pairs = pair_table(opts.pair_table, scorer) if opts.pair_table else None
+    if opts.cv is not None:
+        sets = {"gene model, context features (default)": gm.CONTEXT_FEATURES}
+        if scorer is not None:
+            sets["gene model, context + site network log-odds"] = gm.FEATURE_SETS["all"]
+        table = grouped_cv(functional, pairs, opts.cv, opts.seed, sets, opts.alpha, progress, with_network=scorer is not None)
+        with atomic_output(opts.output) as handle:
+            cols = [c for c in CV_TABLE_COLUMNS if c in table.columns]
+            table.to_csv(handle, sep="\t", columns=cols, index=False, float_format="%.4f", lineterminator="\n")
+        return {f"{r['predictor']}: {c}": r[c] for r in table.to_dict("records") for c in table.columns if c != "predictor"}
+    model = gm.fit(functional, gm.FEATURE_SETS[opts.features], opts.alpha)
+    x = functional[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
+    figures = {f"training {k}": v for k, v in functional_metrics(functional, model.score(x)).items()}
+    if pairs is not None:
+        figures.update({f"training {k}": v for k, v in pair_metrics(pairs, model.score(pairs[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64))).items()})
+    model.metrics = {k.removeprefix("training "): float(v) for k, v in figures.items()}
+    model.training.update({"functional": Path(opts.functional).name, "utr": Path(opts.utr).name, "features": opts.features})
+    sources = [p for p in (opts.functional, opts.utr) if p != "-"]
+    gm.save(opts.output, model, digest=gm.table_digest(*sources) if sources else None, seed=opts.seed)
+    return figures

@@ -33,6 +33,16 @@ from deeptarget_tools.options import (
 log = logging.getLogger("deeptarget")
 
 
+class Level(str, Enum):
+    site = "site"
+    gene = "gene"
+
+
+class GeneFeatures(str, Enum):  # mirrors deeptarget_core.gene_model.FEATURE_SETS
+    context = "context"
+    all = "all"
+
+
 class SelectBy(str, Enum):  # mirrors deeptarget_core.train.SELECT_METRICS
     roc_auc = "roc_auc"
     within_mirna_auc = "within_mirna_auc"
@@ -45,7 +55,14 @@ app = _cli.make_app(
 
 @app.command()
 def command(
-    train: Annotated[List[Path], typer.Option("--train", help="Labelled pair table(s) to train on.", metavar="TSV", rich_help_panel="Input")],
+    train: Annotated[Optional[List[Path]], typer.Option("--train", help="Labelled pair table(s) to train on (site level).", metavar="TSV", rich_help_panel="Input")] = None,
+    level: Annotated[Level, typer.Option("--level", help="site: the site network (--train); gene: the gene model (--functional, --utr), see docs/gene-model.md.")] = Level.site,
+    functional: Annotated[Optional[str], typer.Option("--functional", help="--level gene: fold changes after miRNA over-expression/knockout (experiment [type] mirna_id mirna_seq mrna_id logFC).", metavar="TSV", rich_help_panel="Input")] = None,
+    utr: Annotated[Optional[str], typer.Option("--utr", help="--level gene: 3'UTR FASTA of the functional table's genes.", metavar="FASTA", rich_help_panel="Input")] = None,
+    pair_table: Annotated[Optional[str], typer.Option("--pair-table", help="--level gene: labelled gene-level pair table (whole UTRs), reported beside the functional figures.", metavar="TSV", rich_help_panel="Input")] = None,
+    site_model: Annotated[Optional[str], typer.Option("--site-model", help="--level gene: site network for --features all and the CV's network baseline (default: the packaged one).", metavar="FILE", rich_help_panel="Input")] = None,
+    features: Annotated[GeneFeatures, typer.Option("--features", help="--level gene: context (site context, no network pass; the default model) or all (adds the site network's log-odds).")] = GeneFeatures.context,
+    alpha: Annotated[float, float_option("--alpha", low=0.0, low_open=True, help="--level gene: ridge penalty.")] = 100.0,
     val: Annotated[Optional[Path], typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV", rich_help_panel="Input")] = None,
     pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt", rich_help_panel="Input")] = None,
     no_pretrain: Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")] = False,
@@ -80,7 +97,30 @@ def command(
     _cli.setup_logging(quiet, verbose)
     if cv is None:
         refuse_compressed_checkpoint(output)
-    _run(**{k: v for k, v in locals().items() if k not in ("quiet", "verbose", "version")})
+    if level == Level.gene:
+        _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, output, seed, threads, train, debug=debug)
+        return
+    if not train:
+        raise typer.BadParameter("--train is required (site level; --level gene trains the gene model)")
+    _run(**{k: v for k, v in locals().items() if k not in ("quiet", "verbose", "version", "level", "functional", "utr", "pair_table", "site_model", "features", "alpha")})
+
+
+@_cli.handle_errors
+def _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, output, seed, threads, train, debug=False) -> None:
+    from deeptarget_core import gene_training as G
+
+    if train:
+        raise typer.BadParameter("--level gene trains on --functional and --utr, not --train")
+    if functional is None or utr is None:
+        raise typer.BadParameter("--level gene needs --functional TSV and --utr FASTA")
+    _cli.check_paths({"--functional": functional, "--utr": utr, "--pair-table": pair_table, "--site-model": site_model}, {"-o": output})
+    opts = G.GeneTrainOptions(functional=functional, utr=utr, output=output, pair_table=pair_table, site_model=site_model,
+                              features=features.value, alpha=alpha, cv=cv, seed=seed, threads=threads)
+    with _cli.progress("gene model CV cells", total=cv * cv if cv else None) as advance:
+        figures = G.train_gene_model(opts, advance)
+    for name, value in figures.items():
+        log.info("dt-train --level gene: %s %.4f", name, value)
+    log.info("dt-train --level gene -> %s", output)
 
 
 def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:

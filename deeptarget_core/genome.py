@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
@@ -41,7 +43,7 @@ class Transcript:
     exons: tuple[tuple[int, int], ...]
     line: int = 0
 
-    @property
+    @cached_property
     def length(self) -> int:
         return sum(e - s for s, e in self.exons)
 
@@ -50,6 +52,9 @@ class Transcript:
         ``start..end`` (1-based inclusive, 5'->3' on the transcript)."""
         if not 1 <= start <= end <= self.length:
             raise ValueError(f"{start}-{end} outside 1-{self.length}")
+        if len(self.exons) == 1:  # the common case, without the walk over exons
+            gs, ge = self.exons[0]
+            return [(gs + start - 1, gs + end)] if self.strand == "+" else [(ge - end, ge - start + 1)]
         a, b = start - 1, end  # 0-based half-open on the transcript
         pieces: list[tuple[int, int]] = []
         offset = 0
@@ -210,6 +215,8 @@ def bed_line(tx: Transcript, start: int, end: int, name: str, score: int, kind: 
     six = f"{tx.chrom}\t{g0}\t{g1}\t{name}\t{score}\t{tx.strand}"
     if kind == BED6:
         return six + "\n"
+    if len(pieces) == 1:
+        return f"{six}\t{g0}\t{g1}\t0\t1\t{g1 - g0}\t0\n"
     sizes = ",".join(str(e - s) for s, e in pieces)
     starts = ",".join(str(s - g0) for s, _ in pieces)
     return f"{six}\t{g0}\t{g1}\t0\t{len(pieces)}\t{sizes}\t{starts}\n"
@@ -246,6 +253,7 @@ class BedWriter(io.TextIOBase):
         self._cols: dict[str, int] | None = None
         self.n_written = 0
         self._row = 0
+        self._last: Transcript | None = None
 
     def writable(self) -> bool:
         return True
@@ -254,9 +262,8 @@ class BedWriter(io.TextIOBase):
         data = self._pending + text
         lines = data.split("\n")
         self._pending = lines.pop()
-        for row in lines:
-            if row:
-                self._line(row)
+        if lines:
+            self._rows(lines)
         return len(text)
 
     def writelines(self, lines) -> None:  # type: ignore[override]
@@ -272,42 +279,69 @@ class BedWriter(io.TextIOBase):
     def finish(self) -> None:
         if self._pending:
             row, self._pending = self._pending, ""
-            self._line(row)
+            self._rows([row])
 
-    def _line(self, row: str) -> None:
-        fields = row.split("\t")
-        if self._cols is None:
-            cols = {c: i for i, c in enumerate(fields)}
-            missing = [c for c in ("mirna_id", "mrna_id", "site_start", "site_end") if c not in cols]
-            if missing:
-                raise InputError(
-                    f"--format bed needs site coordinates; the {self._source} has no {', '.join(missing)} column "
-                    "(a site-level pair table has none: scan whole UTRs instead)"
-                )
-            self._cols = cols
-            return
-        self._row += 1
-        c = self._cols
-        mirna_id, mrna_id = fields[c["mirna_id"]], fields[c["mrna_id"]]
-        site_type = fields[c["site_type"]] if "site_type" in c else "site"
-        tx = self._ann.get_transcript(mrna_id)
-        try:
-            start, end = int(fields[c["site_start"]]), int(fields[c["site_end"]])
-            pieces_ok = 1 <= start <= end <= tx.length
-        except ValueError:
-            pieces_ok = False
-            start = end = 0
-        if not pieces_ok:
+    def _header(self, fields: list[str]) -> None:
+        cols = {c: i for i, c in enumerate(fields)}
+        missing = [c for c in ("mirna_id", "mrna_id", "site_start", "site_end") if c not in cols]
+        if missing:
             raise InputError(
-                f"site {fields[c['site_start']]}-{fields[c['site_end']]} of '{mirna_id}' on '{mrna_id}' (row {self._row} of the "
-                f"{self._source}) lies outside the UTR's {tx.length} nt in {self._ann.path} line {tx.line}"
+                f"--format bed needs site coordinates; the {self._source} has no {', '.join(missing)} column "
+                "(a site-level pair table has none: scan whole UTRs instead)"
             )
-        if "score" in c:
-            score = scaled_score(float(fields[c["score"]]))
-        else:
-            score = scaled_score(self._type_scores.get(site_type, 0.0))
-        self._out.write(bed_line(tx, start, end, f"{mirna_id}|{mrna_id}|{site_type}", score, self.kind))
-        self.n_written += 1
+        self._cols = cols
+
+    def _rows(self, rows: list[str]) -> None:
+        """Convert complete TSV lines (the first one ever is the header); one write per batch."""
+        out: list[str] = []
+        if self._cols is None:
+            while rows and not rows[0]:
+                rows = rows[1:]
+            if not rows:
+                return
+            self._header(rows[0].split("\t"))
+            rows = rows[1:]
+        c = self._cols
+        assert c is not None
+        i_m, i_t, i_s, i_e = c["mirna_id"], c["mrna_id"], c["site_start"], c["site_end"]
+        i_type, i_score = c.get("site_type"), c.get("score")
+        kind, type_scores = self.kind, self._type_scores
+        tx = self._last
+        for row in rows:
+            if not row:
+                continue
+            self._row += 1
+            f = row.split("\t")
+            mirna_id, mrna_id = f[i_m], f[i_t]
+            site_type = f[i_type] if i_type is not None else "site"
+            if tx is None or tx.name != mrna_id:  # rows of one target come together
+                tx = self._last = self._ann.get_transcript(mrna_id)
+            try:
+                start, end = int(f[i_s]), int(f[i_e])
+                inside = 1 <= start <= end <= tx.length
+            except ValueError:
+                inside, start, end = False, 0, 0
+            if not inside:
+                raise InputError(
+                    f"site {f[i_s]}-{f[i_e]} of '{mirna_id}' on '{mrna_id}' (row {self._row} of the "
+                    f"{self._source}) lies outside the UTR's {tx.length} nt in {self._ann.path} line {tx.line}"
+                )
+            if i_score is not None:
+                try:
+                    value = float(f[i_score])
+                except ValueError:
+                    value = math.nan
+                if not math.isfinite(value):
+                    raise InputError(
+                        f"score '{f[i_score]}' of '{mirna_id}' on '{mrna_id}' (row {self._row} of the {self._source}) "
+                        "is not a finite number"
+                    )
+            else:
+                value = type_scores.get(site_type, 0.0)
+            out.append(bed_line(tx, start, end, f"{mirna_id}|{mrna_id}|{site_type}", scaled_score(value), kind))
+        self.n_written += len(out)
+        if out:
+            self._out.write("".join(out))
 
 
 @contextlib.contextmanager

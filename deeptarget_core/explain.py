@@ -54,8 +54,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
-from .io import iter_tsv, read_fasta
-from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, encode_batch, normalise
+from .io import iter_tsv, parse_decimal, read_fasta
+from .seq import MAX_MIRNA_LENGTH, MIN_CTS_NT, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, encode_batch, normalise
 from .sites import best_site_types
 
 log = logging.getLogger("deeptarget")
@@ -106,6 +106,8 @@ def _check_cts(seq: str, what: str, path: str | None, line: int | None) -> str:
     s = normalise(seq)
     if not s or set(s) - TARGET_LETTERS:
         raise InputError(f"{what} '{seq}' is empty or has letters other than A/C/G/U/T/N", path, line)
+    if len(s) < MIN_CTS_NT:
+        raise InputError(f"{what} '{seq}' is {len(s)} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)", path, line)
     if len(s) > MAX_CTS_NT:
         raise InputError(
             f"{what} is {len(s)} nt (a whole UTR?); explain takes CTS windows: run dt-scan-cts first", path, line
@@ -177,7 +179,7 @@ def iter_table_pairs(
             if "score" in idx:
                 text = row[idx["score"]].strip()
                 try:
-                    score = float(text)
+                    score = parse_decimal(text)
                 except ValueError:
                     score = math.nan
                 if not math.isfinite(score):
@@ -733,7 +735,7 @@ def _install_dir(tmp: Path, outdir: Path, force: bool) -> None:
             raise InputError("output path exists and is not a directory", outdir)
         if any(outdir.iterdir()):
             _check_replaceable(outdir, force)
-            old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{outdir.name[:40]}.old.", dir=outdir.parent))
             os.replace(outdir, old / "x")
             os.replace(tmp, outdir)
             shutil.rmtree(old, ignore_errors=True)
@@ -806,7 +808,7 @@ def write_outputs(
 
     out = check_outdir(outdir, force)
     parent = out.parent if str(out.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:40]}.", suffix=".tmp", dir=parent))
     try:
         t0 = time.perf_counter()
         files: dict[int, list[str]] = {}

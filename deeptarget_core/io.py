@@ -16,6 +16,7 @@ import errno
 import gzip
 import io
 import os
+import re
 import sys
 import tempfile
 import zlib
@@ -215,6 +216,12 @@ class _CheckedText(io.TextIOBase):
             self._raw.close()
 
 
+def temp_prefix(dest: Path) -> str:
+    """Hidden temporary name beside ``dest``: ``.NAME.`` with NAME cut to 40 characters, so
+    that an output name near the file-system limit (255 bytes) still gets a temporary file."""
+    return f".{dest.name[:40]}."
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``.
@@ -244,7 +251,7 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     if not directory.is_dir():
         raise InputError("output directory does not exist", directory)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc.strerror}", name) from exc
     tmp = Path(tmp_name)
@@ -338,7 +345,7 @@ def check_output_path(path: PathLike, directory: bool = False) -> None:
     if not parent.is_dir():
         raise InputError("output directory does not exist", parent)
     try:  # a real probe: os.access is wrong for root and for read-only mounts
-        fd, probe = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=parent)
+        fd, probe = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=parent)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc.strerror}", name) from exc
     os.close(fd)
@@ -525,6 +532,28 @@ def read_tsv(path: PathLike, required: Sequence[str] = ()) -> Table:
     if not tables:
         return Table(display_name(path), list(required), [], [])
     return tables[0]
+
+
+_DECIMAL = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE)
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def parse_decimal(text: str) -> float:
+    """A number in a table, in the plain decimal grammar (``0.5``, ``-1e-3``, ``nan``, ``inf``;
+    surrounding blanks ignored). Python's float() also takes ``1_0``, ``0x``-less hex-like
+    forms and non-ASCII digits: those raise ValueError here, as any other text does."""
+    t = text.strip()
+    if not _DECIMAL.fullmatch(t) or not t.isascii():
+        raise ValueError(text)
+    return float(t)
+
+
+def parse_integer(text: str) -> int:
+    """A whole number in a table (``12``, ``-3``): no ``1_0``, no ``1.0``; ValueError else."""
+    t = text.strip()
+    if not _INTEGER.fullmatch(t) or not t.isascii():
+        raise ValueError(text)
+    return int(t)
 
 
 def parse_label(value: str, path: str, line: int) -> int:

@@ -174,7 +174,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
     """A prediction table with ``score`` and either ``label`` or (mirna_id, mrna_id) found in
     ``labels`` (the separate label table wins when given). Unlabelled rows are dropped."""
     from .errors import InputError
-    from .io import display_name, iter_tsv, parse_label
+    from .io import display_name, iter_tsv, parse_decimal, parse_label
 
     need = ("score",) if labels is None else ("score", "mirna_id", "mrna_id")
     mirnas: list[str] = []
@@ -191,7 +191,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
         li = cols.index("label") if "label" in cols else -1
         for row, line in zip(table.rows, table.lines):
             try:
-                s = float(row[si])
+                s = parse_decimal(row[si])
             except ValueError:
                 raise InputError(f"score '{row[si]}' is not a number", table.path, line) from None
             if not np.isfinite(s):
@@ -215,7 +215,7 @@ def read_cv_table(path) -> list[dict[str, float]]:
     """Per-fold rows of a dt-train cross-validation table (rows whose fold is mean/sd/...
     are summaries and are skipped; they are recomputed)."""
     from .errors import InputError
-    from .io import iter_tsv
+    from .io import iter_tsv, parse_decimal
 
     folds: list[dict[str, float]] = []
     for table in iter_tsv(path, ("fold",)):
@@ -230,7 +230,7 @@ def read_cv_table(path) -> list[dict[str, float]]:
             for i, c in metric_cols:
                 text = row[i].strip()
                 try:
-                    rec[c] = float(text) if text not in ("", "NA", "nan") else float("nan")
+                    rec[c] = parse_decimal(text) if text not in ("", "NA", "nan") else float("nan")
                 except ValueError:
                     raise InputError(f"column {c}: '{text}' is not a number", table.path, line) from None
             folds.append(rec)

@@ -34,7 +34,7 @@ from scipy.special import expit  # scipy comes with scikit-learn
 from . import sites
 from .errors import InputError
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, read_fasta, read_pairs, write_tsv_header
-from .seq import encode_batch, normalise
+from .seq import MIN_CTS_NT, encode_batch, normalise
 
 log = logging.getLogger("deeptarget")
 
@@ -638,6 +638,12 @@ def predict_site_table(
             rows = table.rows
             mids = [r[mi] for r in rows]
             ctss = [r[ci] for r in rows]
+            short = next((i for i, c in enumerate(ctss) if len(c) < MIN_CTS_NT), None)
+            if short is not None:  # an empty or 1-nt cts_seq cannot hold a site: not scored
+                raise InputError(
+                    f"cts_seq '{ctss[short]}' is {len(ctss[short])} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)",
+                    table.path, table.lines[short],
+                )
             codes = encode_cts(ctss, scorer.cts_length, table.path, table.lines)
             runs = _mirna_runs(mids)
             uniq: dict[str, int] = {}

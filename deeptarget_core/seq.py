@@ -16,6 +16,7 @@ PAD = "N"
 MIRNA_LETTERS = frozenset("ACGU")
 TARGET_LETTERS = frozenset("ACGUN")
 MIN_MIRNA_LENGTH = 8
+MIN_CTS_NT = 6  # the shortest seed match (6mer): a shorter CTS in a table is an input error
 MAX_MIRNA_LENGTH = 30
 
 _COMPLEMENT = {"A": "U", "C": "G", "G": "C", "U": "A", "N": "N"}

@@ -336,6 +336,11 @@ def train_classifier(
     with its site-type prior fitted on ``val`` when the config asks for one, and the log."""
     if config.site_prior and val is None:
         raise InputError("the site-type prior is fitted on validation pairs: give a validation table")
+    if config.site_prior and len(np.unique(val.labels)) < 2:
+        raise InputError(
+            f"the site-type prior is fitted on the validation pairs, which all have label {int(val.labels[0]) if len(val) else '-'}: "
+            "its offsets would only learn that label; give a validation table with both labels", val.source or None,
+        )
     _seed_all(options.seed)
     device = torch.device(options.device)
     model = DeepTarget(config)
@@ -548,7 +553,16 @@ def cross_validate(
     rows: list[dict[str, float | str]] = []
     scores = np.full(len(data), np.nan)
     folds = np.zeros(len(data), dtype=np.int64)
-    for i, (tr, te) in enumerate(cv_folds(data, k, group_by_mirna, options.seed), start=1):
+    splits = cv_folds(data, k, group_by_mirna, options.seed)
+    one_label = [i for i, (_, te) in enumerate(splits, start=1) if len(np.unique(data.labels[te])) < 2]
+    if one_label:  # refused before any training: a "mean" over the other folds would mislead
+        raise InputError(
+            f"--cv {k}{' grouped by miRNA' if group_by_mirna else ''}: {len(one_label)} of {k} held-out folds "
+            f"(fold {', '.join(map(str, one_label[:5]))}{' ...' if len(one_label) > 5 else ''}) hold only one label, so their "
+            f"ROC-AUC is undefined and a mean would cover {k - len(one_label)} folds; use fewer folds or more miRNAs",
+            data.source or None,
+        )
+    for i, (tr, te) in enumerate(splits, start=1):
         fit_idx, stop_idx = holdout_split(data.subset(tr), group_by_mirna, options.seed + i)
         fit, stop = tr[fit_idx], tr[stop_idx]
         model, _ = train_classifier(data.subset(fit), data.subset(stop), config, options, pretrained)

@@ -89,7 +89,7 @@ def test_reference_seeds_expand_iupac_and_reject_other_letters(tmp_path):
     assert ref.n_ambiguous == 1 and ref.n_short == 1 and ref.n_records == 3
     bad = tmp_path / "bad.fa"
     bad.write_text(">a\nUGAGGUAGUAGG\n>b\nUGAG-UAGUAGG\n")
-    with pytest.raises(InputError, match=r"bad.fa:3: .*'-'"):
+    with pytest.raises(InputError, match=r"bad.fa:4: .*'-'"):
         neg.read_reference_seeds(bad)
 
 
@@ -289,7 +289,7 @@ def test_cli_bad_reference_and_usage_errors(positives_tsv, tmp_path):
     ref = tmp_path / "ref.fa"
     ref.write_text(">a\nUGAGGUAGUAGG\n>b\nUGAG1UAGUAGG\n")
     res = run(["--positives", positives_tsv, "--reference-mirnas", ref])
-    assert res.returncode == 1 and "ref.fa:3:" in res.stderr
+    assert res.returncode == 1 and "ref.fa:4:" in res.stderr
     assert run(["--min-score", "100"]).returncode == 2  # no input at all
 
 

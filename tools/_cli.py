@@ -152,7 +152,8 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[i
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print one ``error:`` line and exit."""
+    """Print one ``error:`` line and exit (a newline in a file name is shown as ``\\n``)."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
     raise SystemExit(code)

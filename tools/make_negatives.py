@@ -192,12 +192,16 @@ def _annotated_sites(pos: negatives.Positives) -> list[tuple[int, int] | None] |
     for p, path in zip(pos.pairs, pos.paths):
         a, b = p.extra[i_s].strip(), p.extra[ie].strip()
         if not b or b == "NA":
+            if i_s != ie and a and a != "NA":
+                raise InputError(f"site_start is {a} but site_end is '{b or ''}': give both or neither", path, p.line)
             out.append(None)
             continue
         try:
-            start, end = int(a or b), int(b)
+            start, end = io.parse_integer(a or b), io.parse_integer(b)
         except ValueError:
             raise InputError(f"site_start/site_end must be whole numbers, found '{a}'/'{b}'", path, p.line) from None
+        if start > end:
+            raise InputError(f"site_start {start} is after site_end {end}", path, p.line)
         if not 1 <= start <= end <= len(p.mrna_seq):
             raise InputError(f"site {start}-{end} lies outside mrna_seq (1-{len(p.mrna_seq)})", path, p.line)
         out.append((start, end))

@@ -233,7 +233,7 @@ def test_missing_mirna_id_names_file_and_line(toy, tmp_path):
 
 
 def test_pairs_gene_level_keeps_every_row_and_label(toy, tmp_path):
-    res = run(["--pairs", EXAMPLES / "pairs.tsv", "--model", "seed-match", "--gene-output", tmp_path / "g.tsv", "-o", tmp_path / "s.tsv"])
+    res = run(["--pairs", EXAMPLES / "pairs.tsv", "--model", "seed-match", "--aggregate", "max", "--gene-output", tmp_path / "g.tsv", "-o", tmp_path / "s.tsv"])
     assert res.returncode == 0, res.stderr
     assert "gene level" in res.stderr
     pairs = (EXAMPLES / "pairs.tsv").read_text().splitlines()

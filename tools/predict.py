@@ -51,6 +51,7 @@ class Level(str, Enum):
 
 
 class Aggregate(str, Enum):
+    model = "model"
     max = "max"
     poisson = "poisson"
 
@@ -80,8 +81,12 @@ def command(
     ] = None,
     aggregate: Annotated[
         Aggregate,
-        typer.Option("--aggregate", help="Gene score: max site score, or poisson = max discounted by the chance of such a site in a UTR of that length."),
-    ] = Aggregate.max,
+        typer.Option("--aggregate", help="Gene score: model = the gene model (every site and its context; needs the UTRs: --utr with a site table), max = best site score, poisson = max discounted by the chance of such a site in a UTR of that length."),
+    ] = Aggregate.model,
+    gene_model: Annotated[
+        Optional[str],
+        typer.Option("--gene-model", help="--aggregate model: gene model checkpoint from dt-train --level gene (default: the packaged one).", metavar="FILE"),
+    ] = None,
     alpha: Annotated[
         float,
         float_option("--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
@@ -113,14 +118,14 @@ def command(
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
     _predict(
         sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-        output, batch_size, threads, device, exact, seed, utr_bed, out_format.value, debug=debug,
+        output, batch_size, threads, device, exact, seed, utr_bed, out_format.value, gene_model, debug=debug,
     )
 
 
 @_cli.handle_errors
 def _predict(
     sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-    output, batch_size, threads, device, exact, seed, utr_bed=None, out_format="tsv", debug=False,
+    output, batch_size, threads, device, exact, seed, utr_bed=None, out_format="tsv", gene_model=None, debug=False,
 ) -> None:
     from contextlib import ExitStack
 
@@ -128,7 +133,8 @@ def _predict(
 
     from deeptarget_core import predict
 
-    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pair-table": pairs, "--model": model, "--utr-bed": utr_bed},
+    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pair-table": pairs, "--model": model, "--utr-bed": utr_bed,
+                      "--gene-model": gene_model},
                      {"-o": output, "--gene-output": gene_output})
     if sites_table is not None and pairs is not None:
         raise typer.BadParameter("give a site table or --pair-table, not both")
@@ -166,6 +172,15 @@ def _predict(
     if pair_level == "site" and gene_output is not None:
         raise typer.BadParameter("--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)")
 
+    if aggregate == Aggregate.model and gene_output is not None and sites_table is not None and utr is None:
+        log.warning("dt-predict: gene scores by --aggregate max: the gene model needs the UTRs (give --utr)")
+        aggregate = Aggregate.max
+    gene_scorer = None
+    if aggregate == Aggregate.model and gene_output is not None:
+        from deeptarget_core import gene_model as gm
+        from deeptarget_core.gene_scoring import GeneScorer
+
+        gene_scorer = GeneScorer(gm.load(gene_model), cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=relaxed)
     chance = predict.ChanceModel(scorer, relaxed=relaxed, alpha=alpha, seed=seed) if aggregate == Aggregate.poisson else None
     utr_lengths: dict[str, int] | None = None
     if aggregate == Aggregate.poisson and gene_output is not None:
@@ -179,6 +194,9 @@ def _predict(
     annotation = genome.read_utr_bed(utr_bed) if utr_bed is not None else None
     if annotation is not None and utr_lengths:
         annotation.check_length_map(utr_lengths, io.display_name(utr))
+    from deeptarget_core.gene_scoring import GeneRows, PairCollector, write_collected
+
+    gene_rows = None
     with io.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(output, out_format, annotation, source="scored site table"))
         genes = None
@@ -190,22 +208,31 @@ def _predict(
                 table_cols = _pair_columns(pairs)
                 has_label = "label" in table_cols
                 extra = [c for c in table_cols if c not in io.PAIR_COLUMNS and c != "label"]
-            genes = predict.GeneWriter(
-                gh, aggregate.value, chance, utr_lengths, extra_columns=extra, has_label=has_label,
-                source=sites_table,
-            )
+            if gene_scorer is None or pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
+                genes = predict.GeneWriter(
+                    gh, "max" if gene_scorer else aggregate.value, chance, utr_lengths, extra_columns=extra,
+                    has_label=has_label, source=sites_table,
+                )
+            elif sites_table is not None:
+                genes = PairCollector(source=sites_table)
+            else:
+                gene_rows = (gene_scorer, GeneRows(gh))
         with _cli.progress("scoring CTS") as advance:
             if sites_table is not None:
                 seqs = predict.read_mirna_seqs(mirna)
                 summary = predict.predict_site_table(
                     sites_table, seqs, scorer, out, genes, mirna_source=str(mirna), progress=advance
                 )
+                if isinstance(genes, PairCollector):
+                    rows = GeneRows(gh)
+                    write_collected(gene_scorer, genes, seqs, io.read_fasta(utr, kind="target"), rows, io.display_name(utr))
+                    summary.n_pairs = rows.n_written
             elif pairs is not None and pair_level == "site":
                 summary = predict.predict_pairs_site(pairs, scorer, out, progress=advance)
             elif pairs is not None:
                 if genes is None:
                     genes = predict.GeneWriter(stack.enter_context(io.atomic_output("/dev/null")), aggregate.value, chance, {})
-                summary = predict.predict_pairs_gene(pairs, scorer, out, genes, relaxed=relaxed, progress=advance)
+                summary = predict.predict_pairs_gene(pairs, scorer, out, genes, relaxed=relaxed, progress=advance, gene_scorer=gene_scorer)
             else:
                 from deeptarget_core.sites import Mirna
 
@@ -214,7 +241,8 @@ def _predict(
                 if annotation is not None:
                     targets = annotation.check_lengths(targets, io.display_name(utr))
                 summary = predict.predict_scan(
-                    mirnas, targets, scorer, out, genes, relaxed=relaxed, utr_lengths=utr_lengths, progress=advance
+                    mirnas, targets, scorer, out, genes, relaxed=relaxed, utr_lengths=utr_lengths, progress=advance,
+                    gene_model=gene_rows,
                 )
     log.info(
         "dt-predict: %d CTS scored in %.1f s (%.0f CTS/s)%s",

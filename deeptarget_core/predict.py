@@ -700,8 +700,12 @@ def predict_scan(
     chunk_nt: int = 8_000_000,
     utr_lengths: dict[str, int] | None = None,
     progress: Callable[[int], None] | None = None,
+    gene_model=None,
 ) -> PredictSummary:
     """Scan targets chunk by chunk and score the sites as they are found.
+
+    ``gene_model``: a (gene_scoring.GeneScorer, gene_scoring.GeneRows) pair that writes the
+    gene rows of each chunk (``--aggregate model``; ``genes`` is then None).
 
     Rows come in the order chunk, miRNA, target, position (with one chunk: the
     dt-scan-cts order). Gene-level output: when the targets span several chunks, a
@@ -729,6 +733,11 @@ def predict_scan(
             summary.n_cts += len(block)
             if progress:
                 progress(len(block))
+        if gene_model is not None:
+            from .gene_scoring import write_scan
+
+            write_scan(gene_model[0], mirnas, chunk, gene_model[1], pairs)
+            summary.n_pairs = gene_model[1].n_written
         if genes is not None:
             # The next chunk restarts the miRNA order: allow a miRNA to come back.
             genes.flush()
@@ -860,9 +869,12 @@ def predict_pairs_gene(
     genes: GeneWriter,
     relaxed: bool = False,
     progress: Callable[[int], None] | None = None,
+    gene_scorer=None,
 ) -> PredictSummary:
     """Gene-level pair table: every row's whole 3'UTR is scanned; one gene row per input row
-    (in input order, label and extra columns carried), also for rows without any site."""
+    (in input order, label and extra columns carried), also for rows without any site.
+    With ``gene_scorer`` (``--aggregate model``) the gene model gives score, n_sites and
+    best_site_type."""
     t0 = time.perf_counter()
     extra_names, rows = read_pairs(path)
     inputs = sites.inputs_from_pair_table(path)
@@ -893,7 +905,15 @@ def predict_pairs_gene(
     best = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[0] for p in rows], dtype=np.float64)
     n_sites = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[1] for p in rows], dtype=np.int64)
     btype = [site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else _TYPE_INDEX[NO_SITE] for p in rows]
-    if genes.aggregate == "poisson":
+    if gene_scorer is not None:
+        from .gene_scoring import pair_scores
+
+        found = pair_scores(gene_scorer, inputs.mirnas, list(targets.items()), inputs.pairs)
+        hits = [found[(p.mirna_id, p.mrna_id)] for p in rows]
+        score = np.array([h[0] for h in hits], dtype=np.float64)
+        n_sites = np.array([h[1] for h in hits], dtype=np.int64)
+        btype = [h[2] for h in hits]
+    elif genes.aggregate == "poisson":
         score = np.zeros(len(rows))
         by_mirna: dict[str, list[int]] = {}
         for i, p in enumerate(rows):

@@ -52,7 +52,12 @@ def command(
         Optional[str],
         typer.Option("--shortcut-baseline", help="Training pair table: add the identity-only predictor (score = the miRNA's positive rate there) on the first file's rows.", metavar="TRAIN.tsv"),
     ] = None,
-    plots: Annotated[Optional[Path], typer.Option("--plots", help="Write ROC, PR, histogram and confusion-matrix PNGs here.", metavar="DIR")] = None,
+    plots: Annotated[Optional[Path], typer.Option("--plots", help="Write ROC, PR, histogram and confusion-matrix PNGs here (with --functional: the fold-change CDF by score bin).", metavar="DIR")] = None,
+    functional: Annotated[
+        Optional[str],
+        typer.Option("--functional", help="Fold-change table (experiment [type] mirna_id mirna_seq mrna_id logFC): per-experiment Spearman (all genes, genes with a canonical site) and AUC for the 10% most repressed genes of gene-level predictions, the site count beside them. Needs --utr.", metavar="TSV"),
+    ] = None,
+    utr: Annotated[Optional[str], typer.Option("--utr", help="--functional: 3'UTR FASTA of its genes (for the site count and the canonical-site subset).", metavar="FASTA")] = None,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
     debug: OptDebug = False,
@@ -60,7 +65,38 @@ def command(
 ) -> None:
     """Writes the metrics table to -o (default stdout) and a readable table to stderr."""
     _cli.setup_logging(quiet, verbose)
+    if functional is not None:
+        _eval_functional(predictions, functional, utr, output, names, plots, quiet, debug=debug)
+        return
+    if utr is not None:
+        raise typer.BadParameter("--utr belongs to --functional")
     _eval(predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=debug)
+
+
+@_cli.handle_errors
+def _eval_functional(predictions, functional, utr, output, names, plots, quiet, debug=False) -> None:
+    from deeptarget_core import functional as F
+    from deeptarget_core.plots import safe_name
+
+    if utr is None:
+        raise typer.BadParameter("--functional needs --utr FASTA (the site-count baseline scans the UTRs)")
+    if names and len(names) != len(predictions):
+        raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
+    _cli.check_paths({"PRED": predictions, "--functional": functional, "--utr": utr}, {"-o": output})
+    io.check_output_path(output)
+    if plots is not None:
+        io.check_output_path(plots, directory=True)
+    display = list(names) if names else _default_names(predictions)
+    table, frame = F.evaluate_functional(functional, utr, predictions, display)
+    with io.output_group(), io.atomic_output(output) as handle:
+        table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
+        if plots is not None:
+            plots.mkdir(parents=True, exist_ok=True)
+            for name in [*display, F.SITE_COUNT]:
+                F.plot_cdf(frame, name, plots / f"functional_cdf_{safe_name(name)}.png")
+    if not quiet:
+        means = table[table["experiment"] == "mean"]
+        _show(list(means.columns), [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)])
 
 
 @_cli.handle_errors

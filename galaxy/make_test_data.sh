@@ -46,10 +46,11 @@ if implemented dt-make-negatives; then
     "$bin/dt-make-negatives" -q --mirna mirnas.fa --utr utrs.fa --id-pairs pairs_ids.tsv --seed 3 --format sites -o negative_sites.tsv
 fi
 if implemented dt-predict; then
-    "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --model seed-match -o sites_scored_seedmatch.tsv --gene-output genes_seedmatch.tsv
+    "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --model seed-match --aggregate max -o sites_scored_seedmatch.tsv --gene-output genes_seedmatch.tsv
+    "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --utr utrs.fa.gz --model seed-match -o /dev/null --gene-output genes_model.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa.gz --model seed-match --aggregate poisson -o utr_sites_scored_poisson.tsv --gene-output genes_poisson.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa --utr-bed utrs.bed12 --format bed12 --model seed-match -o sites_scored.bed
-    "$bin/dt-predict" -q --pair-table positives.tsv --model seed-match -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv
+    "$bin/dt-predict" -q --pair-table positives.tsv --model seed-match --aggregate max -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv
 fi
 if implemented dt-pretrain && implemented dt-train; then
     # a validation set from other mock miRNAs, autoencoders and a 2-epoch model (CPU, 1 thread).
@@ -63,7 +64,7 @@ if implemented dt-pretrain && implemented dt-train; then
 fi
 if implemented dt-predict && implemented dt-eval; then
     # labelled gene-level predictions: the 40 labelled pairs of the example, seed-match scores
-    "$bin/dt-predict" -q --pair-table "$root/examples/pairs.tsv" --model seed-match -o /dev/null --gene-output labelled_genes.tsv
+    "$bin/dt-predict" -q --pair-table "$root/examples/pairs.tsv" --model seed-match --aggregate max -o /dev/null --gene-output labelled_genes.tsv
     # labels of the 2 x 4 pairs of mirnas.fa x utrs.fa: the example's label where it has the pair, else 0
     awk -F'\t' 'FILENAME==ARGV[1] {if (FNR>1) lab[$1 "\t" $3]=$5; next}
         FILENAME==ARGV[2] {if (/^>/) m[++nm]=substr($1,2); next}

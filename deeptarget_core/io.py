@@ -72,6 +72,7 @@ class _Replay(io.RawIOBase):
         self._record = bytearray(prefix)
         self._overflow = len(prefix) > _REPLAY_CAP
         self.eof = False
+        self.key = _stream_key(name)
 
     def readable(self) -> bool:
         return True
@@ -96,14 +97,30 @@ class _Replay(io.RawIOBase):
     def close(self) -> None:
         if not self.closed and not self._overflow:
             # read again later (a sniffer first, then the reader): replay what was read
-            _PENDING[self.name] = _Replay(self.name, self._source, bytes(self._record))
+            again = _Replay(self.name, self._source, bytes(self._record))
+            again.key = self.key
+            _PENDING[self.name] = again
         elif not self.closed and self.name != "-":
             self._source.close()
         super().close()
 
 
+def _stream_key(name: str) -> object:
+    """What identifies the stream behind a name: stdin's file object, a pipe's inode (a later
+    pipe or stdin of the same name, e.g. in the next in-process run, is another stream)."""
+    if name == "-":
+        return id(sys.stdin.buffer) if hasattr(sys.stdin, "buffer") else id(sys.stdin)
+    try:
+        st = os.stat(name)
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return None
+
+
 def _stream_once(name: str) -> IO[bytes] | None:
     """The replaying stream of a stdin/pipe input, or None for a file that can be reopened."""
+    if name in _PENDING and _PENDING[name].key != _stream_key(name):
+        io.RawIOBase.close(_PENDING.pop(name))  # stale: another stream has that name now
     if name in _PENDING:
         pending = _PENDING.pop(name)
         if pending._overflow:

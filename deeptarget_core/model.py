@@ -310,6 +310,7 @@ _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
 _CONFIG_RANGES = {"cts_length": (1, 10_000), "embedding_dim": (1, 4096), "encoder_hidden": (1, 4096), "dropout": (0.0, 0.99)}
 _KINDS = ("classifier", "autoencoders", "resume")
 _CHECKPOINT_CAP = 256 << 20  # read a pipe or device into memory up to this size
+_PIPED: dict[str, bytes] = {}  # checkpoints read from a pipe: read once, kept for a second look
 
 
 def _validate_payload(payload: dict, name: str) -> None:
@@ -381,9 +382,14 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
     import stat
 
     try:
-        with open(p, "rb") as f:
-            regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
-            head = f.read(4) if regular else f.read(_CHECKPOINT_CAP + 1)
+        if name in _PIPED:  # a pipe read before in this run: its bytes were kept
+            regular, head = False, _PIPED[name]
+        else:
+            with open(p, "rb") as f:
+                regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+                head = f.read(4) if regular else f.read(_CHECKPOINT_CAP + 1)
+            if not regular and len(head) <= _CHECKPOINT_CAP:
+                _PIPED[name] = head
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", name) from exc
     if not regular and len(head) > _CHECKPOINT_CAP:
@@ -465,9 +471,21 @@ def resolve_device(name: str) -> torch.device:
 
 
 def file_digest(*paths: str | Path) -> str:
-    """sha256 over the bytes of the given files (training-data provenance)."""
+    """sha256 over the bytes of the given files (training-data provenance). A pipe (FIFO,
+    process substitution) cannot be read a second time: it is left out, except a checkpoint
+    read from one, whose bytes are kept."""
+    import stat
+
     h = hashlib.sha256()
     for p in paths:
+        if str(p) in _PIPED:
+            h.update(_PIPED[str(p)])
+            continue
+        try:
+            if not stat.S_ISREG(os.stat(p).st_mode):
+                continue
+        except OSError:
+            continue
         with open(p, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)

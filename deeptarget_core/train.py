@@ -440,10 +440,9 @@ def resume_fingerprint(config: ModelConfig, options: TrainOptions, train: PairDa
                        pretrained: str | Path | None) -> dict[str, Any]:
     """What a resumed run must share with the interrupted one, by option name (--epochs and
     --device may change). The data are compared by content, so a renamed copy resumes."""
-    pre = None
-    if pretrained is not None:
-        with open(pretrained, "rb") as f:
-            pre = hashlib.sha256(f.read()).hexdigest()[:16]
+    from .model import file_digest
+
+    pre = None if pretrained is None else file_digest(pretrained)[:16]
     return {
         "--cts-length": config.cts_length, "--cell": config.cell, "--layers": config.layers,
         "--bidirectional": config.bidirectional, "--dropout": config.dropout,

@@ -188,8 +188,10 @@ def make_mock_mirnas(
     per_mirna: int = 1,
     seed: int = 0,
     max_tries: int = DEFAULT_MAX_TRIES,
+    advance: Callable[[int], None] | None = None,
 ) -> list[MockMirna]:
     """Mock miRNAs for (id, sequence) pairs, in input order (see the module docstring).
+    ``advance(n)`` is called as mocks are made (a progress bar for large --mocks-per-mirna).
 
     ``reference_seeds``: forbidden seeds besides those of ``mirnas`` themselves (None = none).
     An id seen again with another sequence is a separate miRNA whose mocks are named
@@ -219,6 +221,8 @@ def make_mock_mirnas(
                 if mock[1:8] not in forbidden and mock not in used:
                     used.add(mock)
                     out.append(MockMirna(f"{name}_mock{k}", mock, mid, seq, tries))
+                    if advance is not None:
+                        advance(1)
                     break
             else:
                 log.warning(

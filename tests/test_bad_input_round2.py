@@ -668,3 +668,12 @@ def test_usage_errors_are_one_line_without_a_box(work):
         res = C.invoke("dt-scan-cts", argv)
         assert_refused(res, 2)
         assert "╭" not in res.stderr and "Usage:" not in res.stderr
+
+
+def test_mock_making_reports_progress():
+    """Long work shows progress: every mock made advances the bar (shown when stderr is a terminal)."""
+    from deeptarget_core import negatives
+
+    ticks = []
+    mocks = negatives.make_mock_mirnas([("let7", C.LET7), ("mir21", C.MIR21)], per_mirna=5, seed=1, advance=ticks.append)
+    assert len(mocks) == 10 and sum(ticks) == 10

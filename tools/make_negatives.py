@@ -139,7 +139,8 @@ def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts
         ref_seeds = ref.seeds
         log.info("reference: %d miRNAs, %d distinct seeds (%d with IUPAC codes expanded, %d under 8 nt skipped)",
                  ref.n_records, len(ref.seeds), ref.n_ambiguous, ref.n_short)
-    mocks = negatives.make_mock_mirnas(mirnas, ref_seeds, per_mirna=k, seed=seed, max_tries=max_tries)
+    with _cli.progress("mock miRNAs", total=len(mirnas) * k) as advance:
+        mocks = negatives.make_mock_mirnas(mirnas, ref_seeds, per_mirna=k, seed=seed, max_tries=max_tries, advance=advance)
     known = _annotated_sites(pos) if include_positives else None
     with _cli.progress("negatives", total=len(pos.pairs)) as advance:
         rows, summary = negatives.make_negatives(

@@ -40,9 +40,9 @@ DEMO := demo-output
 demo: install
 	@mkdir -p $(DEMO)
 	$(BIN)/dt-scan-cts --mirna examples/mirnas.fa --utr examples/utrs.fa.gz -o $(DEMO)/sites.tsv
-	$(BIN)/dt-predict $(DEMO)/sites.tsv --mirna examples/mirnas.fa -o $(DEMO)/sites_scored.tsv --gene-output $(DEMO)/genes.tsv
+	$(BIN)/dt-predict $(DEMO)/sites.tsv --mirna examples/mirnas.fa --utr examples/utrs.fa.gz -o $(DEMO)/sites_scored.tsv --gene-output $(DEMO)/genes.tsv
 	$(BIN)/dt-predict --pair-table examples/pairs.tsv -o $(DEMO)/pairs_sites_scored.tsv --gene-output $(DEMO)/pairs_genes_deeptarget.tsv
-	$(BIN)/dt-predict --pair-table examples/pairs.tsv --model seed-match -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
+	$(BIN)/dt-predict --pair-table examples/pairs.tsv --model seed-match --aggregate max -o $(DEMO)/pairs_sites_seedmatch.tsv --gene-output $(DEMO)/pairs_genes_seedmatch.tsv
 	$(BIN)/dt-eval $(DEMO)/pairs_genes_deeptarget.tsv $(DEMO)/pairs_genes_seedmatch.tsv --name deeptarget --name seed-match \
 		--group-by mirna -o $(DEMO)/metrics.tsv --plots $(DEMO)/plots
 	$(BIN)/dt-explain $(DEMO)/sites_scored.tsv --mirna examples/mirnas.fa --top 3 --outdir $(DEMO)/explain --force
@@ -50,7 +50,7 @@ demo: install
 	@echo "demo results in $(DEMO)/:"
 	@echo "  sites.tsv            candidate target sites (dt-scan-cts)"
 	@echo "  sites_scored.tsv     the same sites with model scores (dt-predict)"
-	@echo "  genes.tsv            one score per miRNA-UTR pair"
+	@echo "  genes.tsv            one score per miRNA-UTR pair (the gene model)"
 	@echo "  metrics.tsv, plots/  deepTarget vs the seed-match baseline on the labelled example pairs (dt-eval)"
 	@echo "  explain/index.html   why the three best sites were predicted (dt-explain)"
 

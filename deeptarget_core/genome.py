@@ -157,9 +157,7 @@ def parse_bed_line(text: str, path: str, line: int) -> Transcript:
         raise InputError(f"chromStart {start} and chromEnd {end}: need 0 <= chromStart < chromEnd", path, line)
     if strand not in ("+", "-"):
         raise InputError(f"strand '{strand}' must be '+' or '-' (the UTR's orientation)", path, line)
-    if len(fields) < 12:
-        if len(fields) != 6:
-            raise InputError(f"expected 6 or 12 BED fields, found {len(fields)}", path, line)
+    if len(fields) < 12:  # BED6-BED9: no blocks, one exon
         return Transcript(name, chrom, strand, ((start, end),), line)
     try:
         count = int(fields[9])

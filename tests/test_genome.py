@@ -365,3 +365,10 @@ def test_poisson_utr_lengths_come_from_the_fai(tmp_path):
     fast = run("dt-predict", *args)
     assert plain.returncode == fast.returncode == 0, fast.stderr
     assert fast.stdout == plain.stdout
+
+
+def test_bed_lines_without_blocks_are_one_exon_and_extra_columns_are_ignored():
+    nine = genome.parse_bed_line("chr1\t10\t50\tu\t0\t-\t10\t50\t255,0,0\n", "a.bed", 3)
+    assert nine.exons == ((10, 50),) and nine.strand == "-" and nine.line == 3
+    fourteen = genome.parse_bed_line("chr1\t10\t50\tu\t0\t+\t10\t50\t0\t2\t5,5\t0,35\tx\ty\n", "a.bed", 1)
+    assert fourteen.exons == ((10, 15), (45, 50)) and fourteen.length == 10

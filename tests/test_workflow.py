@@ -92,7 +92,7 @@ def test_sharded_predict_equals_single_process_run(tmp_path):
     net = DeepTarget(ModelConfig()).eval()
     model = tmp_path / "random.pt"
     save_checkpoint(model, net, CheckpointInfo(kind="classifier", config=net.config, seed=0))
-    predict = '{"enabled": True, "model": "%s", "aggregate": "max", "batch_size": 64, "device": "cpu"}' % model
+    predict = '{"enabled": True, "model": "%s", "aggregate": "model", "batch_size": 64, "device": "cpu"}' % model
     # 2 x 3 shards: every predict job loads torch, so keep the count small
     config = example_config(tmp_path, predict=predict, utr_chunks="2", mirna_groups="3")
     run_snakemake(["--cores", "2", "-q", *config], tmp_path)
@@ -100,6 +100,7 @@ def test_sharded_predict_equals_single_process_run(tmp_path):
     sites_single, genes_single = tmp_path / "scored.tsv", tmp_path / "genes.tsv"
     subprocess.run(
         [str(BIN / "dt-predict"), str(out / "sites.tsv"), "--mirna", str(ROOT / "examples/mirnas.fa"),
+         "--utr", str(ROOT / "examples/utrs.fa.gz"),
          "--model", str(model), "--device", "cpu", "-o", str(sites_single), "--gene-output", str(genes_single)],
         check=True, capture_output=True,
     )

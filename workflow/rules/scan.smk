@@ -34,6 +34,8 @@ rule predict:
         sites=f"{OUT}/shards/sites_g{{g}}_c{{c}}.tsv",
         # the whole miRNA FASTA (small): an empty shard still gets header-only outputs
         mirna=config["mirna"],
+        # the shard's UTRs: the gene model (and poisson) need them
+        utr=f"{OUT}/shards/utr_{{c}}.fa",
     output:
         sites=f"{OUT}/shards/scored_g{{g}}_c{{c}}.tsv",
         genes=f"{OUT}/shards/genes_g{{g}}_c{{c}}.tsv",
@@ -52,7 +54,8 @@ rule predict:
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
     shell:
-        "dt-predict {input.sites} --mirna {input.mirna} {params.model} --aggregate {params.aggregate}"
+        "dt-predict {input.sites} --mirna {input.mirna} $([ -s {input.utr} ] && echo --utr {input.utr})"
+        " {params.model} --aggregate {params.aggregate}"
         " --batch-size {params.batch_size} --device {params.device} --threads {threads}"
         " -o {output.sites} --gene-output {output.genes} 2> {log}"
 

@@ -74,4 +74,20 @@ if implemented dt-predict && implemented dt-eval; then
     "$bin/dt-eval" -q labelled_genes.tsv --name seed-match -o metrics.tsv
     "$bin/dt-eval" -q genes_seedmatch.tsv --labels labels.tsv --name seed-match --threshold 0.6 -o metrics_labels.tsv
 fi
+# the gene model: a small synthetic functional table (fold changes of 70 genes after let-7a
+# over-expression and a miR-21 knockout, a planted 3'-pairing rule), its UTRs and a labelled
+# gene-level pair table, from a seeded script; then a gene model, the gene scores of the
+# functional genes (gene model; max for comparison) and their functional evaluation
+"$bin/python" "$root/examples/make_functional.py" .
+if implemented dt-train && implemented dt-predict && implemented dt-eval; then
+    "$bin/dt-train" -q --level gene --functional functional.tsv --utr functional_utrs.fa --pair-table functional_pairs.tsv \
+        --seed 1 -p 1 -o gene_model.pt
+    "$bin/dt-predict" -q --mirna mirnas.fa --utr functional_utrs.fa --model seed-match --gene-model gene_model.pt \
+        -o /dev/null --gene-output functional_genes.tsv
+    "$bin/dt-predict" -q --mirna mirnas.fa --utr functional_utrs.fa --model seed-match --aggregate max \
+        -o /dev/null --gene-output functional_genes_max.tsv
+    # named as Galaxy names them (the dataset names)
+    "$bin/dt-eval" -q functional_genes.tsv functional_genes_max.tsv --name functional_genes.tsv --name functional_genes_max.tsv \
+        --functional functional.tsv --utr functional_utrs.fa -o functional_eval.tsv
+fi
 echo "test-data written to $td" >&2

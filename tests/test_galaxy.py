@@ -1,4 +1,5 @@
-"""Galaxy wrappers (issue 5): version in step with the package, one wrapper per executable,
+"""Galaxy wrappers (issue 5): version in step with the package, a wrapper for every executable
+(dt-train and dt-eval have a second one, for the gene model: each wrapper its own tool id),
 parameters quoted in every <command>, test data present; planemo lint when planemo is installed.
 
 Running the wrappers' own <tests> in a real Galaxy server is `make galaxy-test` (minutes).
@@ -91,6 +92,14 @@ def test_every_console_script_has_a_wrapper():
     assert not missing, f"dt-* executables without a Galaxy wrapper in galaxy/: {missing}"
     for script in scripts:
         assert (GALAXY / (script.replace("-", "_") + ".xml")).exists(), f"expected galaxy/{script.replace('-', '_')}.xml"
+
+
+def test_every_wrapper_runs_a_console_script_under_its_own_tool_id():
+    # an executable may have several wrappers (dt-train: the site network and the gene model)
+    scripts = set(console_scripts())
+    assert {p.name: wrapper_executable(p) for p in WRAPPERS if wrapper_executable(p) not in scripts} == {}
+    ids = [ET.parse(p).getroot().get("id") for p in WRAPPERS]
+    assert len(set(ids)) == len(ids), sorted(ids)
 
 
 @pytest.mark.parametrize("path", WRAPPERS, ids=lambda p: p.name)

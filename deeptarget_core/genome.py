@@ -100,16 +100,18 @@ class Annotation(Mapping[str, Transcript]):
             raise InputError(f"target '{name}' has no line in the --utr-bed annotation {self.path}", where, line) from None
 
     def check_lengths(self, records: Iterable, fasta_name: str) -> Iterator:
-        """Stream FASTA records (``.id``, ``.seq``, ``.line``) through, checking that each
-        has a UTR in the annotation whose exons add up to its length."""
+        """Stream targets through (FASTA records with ``.id``, ``.seq``, ``.line``, or
+        ``(id, seq)`` pairs), checking that each has a UTR in the annotation whose exons add up
+        to its length."""
         for rec in records:
-            tx = self.get_transcript(rec.id, fasta_name, rec.line or None)
-            if tx.length != len(rec.seq):
+            rid, seq, line = (rec[0], rec[1], None) if isinstance(rec, tuple) else (rec.id, rec.seq, rec.line or None)
+            tx = self.get_transcript(rid, fasta_name, line)
+            if tx.length != len(seq):
                 raise InputError(
-                    f"target '{rec.id}' is {len(rec.seq)} nt but its exons in {self.path} (line {tx.line}) "
+                    f"target '{rid}' is {len(seq)} nt but its exons in {self.path} (line {tx.line}) "
                     f"add up to {tx.length} nt",
                     fasta_name,
-                    rec.line or None,
+                    line,
                 )
             yield rec
 

@@ -372,3 +372,22 @@ def test_bed_lines_without_blocks_are_one_exon_and_extra_columns_are_ignored():
     assert nine.exons == ((10, 50),) and nine.strand == "-" and nine.line == 3
     fourteen = genome.parse_bed_line("chr1\t10\t50\tu\t0\t+\t10\t50\t0\t2\t5,5\t0,35\tx\ty\n", "a.bed", 1)
     assert fourteen.exons == ((10, 15), (45, 50)) and fourteen.length == 10
+
+
+def test_pair_table_utrs_map_to_the_genome_too(synthetic):
+    d, genome_seq = synthetic
+    utrs = dict(zip(*[iter(x.strip() for x in (d / "utrs.fa").read_text().splitlines())] * 2))
+    table = d / "pt.tsv"
+    table.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\n"
+                     + "".join(f"let-7a\t{MIRNA}\t{name[1:]}\t{seq}\n" for name, seq in utrs.items()))
+    scan = run("dt-scan-cts", "--pair-table", table, "--utr-bed", d / "utrs.bed", "--format", "bed")
+    assert scan.returncode == 0, scan.stderr
+    lines = [line.split("\t") for line in scan.stdout.splitlines()]
+    assert len(lines) == 4 and all(spell(genome_seq, f) == SITE for f in lines)
+    pred = run("dt-predict", "--pair-table", table, "--level", "gene", "--model", "seed-match", "--aggregate", "max",
+               "--utr-bed", d / "utrs.bed", "--format", "bed")
+    assert pred.returncode == 0, pred.stderr
+    assert [f[:4] for f in (x.split("\t") for x in pred.stdout.splitlines())] == [f[:4] for f in lines]
+    (d / "short.bed").write_text("chrA\t100\t130\tu_plus\t0\t+\n")
+    bad = run("dt-scan-cts", "--pair-table", table, "--utr-bed", d / "short.bed", "--format", "bed")
+    assert bad.returncode == 1 and "target 'u_plus' is 40 nt but its exons" in bad.stderr

@@ -391,3 +391,22 @@ def test_pair_table_utrs_map_to_the_genome_too(synthetic):
     (d / "short.bed").write_text("chrA\t100\t130\tu_plus\t0\t+\n")
     bad = run("dt-scan-cts", "--pair-table", table, "--utr-bed", d / "short.bed", "--format", "bed")
     assert bad.returncode == 1 and "target 'u_plus' is 40 nt but its exons" in bad.stderr
+
+
+def test_gene_model_reads_only_the_site_tables_utrs_through_the_fai(tmp_path):
+    pysam = pytest.importorskip("pysam")
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    fa = tmp_path / "utrs.fa"
+    with gzip.open(examples / "utrs.fa.gz", "rt") as f:
+        fa.write_text(f.read())
+    ids = tmp_path / "ids.tsv"
+    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n")
+    sites = tmp_path / "sites.tsv"
+    assert run("dt-scan-cts", "--mirna", examples / "mirnas.fa", "--utr", fa, "--id-pairs", ids, "-o", sites).returncode == 0
+    args = [sites, "--mirna", examples / "mirnas.fa", "--utr", fa, "--model", "seed-match", "-o", "/dev/null", "--gene-output", "-"]
+    plain = run("dt-predict", *args)
+    pysam.faidx(str(fa))
+    fast = run("dt-predict", *args, "-v")
+    assert plain.returncode == fast.returncode == 0, fast.stderr
+    assert fast.stdout == plain.stdout and len(plain.stdout.splitlines()) == 3
+    assert "reading 2 record(s)" in fast.stderr and "through its .fai index" in fast.stderr

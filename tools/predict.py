@@ -225,7 +225,10 @@ def _predict(
                 )
                 if isinstance(genes, PairCollector):
                     rows = GeneRows(gh)
-                    write_collected(gene_scorer, genes, seqs, io.read_fasta(utr, kind="target"), rows, io.display_name(utr))
+                    from deeptarget_core.indexed import read_some_targets  # only the table's UTRs; by .fai when indexed
+
+                    needed = set().union(*genes.pairs.values()) if genes.pairs else set()
+                    write_collected(gene_scorer, genes, seqs, read_some_targets(utr, needed), rows, io.display_name(utr))
                     summary.n_pairs = rows.n_written
             elif pairs is not None and pair_level == "site":
                 summary = predict.predict_pairs_site(pairs, scorer, out, progress=advance)

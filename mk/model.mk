@@ -16,7 +16,7 @@ training-data: install
 MODEL_RECIPE := --bidirectional --layers 1 --pairing --balance-by-mirna --select-by within_mirna_auc --site-prior \
 	--batch-size 100 --lr 0.002 --epochs 30 --patience 4
 model: training-data
-	$(BIN)/dt-pretrain --pairs $(TRAINING_DATA)/train.tsv --epochs 2 --seed 1 -p $(PRETRAIN_THREADS) --device cpu -o $(TRAINING_DATA)/autoencoders.pt
+	$(BIN)/dt-pretrain --pair-table $(TRAINING_DATA)/train.tsv --epochs 2 --seed 1 -p $(PRETRAIN_THREADS) --device cpu -o $(TRAINING_DATA)/autoencoders.pt
 	$(BIN)/dt-train --train $(TRAINING_DATA)/train.tsv --val $(TRAINING_DATA)/val.tsv \
 		--pretrained $(TRAINING_DATA)/autoencoders.pt $(MODEL_RECIPE) \
 		--seed 1 -p $(MODEL_THREADS) --device cpu -o deeptarget_core/models/default.pt \

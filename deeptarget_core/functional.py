@@ -4,7 +4,7 @@ repression measured after transfecting (or knocking out) a miRNA, as the field r
 
 Per experiment: Spearman rho between score and repression over all genes and over the genes
 with a canonical site, and the ROC-AUC of the score for the 10% most repressed genes; then
-the mean over experiments. Repression = -logFC after over-expression (OE), +logFC after a
+a ``mean`` row per predictor (metrics averaged over experiments, gene counts summed). Repression = -logFC after over-expression (OE), +logFC after a
 knockout (KO). A gene of the experiment without a row in a prediction table (dt-predict
 writes gene rows only for pairs with a site) gets that table's lowest score minus one: tied
 last. The plain site count (8mer 3, 7mer-m8 2, 7mer-A1 1.5, 6mer 0.5, summed over the UTR)
@@ -91,9 +91,12 @@ def evaluate_functional(functional_path: str, utr_path: str, predictions: Sequen
                 "auc_top10": roc_auc_score(top, s) if 0 < top.sum() < len(top) else np.nan,
             })
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    means = table.groupby("predictor", sort=False)[["genes", "spearman_all", "genes_canonical", "spearman_canonical", "auc_top10"]].mean()
+    # mean rows: metrics averaged over experiments, gene counts summed (whole numbers stay whole)
+    grouped = table.groupby("predictor", sort=False)
+    means = grouped[["spearman_all", "spearman_canonical", "auc_top10"]].mean().join(grouped[["genes", "genes_canonical"]].sum())
     means = means.reset_index().assign(experiment="mean")
     table = pd.concat([table, means[list(COLUMNS)]], ignore_index=True)
+    table[["genes", "genes_canonical"]] = table[["genes", "genes_canonical"]].astype("int64")
     return table, frame
 
 

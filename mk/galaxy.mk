@@ -16,7 +16,9 @@ $(BIN)/planemo: | install
 # path instead.
 galaxy-lint: $(BIN)/planemo
 	$(BIN)/planemo lint --skip BioToolsValid $(GALAXY_WRAPPERS)
-	$(BIN)/planemo shed_lint --tools --skip BioToolsValid,version_bumped,shed_remote_repository_url galaxy/
+	@# (planemo also hands the skip list to each tool's lint, which names it 'unknown': filtered)
+	set -o pipefail; $(BIN)/planemo shed_lint --tools --skip BioToolsValid,version_bumped,shed_remote_repository_url galaxy/ 2>&1 \
+		| grep -v '^Unknown linter type'
 
 galaxy-test-data: install
 	bash galaxy/make_test_data.sh $(BIN)

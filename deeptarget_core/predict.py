@@ -39,6 +39,7 @@ from .seq import MIN_CTS_NT, encode_batch, normalise
 log = logging.getLogger("deeptarget")
 
 SCORE_DIGITS = 6
+MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_parts)
 SITE_LEVEL_MAX_NT = 100  # --level auto: a pair table whose mrna_seq are all <= this is site level
 NO_SITE = "none"
 
@@ -201,26 +202,30 @@ class NeuralScorer:
             self.w_cls = m.classifier.weight.contiguous()
             self.b_cls = m.classifier.bias.contiguous()
 
-    def _mirna_part(self, seq: str):
-        """Per distinct miRNA: its encoder states (eager path) or its precomputed
-        first-layer input projection (L, 3H) (fused path)."""
-        cached = self._cache.get(seq)
-        if cached is not None:
-            return cached
+    def _mirna_parts(self, seqs: Sequence[str], batch: int = 4096) -> list:
+        """Per distinct miRNA: its encoder states (eager path) or its precomputed first-layer
+        input projection (directions, L, 3H) (fused path). Uncached miRNAs are encoded in
+        batches: one call per miRNA dominated runs of many miRNAs with a few sites each."""
         torch = self.torch
-        from .seq import encode
-
-        with torch.inference_mode():
-            codes = torch.from_numpy(encode(seq)[None, :].astype(np.int64)).to(self.device)
-            states = self.model.encode_mirna(codes)[0]  # (L, H)
-            if self.fast:  # (directions, L, 3H)
-                value = torch.stack([states @ d["w_ih_mirna"].T + d["b_ih"] for d in self.layers[0]["dirs"]])
-            else:
-                value = states
-        if len(self._cache) > 100_000:
+        todo = [q for q in dict.fromkeys(seqs) if q not in self._cache]
+        # ~29 kB per miRNA (fused path): the cache is bounded by MIRNA_CACHE entries, or by the
+        # miRNAs of this one call when they are more
+        if self._cache and len(self._cache) + len(todo) > max(MIRNA_CACHE, len(todo)):
             self._cache.clear()
-        self._cache[seq] = value
-        return value
+            todo = list(dict.fromkeys(seqs))
+        for b0 in range(0, len(todo), batch):
+            part = todo[b0 : b0 + batch]
+            with torch.inference_mode():
+                # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
+                codes = torch.from_numpy(encode_batch(part, self.cts_length).astype(np.int64)).to(self.device)
+                states = self.model.encode_mirna(codes)  # (B, L, H)
+                if self.fast:  # (B, directions, L, 3H)
+                    values = torch.stack([states @ d["w_ih_mirna"].T + d["b_ih"] for d in self.layers[0]["dirs"]], dim=1)
+                else:
+                    values = states
+            for q, v in zip(part, values):
+                self._cache[q] = v
+        return [self._cache[q] for q in seqs]
 
     @staticmethod
     def _gru_step(torch, gi, gh, h, H, out=None):
@@ -336,7 +341,7 @@ class NeuralScorer:
             return out
         if self.site_offsets is not None and site_type is None:
             raise ValueError("this model has a site-type prior: the CTSs' site types are needed")
-        parts = [self._mirna_part(s) for s in mirna_seqs]
+        parts = self._mirna_parts(mirna_seqs)
         with torch.inference_mode():
             if self.fast:
                 table = torch.stack(parts, dim=2)  # (directions, L, K, 3H)
@@ -366,8 +371,21 @@ class NeuralScorer:
 
 def score_block(scorer: SiteScorer, block, mirna_seq: str) -> np.ndarray:
     """Scores of one scanner block (the sites of one miRNA in one chunk of targets)."""
-    codes = encode_cts(block.cts_strings(), scorer.cts_length)
-    return scorer.score([mirna_seq], np.zeros(len(block), dtype=np.int64), codes, block.site_type.astype(np.int64))
+    return score_blocks(scorer, [block], [mirna_seq])[0]
+
+
+def score_blocks(scorer: SiteScorer, blocks: Sequence, mirna_seqs: Sequence[str]) -> list[np.ndarray]:
+    """Scores of several scanner blocks (of any miRNAs) in one scorer call: many miRNAs with a
+    few sites each then cost one batch, not one call per miRNA (30,000 miRNAs x one UTR)."""
+    uniq: dict[str, int] = {}
+    index = np.concatenate([np.full(len(b), uniq.setdefault(m, len(uniq)), dtype=np.int64) for b, m in zip(blocks, mirna_seqs)])
+    letters = np.concatenate([b.cts for b in blocks])  # (n, L) A/C/G/U/N letters from the scanner
+    codes = _CTS_CODE[letters] if letters.shape[1] == scorer.cts_length else encode_cts(
+        [x for b in blocks for x in b.cts_strings()], scorer.cts_length
+    )
+    types = np.concatenate([b.site_type.astype(np.int64) for b in blocks])
+    scores = scorer.score(list(uniq), index, codes, types)
+    return np.split(scores, np.cumsum([len(b) for b in blocks])[:-1])
 
 
 def make_scorer(
@@ -718,11 +736,13 @@ def predict_scan(
         write_tsv_header(out, list(SITE_COLUMNS) + ["score"])
     chunks = sites.iter_target_chunks(_recording(targets, utr_lengths), cts_length=scorer.cts_length, chunk_nt=chunk_nt)
     seq_of = {m.id: m.seq for m in mirnas}
-    for chunk in chunks:
-        for block in scanner.scan_chunk(chunk):
-            if not len(block):
-                continue
-            scores = score_block(scorer, block, seq_of[block.mirna_id])
+    batch_sites = max(4096, getattr(scorer, "batch_size", 0) * getattr(scorer, "threads", 1))
+
+    def flush(chunk, pending: list) -> None:
+        """Score the pending blocks in one call, then write them in their order."""
+        if not pending:
+            return
+        for block, scores in zip(pending, score_blocks(scorer, pending, [seq_of[b.mirna_id] for b in pending])):
             if out is not None:
                 rows = block.to_tsv(chunk).splitlines()
                 text = format_scores(scores)
@@ -733,6 +753,20 @@ def predict_scan(
             summary.n_cts += len(block)
             if progress:
                 progress(len(block))
+        pending.clear()
+
+    for chunk in chunks:
+        pending: list = []
+        n_pending = 0
+        for block in scanner.scan_chunk(chunk):
+            if not len(block):
+                continue
+            pending.append(block)
+            n_pending += len(block)
+            if n_pending >= batch_sites:
+                flush(chunk, pending)
+                n_pending = 0
+        flush(chunk, pending)
         if gene_model is not None:
             from .gene_scoring import write_scan
 

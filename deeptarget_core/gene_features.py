@@ -69,32 +69,35 @@ def logits_of(probabilities: np.ndarray) -> np.ndarray:
     return np.clip(np.log(p) - np.log1p(-p), -LOGIT_CLIP, LOGIT_CLIP)
 
 
-def seed_positions(block: sites.SiteBlock, chunk: sites.TargetChunk) -> np.ndarray:
-    """Buffer position (in ``chunk.codes``) of the target nt opposite miRNA nt 2, per site."""
-    kind = block.site_type.astype(np.int64)
-    end = block.site_end - 1 + chunk.starts[block.target_index]  # 0-based buffer position
-    return end - _A1_TYPES[kind] + (kind == _OFFSET_TYPE)
+SUPP_NT = np.arange(9, 21)  # miRNA nt (1-based) that may pair 3' of the seed match
+_SUPP_WEIGHT = np.where((SUPP_NT >= 13) & (SUPP_NT <= 16), 1.0, 0.5)
+_NO_PARTNER = 255  # never equal to a target code (0-4)
 
 
-def supplementary_pairing(mirna_seq: str, codes: np.ndarray, p2: np.ndarray) -> np.ndarray:
-    """TargetScan-style 3' pairing score of each site (see the module docstring)."""
+def supplementary_partners(mirna_seq: str) -> np.ndarray:
+    """(12,) target codes that pair with miRNA nt 9-20 (_NO_PARTNER past the miRNA's end)."""
+    m = sites._BASE_CODE[np.frombuffer(mirna_seq.encode("ascii"), dtype=np.uint8)]
+    out = np.full(len(SUPP_NT), _NO_PARTNER, dtype=np.uint8)
+    k = SUPP_NT[SUPP_NT <= len(m)]
+    out[: len(k)] = sites._COMPLEMENT_CODE[m[k - 1]]
+    return out
+
+
+def supplementary_pairing(partners: np.ndarray, codes: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """TargetScan-style 3' pairing score of each site (see the module docstring); ``partners``
+    is (n_sites, 12): each site's miRNA's supplementary_partners."""
     n = len(p2)
     best = np.zeros(n)
-    if not n or len(mirna_seq) < 13:
+    if not n:
         return best
-    ks = np.arange(9, min(20, len(mirna_seq)) + 1)  # miRNA nt (1-based) that may pair 3'
-    m = sites._BASE_CODE[np.frombuffer(mirna_seq.encode("ascii"), dtype=np.uint8)]
-    partner = sites._COMPLEMENT_CODE[m[ks - 1]]
-    weight = np.where((ks >= 13) & (ks <= 16), 1.0, 0.5)
     for offset in range(-2, 6):
         # miRNA nt k faces target position p2 - (k - 2) - offset (antiparallel, loop of offset nt)
-        pos = p2[:, None] - (ks[None, :] - 2) - offset
-        pos = np.clip(pos, 0, len(codes) - 1)
-        match = codes[pos] == partner[None, :]
+        pos = np.clip(p2[:, None] - (SUPP_NT[None, :] - 2) - offset, 0, len(codes) - 1)
+        match = codes[pos] == partners
         # best run of consecutive matches, scored by weight
         run = np.zeros(n)
-        for j in range(len(ks)):
-            run = np.where(match[:, j], run + weight[j], 0.0)
+        for j in range(len(SUPP_NT)):
+            run = np.where(match[:, j], run + _SUPP_WEIGHT[j], 0.0)
             best = np.maximum(best, run - 0.5 * max(0, abs(offset) - 2))
     return best
 
@@ -120,40 +123,52 @@ def local_au(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarra
 
 @dataclass
 class SiteContext:
-    """Per-site features of one scanner block (columns in SITE_FEATURES order)."""
+    """Per-site features of the blocks of one group of miRNAs (columns in SITE_FEATURES order);
+    ``pair_index`` = miRNA's position in the group x n_targets + target index."""
 
-    target_index: np.ndarray
+    pair_index: np.ndarray
     site_type: np.ndarray
     p2: np.ndarray  # buffer position opposite miRNA nt 2 (for cooperative spacing)
     values: np.ndarray  # (n_sites, len(SITE_FEATURES))
 
 
-def site_context(mirna_seq: str, block: sites.SiteBlock, chunk: sites.TargetChunk, logits: np.ndarray) -> SiteContext:
-    offset = chunk.starts[block.target_index]
-    start = block.site_start - 1 + offset
-    end = block.site_end - 1 + offset
-    p2 = seed_positions(block, chunk)
-    length = chunk.lengths[block.target_index]
-    dist5 = block.site_start - 1
-    dist3 = length - block.site_end
+def site_context(
+    mirna_seqs: Sequence[str], blocks: Sequence[sites.SiteBlock], chunk: sites.TargetChunk, logits: Sequence[np.ndarray]
+) -> SiteContext:
+    """The sites of several miRNAs' blocks (one block per miRNA, in ``mirna_seqs`` order)."""
+    n_t = len(chunk.ids)
+    sizes = [len(b) for b in blocks]
+    cat = lambda f: np.concatenate([f(b) for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)  # noqa: E731
+    target = cat(lambda b: b.target_index.astype(np.int64))
+    m_index = np.repeat(np.arange(len(blocks)), sizes)
+    kind = cat(lambda b: b.site_type.astype(np.int64))
+    site_start, site_end = cat(lambda b: b.site_start), cat(lambda b: b.site_end)
+    offset = chunk.starts[target]
+    p2 = site_end - 1 + offset - _A1_TYPES[kind] + (kind == _OFFSET_TYPE)
+    if not len(target):
+        return SiteContext(target, kind, p2, np.zeros((0, len(SITE_FEATURES))))
+    partners = np.stack([supplementary_partners(q) for q in mirna_seqs])[m_index]
+    dist5 = site_start - 1
+    dist3 = chunk.lengths[target] - site_end
     values = np.column_stack(
         [
-            np.asarray(logits, dtype=np.float64),
-            supplementary_pairing(mirna_seq, chunk.codes, p2),
-            local_au(chunk.codes, start, end),
+            np.concatenate([np.asarray(x, dtype=np.float64) for x in logits]),
+            supplementary_pairing(partners, chunk.codes, p2),
+            local_au(chunk.codes, site_start - 1 + offset, site_end - 1 + offset),
             (dist5 < NEAR_STOP_NT).astype(np.float64),
             np.log10(1.0 + np.minimum(dist5, dist3).astype(np.float64)),
         ]
-    ) if len(start) else np.zeros((0, len(SITE_FEATURES)))
-    return SiteContext(block.target_index.astype(np.int64), block.site_type.astype(np.int64), p2, values)
+    )
+    return SiteContext(m_index * n_t + target, kind, p2, values)
 
 
 def pair_features(ctx: SiteContext, utr_lengths: np.ndarray) -> np.ndarray:
-    """(n_targets, N_FEATURES) features of every target of a chunk for one miRNA."""
+    """(n_pairs, N_FEATURES) features of every (miRNA, target) pair of a group; ``utr_lengths``
+    per pair (the chunk's lengths tiled once per miRNA)."""
     n_targets = len(utr_lengths)
     out = np.zeros((n_targets, N_FEATURES))
     width = 1 + len(SITE_FEATURES)
-    tidx, kind, vals = ctx.target_index, ctx.site_type, ctx.values
+    tidx, kind, vals = ctx.pair_index, ctx.site_type, ctx.values
     for g in range(len(TYPE_GROUPS)):
         sel = kind == g
         if not sel.any():
@@ -200,25 +215,44 @@ def site_count_score(features: np.ndarray) -> np.ndarray:
     return sum(w * features[:, TYPE_GROUPS.index(t) * width] for t, w in weights.items())
 
 
+GROUP_PAIRS = 200_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
+
+
 def score_chunk(
     scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None
 ):
     """For each miRNA of ``scanner``: (mirna_id, block, site probabilities or None, (n_targets,
     N_FEATURES) features of every target in ``chunk``). With ``scorer`` None the site network
     is not run and the network features (``logit_*``, ``occupancy``, ``best_canonical_logit``)
-    are those of log-odds 0: for gene models that do not use them."""
-    from .predict import score_block
+    are those of log-odds 0: for gene models that do not use them. miRNAs are processed in
+    groups (vectorised over their sites): many miRNAs with a few sites each cost no Python loop
+    per miRNA beyond the scan."""
+    from .predict import score_blocks
+
+    n_t = max(1, len(chunk.ids))
+    per_group = max(1, GROUP_PAIRS // n_t)
+    group: list[sites.SiteBlock] = []
+
+    def flush():
+        seqs = [mirna_seqs[b.mirna_id] for b in group]
+        scored = [b for b in group if len(b)]
+        probs_of = {}
+        if scorer is not None and scored:
+            for b, p in zip(scored, score_blocks(scorer, scored, [mirna_seqs[b.mirna_id] for b in scored])):
+                probs_of[id(b)] = p
+        logits = [logits_of(probs_of[id(b)]) if id(b) in probs_of else np.zeros(len(b)) for b in group]
+        ctx = site_context(seqs, group, chunk, logits)
+        feats = pair_features(ctx, np.tile(chunk.lengths, len(group)))
+        for i, b in enumerate(group):
+            yield b.mirna_id, b, probs_of.get(id(b)), feats[i * len(chunk.ids) : (i + 1) * len(chunk.ids)]
+        group.clear()
 
     for block in scanner.scan_chunk(chunk):
-        seq = mirna_seqs[block.mirna_id]
-        probs = None
-        if scorer is not None and len(block):
-            probs = score_block(scorer, block, seq)
-            logits = logits_of(probs)
-        else:
-            logits = np.zeros(len(block))
-        ctx = site_context(seq, block, chunk, logits)
-        yield block.mirna_id, block, probs, pair_features(ctx, chunk.lengths)
+        group.append(block)
+        if len(group) >= per_group:
+            yield from flush()
+    if group:
+        yield from flush()
 
 
 def site_counts(features: np.ndarray, types: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

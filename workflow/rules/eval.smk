@@ -13,4 +13,4 @@ rule eval_genes:
         mem_mb=res("eval", "mem_mb", 2000),
         runtime=res("eval", "runtime", 30),
     shell:
-        "dt-eval {input.genes} --labels {input.labels} -o {output.metrics} --plots {output.plots} 2> {log}"
+        "dt-eval {input.genes:q} --labels {input.labels:q} -o {output.metrics:q} --plots {output.plots:q} 2> {log:q}"

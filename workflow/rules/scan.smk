@@ -19,11 +19,11 @@ rule scan:
     shell:
         # a shard can be empty when there are fewer records than shards: header-only output
         """
-        if [ -s {input.mirna} ] && [ -s {input.utr} ]; then
-            dt-scan-cts --mirna {input.mirna} --utr {input.utr} --site-types {params.site_types} \
-                --cts-length {params.cts_length} -o {output} 2> {log}
+        if [ -s {input.mirna:q} ] && [ -s {input.utr:q} ]; then
+            dt-scan-cts --mirna {input.mirna:q} --utr {input.utr:q} --site-types {params.site_types} \
+                --cts-length {params.cts_length} -o {output:q} 2> {log:q}
         else
-            printf 'mirna_id\\tmrna_id\\tsite_type\\tsite_start\\tsite_end\\tcts_start\\tcts_end\\tcts_seq\\n' > {output}
+            printf 'mirna_id\\tmrna_id\\tsite_type\\tsite_start\\tsite_end\\tcts_start\\tcts_end\\tcts_seq\\n' > {output:q}
         fi
         """
 
@@ -44,7 +44,7 @@ rule predict:
     benchmark:
         f"{OUT}/benchmarks/predict_g{{g}}_c{{c}}.tsv"
     params:
-        model=f"--model {config['predict']['model']}" if config["predict"]["model"] else "",
+        model=f"--model {shlex.quote(config['predict']['model'])}" if config["predict"]["model"] else "",
         aggregate=config["predict"]["aggregate"],
         batch_size=config["predict"]["batch_size"],
         device=config["predict"]["device"],
@@ -54,10 +54,14 @@ rule predict:
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
     shell:
-        "dt-predict {input.sites} --mirna {input.mirna} $([ -s {input.utr} ] && echo --utr {input.utr})"
-        " {params.model} --aggregate {params.aggregate}"
-        " --batch-size {params.batch_size} --device {params.device} --threads {threads}"
-        " -o {output.sites} --gene-output {output.genes} 2> {log}"
+        # an empty UTR shard (more chunks than UTRs) has no UTRs to give: no --utr then
+        """
+        utr=()
+        if [ -s {input.utr:q} ]; then utr=(--utr {input.utr:q}); fi
+        dt-predict {input.sites:q} --mirna {input.mirna:q} "${{utr[@]}}" {params.model} --aggregate {params.aggregate} \
+            --batch-size {params.batch_size} --device {params.device} --threads {threads} \
+            -o {output.sites:q} --gene-output {output.genes:q} 2> {log:q}
+        """
 
 
 # ---- merge: one table each, in single-process order -----------------------------------------
@@ -79,4 +83,4 @@ rule merge:
         mem_mb=res("merge", "mem_mb", 1000),
         runtime=res("merge", "runtime", 30),
     shell:
-        "python {params.script} --mirna {input.mirna} --utr {input.utr} -o {output} {input.tables} 2> {log}"
+        "python {params.script:q} --mirna {input.mirna:q} --utr {input.utr:q} -o {output:q} {input.tables:q} 2> {log:q}"

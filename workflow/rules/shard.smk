@@ -15,7 +15,7 @@ rule shard_utr:
         mem_mb=500,
         runtime=30,
     shell:
-        "python {params.script} {input} {output} 2> {log}"
+        "python {params.script:q} {input:q} {output:q} 2> {log:q}"
 
 
 rule shard_mirna:
@@ -32,4 +32,4 @@ rule shard_mirna:
         mem_mb=500,
         runtime=10,
     shell:
-        "python {params.script} {input} {output} 2> {log}"
+        "python {params.script:q} {input:q} {output:q} 2> {log:q}"

@@ -15,8 +15,8 @@ rule negatives:
         mem_mb=res("negatives", "mem_mb", 4000),
         runtime=res("negatives", "runtime", 120),
     shell:
-        "dt-make-negatives --positives {input} --include-positives --ratio {params.ratio}"
-        " --seed {params.seed} -o {output} 2> {log}"
+        "dt-make-negatives --positives {input:q} --include-positives --ratio {params.ratio}"
+        " --seed {params.seed} -o {output:q} 2> {log:q}"
 
 
 rule cv_folds:
@@ -39,8 +39,8 @@ rule cv_folds:
         runtime=10,
     shell:
         # the fold maker of dt-train --cv (deeptarget_core.train.cv_folds), grouped by miRNA
-        "python {params.script} --pairs {input} --folds {params.folds}"
-        " --seed {params.seed} --group-by source_mirna_id,mirna_id --outdir {params.outdir} 2> {log}"
+        "python {params.script:q} --pairs {input:q} --folds {params.folds}"
+        " --seed {params.seed} --group-by source_mirna_id,mirna_id --outdir {params.outdir:q} 2> {log:q}"
 
 
 rule pretrain:
@@ -63,8 +63,8 @@ rule pretrain:
         runtime=res("pretrain", "runtime", 240),
         gpu=res("pretrain", "gpu", 1),
     shell:
-        "dt-pretrain --pair-table {input} --epochs {params.epochs} --seed {params.seed} --device {params.device}"
-        " --threads {threads} -o {output} 2> {log}"
+        "dt-pretrain --pair-table {input:q} --epochs {params.epochs} --seed {params.seed} --device {params.device}"
+        " --threads {threads} -o {output:q} 2> {log:q}"
 
 
 rule train_fold:
@@ -92,9 +92,9 @@ rule train_fold:
         runtime=res("train", "runtime", 480),
         gpu=res("train", "gpu", 1),
     shell:
-        "dt-train --train {input.train} --val {input.val} --pretrained {input.pretrained} {params.extra}"
+        "dt-train --train {input.train:q} --val {input.val:q} --pretrained {input.pretrained:q} {params.extra}"
         " --epochs {params.epochs} --seed {params.seed} --device {params.device} --threads {threads}"
-        " --log {output.log_tsv} -o {output.model} 2> {log}"
+        " --log {output.log_tsv:q} -o {output.model:q} 2> {log:q}"
 
 
 rule predict_fold:
@@ -111,8 +111,8 @@ rule predict_fold:
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
     shell:
-        "dt-predict --pair-table {input.val} --level site --model {input.model} --device cpu --threads {threads}"
-        " -o {output} 2> {log}"
+        "dt-predict --pair-table {input.val:q} --level site --model {input.model:q} --device cpu --threads {threads}"
+        " -o {output:q} 2> {log:q}"
 
 
 rule cv_eval:
@@ -130,4 +130,4 @@ rule cv_eval:
         mem_mb=res("eval", "mem_mb", 2000),
         runtime=res("eval", "runtime", 30),
     shell:
-        "dt-eval {input} {params.names} -o {output.metrics} --plots {output.plots} 2> {log}"
+        "dt-eval {input:q} {params.names} -o {output.metrics:q} --plots {output.plots:q} 2> {log:q}"

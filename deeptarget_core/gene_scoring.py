@@ -88,12 +88,9 @@ def write_scan(
 ) -> None:
     """Gene rows of one chunk: every (miRNA, target) pair with a site of the counted types."""
     ids = np.asarray(chunk.ids, dtype=object)
-    allowed = None if pairs is None else {m: set(t) for m, t in pairs.items()}
+    # the scanner already leaves out targets outside ``pairs``: they have no sites (n == 0)
     for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
-        keep = n > 0
-        if allowed is not None:
-            keep &= np.fromiter((t in allowed.get(mid, ()) for t in chunk.ids), dtype=bool, count=len(chunk.ids))
-        ix = np.flatnonzero(keep)
+        ix = np.flatnonzero(n > 0)
         text = _fmt(scores[ix])
         out.write([mid, t, s, str(c), _TYPE_NAMES[b]] for t, s, c, b in zip(ids[ix].tolist(), text, n[ix].tolist(), best[ix].tolist()))
 

@@ -265,7 +265,8 @@ CV_TABLE_COLUMNS = ("predictor", "functional_all", "functional_canonical", "pair
 
 def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | None = None) -> dict[str, float]:
     """Build the tables, then either cross-validate (the CV table goes to ``opts.output``) or
-    fit on everything and save the checkpoint. Returns the figures to log."""
+    fit on everything and save the checkpoint. Returns the figures to log. The site network is
+    loaded for ``--features all`` and for the CV (its best canonical site is a baseline row)."""
     from .io import atomic_output
 
     if opts.features not in gm.FEATURE_SETS:

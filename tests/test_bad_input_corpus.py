@@ -21,7 +21,6 @@ import pickle
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ from typer.testing import CliRunner
 from deeptarget_core import model as M
 from deeptarget_core import train as T
 from deeptarget_core.seq import reverse_complement
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"
 MIR21 = "UAGCUUAUCAGACUGAUGUUGA"
 TOOLS = ("dt-scan-cts", "dt-make-negatives", "dt-pretrain", "dt-train", "dt-predict", "dt-eval", "dt-explain")

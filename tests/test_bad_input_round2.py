@@ -18,7 +18,6 @@ cases run the real executables (signals, closed pipes).
 
 from __future__ import annotations
 
-import errno
 import gzip
 import hashlib
 import os
@@ -26,7 +25,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -40,8 +38,8 @@ from deeptarget_core import io as dio
 from deeptarget_core import model as M
 from deeptarget_core import train as T
 from deeptarget_core.errors import InputError
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,14 @@ from __future__ import annotations
 import importlib
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import typer
 
 from deeptarget_tools.options import DEFAULT_SEED
+from conftest import BIN, EXAMPLES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-EXAMPLES = ROOT / "examples"
 TOOLS = {
     "dt-scan-cts": "scan_cts",
     "dt-make-negatives": "make_negatives",

@@ -8,9 +8,8 @@ import ast
 import configparser
 import re
 import sys
-from pathlib import Path
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 IMPORT_TO_DIST = {"Bio": "biopython", "sklearn": "scikit-learn", "PIL": "pillow"}
 RECIPE_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
 LOCAL = {"deeptarget_core", "deeptarget_tools"}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 import typer
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "docs/hooks/cli_reference.py")
 cli_reference = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(cli_reference)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from deeptarget_core import metrics
+from conftest import BIN, EXAMPLES
 
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 
 
 def run(args, stdin=None):

@@ -16,9 +16,8 @@ from deeptarget_core import explain as ex
 from deeptarget_core.model import CheckpointInfo, DeepTarget, ModelConfig, load_model, save_checkpoint
 from deeptarget_core.seq import encode_batch, reverse_complement
 from deeptarget_tools.explain import app
+from conftest import EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"
 MIR21 = "UAGCUUAUCAGACUGAUGUUGA"
 runner = CliRunner()
@@ -127,6 +126,7 @@ def test_gradient_x_input_is_embedding_times_gradient(toy, pairs):
 def test_batching_does_not_change_results(toy, pairs):
     a = ex.explain(toy, pairs, steps=8, batch_size=8)  # one pair per IG pass
     b = ex.explain(toy, pairs, steps=8, batch_size=4096)
+    assert len(a) == len(b) == len(pairs) > 0
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.cts_attr, y.cts_attr, atol=1e-6)
         np.testing.assert_allclose(x.activations, y.activations, atol=1e-6)

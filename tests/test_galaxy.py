@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import deeptarget_core
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GALAXY = ROOT / "galaxy"
 WRAPPERS = sorted(GALAXY.glob("dt_*.xml"))
 

@@ -22,11 +22,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 Cheetah = pytest.importorskip("Cheetah.Template")
 parser = pytest.importorskip("galaxy.tool_util.parser")
 
-ROOT = Path(__file__).resolve().parent.parent
 WRAPPERS = sorted((ROOT / "galaxy").glob("dt_*.xml"))
 # relative names: an injected touch would create them in the test's own directory
 HOSTILE = 'my data "x" ; touch PWNED $(touch PWNED2) `touch PWNED3`'

@@ -5,7 +5,6 @@ synthetic functional data, determinism, checkpoints, dt-predict --aggregate mode
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,10 @@ import pytest
 from deeptarget_core import gene_features as gf
 from deeptarget_core import gene_model as gm
 from deeptarget_core import gene_training as gt
-from deeptarget_core import sites
 from deeptarget_core.errors import InputError
 from deeptarget_core.seq import reverse_complement
+from conftest import BIN, ROOT
 
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parent.parent
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"
 MIR21 = "UAGCUUAUCAGACUGAUGUUGA"
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from deeptarget_core import genome, indexed
 from deeptarget_core.errors import InputError
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 MIRNA = "UGAGGUAGUAGGUUGUAUAGUU"  # let-7a-5p; an 8mer site on the target is CUACCUCA
 SITE = "CUACCUCA"
 

@@ -18,9 +18,8 @@ from deeptarget_core import negatives as neg
 from deeptarget_core.errors import InputError
 from deeptarget_core.io import Pair
 from deeptarget_core.seq import reverse_complement
+from conftest import SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 TOOL = str(Path(sys.executable).parent / "dt-make-negatives")
 
 mirna_text = st.text("ACGU", min_size=8, max_size=25)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io as stdio
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,24 +13,9 @@ import torch
 
 from deeptarget_core import predict, sites
 from deeptarget_core.errors import InputError
-from deeptarget_core.model import CheckpointInfo, DeepTarget, ModelConfig, save_checkpoint
+from conftest import BIN, EXAMPLES, ROOT, SHARED, make_toy
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-SHARED = ROOT.parent / "shared" / "data"
-BIN = Path(sys.executable).parent
 TOL = 1e-5  # fast path vs eager network, absolute, on probabilities
-
-
-def make_toy(path: Path, seed: int = 0, **cfg) -> DeepTarget:
-    torch.manual_seed(seed)
-    net = DeepTarget(ModelConfig(**cfg)).eval()
-    # Spread the weights so that scores are not all ~0.5 (a trained model is not flat).
-    with torch.no_grad():
-        for p in net.parameters():
-            p.mul_(3.0)
-    save_checkpoint(path, net, CheckpointInfo(kind="classifier", config=net.config, seed=seed))
-    return net
 
 
 @pytest.fixture(scope="module")
@@ -58,27 +42,27 @@ def random_cts(rng, n, length=40):
     [{}, {"layers": 1}, {"layers": 3}, {"bidirectional": True}, {"bidirectional": True, "layers": 1}, {"bidirectional": True, "layers": 3},
      {"pairing_offsets": (3, 4, 5)}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}],
 )
-def test_fast_path_matches_eager_network(tmp_path, cfg):
-    net = make_toy(tmp_path / "m.pt", seed=3, **cfg)
+def test_fast_path_matches_eager_network(cfg, device):
+    net = make_toy(seed=3, **cfg)
     rng = np.random.default_rng(0)
     mirnas = ["UGAGGUAGUAGGUUGUAUAGUU", "UAGCUUAUCAGACUGAUGUUGA", "UUAAUGCUAAUCGUGAUAGGGGU"]
     ctss = random_cts(rng, 300)
     ctss[5] = "N" * 10 + ctss[5][10:]  # N padding as near UTR ends
     idx = rng.integers(0, 3, size=300)
     codes = predict.encode_cts(ctss, 40)
-    fast = predict.NeuralScorer(net, batch_size=64, fast=True)
-    assert fast.fast
-    got = fast.score(mirnas, idx, codes)
     from deeptarget_core.seq import encode_batch
 
-    with torch.no_grad():
+    with torch.no_grad():  # the eager network on the CPU is the reference
         ref = net.predict_proba(torch.from_numpy(encode_batch([mirnas[i] for i in idx], 30)), torch.from_numpy(codes)).numpy()
-    assert np.max(np.abs(got - ref)) < TOL
     assert np.std(ref) > 0.01  # the check is not vacuous
-    eager = predict.NeuralScorer(net, batch_size=64, fast=False).score(mirnas, idx, codes)
+    fast = predict.NeuralScorer(net, device=device, batch_size=64, fast=True)
+    assert fast.fast
+    got = fast.score(mirnas, idx, codes)
+    assert np.max(np.abs(got - ref)) < TOL
+    eager = predict.NeuralScorer(net, device=device, batch_size=64, fast=False).score(mirnas, idx, codes)
     assert np.max(np.abs(eager - ref)) < TOL
     # thread pool gives identical numbers (each batch computed the same way)
-    pooled = predict.NeuralScorer(net, batch_size=64, fast=True, threads=2).score(mirnas, idx, codes)
+    pooled = predict.NeuralScorer(net, device=device, batch_size=64, fast=True, threads=2).score(mirnas, idx, codes)
     torch.set_num_threads(2)
     assert np.array_equal(pooled, got)
 

@@ -7,15 +7,12 @@ import random
 import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import BIN, EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-BIN = Path(sys.executable).parent
 
 
 def tool(name: str, *args, **kw):

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from deeptarget_core.io import SITE_COLUMNS
+from conftest import EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 SCAN = [sys.executable, "-m", "deeptarget_tools.scan_cts"]
 
 

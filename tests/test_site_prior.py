@@ -4,7 +4,6 @@ dt-predict (fused and eager) and dt-explain."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,8 @@ from deeptarget_core import predict, sites
 from deeptarget_core import train as T
 from deeptarget_core.io import Pair
 from deeptarget_core.seq import reverse_complement
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"
 MIR21 = "UAGCUUAUCAGACUGAUGUUGA"
 OFFSETS = np.array([2.0, 1.5, 1.0, 0.5, -0.25, -0.5, -0.75, -3.0])  # 8mer ... 7mer-mismatch, none

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,8 @@ from deeptarget_core import model as M
 from deeptarget_core import train as T
 from deeptarget_core.errors import InputError
 from deeptarget_core.io import Pair
+from conftest import BIN
 
-BIN = Path(sys.executable).parent
 MIRNA = "UGAGGUAGUAGGUUGUAUAGUU"
 SITE_8MER = "CUACCUCA"  # pairs let-7 nt 2-8 plus A1
 
@@ -213,8 +212,10 @@ def test_cross_validation_grouped_by_mirna_keeps_mirnas_apart():
         mirna = "".join(rng.choice("ACGU") for _ in range(22))
         pairs += [Pair(f"m{m}", mirna, f"t{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)]
     data = T.encode_pairs(pairs, 40)
-    for train_idx, test_idx in T.cv_folds(data, 3, True, seed=1):
-        assert not {data.groups[i] for i in train_idx} & {data.groups[i] for i in test_idx}
+    folds = list(T.cv_folds(data, 3, True, seed=1))
+    assert len(folds) == 3
+    for train_idx, test_idx in folds:
+        assert len(test_idx) and not {data.groups[i] for i in train_idx} & {data.groups[i] for i in test_idx}
 
 
 def test_cli_pretrain_train_and_cv(tmp_path):

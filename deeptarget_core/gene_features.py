@@ -227,7 +227,7 @@ def score_chunk(
     are those of log-odds 0: for gene models that do not use them. miRNAs are processed in
     groups (vectorised over their sites): many miRNAs with a few sites each cost no Python loop
     per miRNA beyond the scan."""
-    from .predict import score_blocks
+    from .scorers import score_blocks
 
     n_t = max(1, len(chunk.ids))
     per_group = max(1, GROUP_PAIRS // n_t)

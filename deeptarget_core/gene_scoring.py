@@ -74,7 +74,7 @@ class GeneRows:
 
 
 def _fmt(values: np.ndarray) -> list[str]:
-    from .predict import format_scores
+    from .scorers import format_scores
 
     return format_scores(values)
 

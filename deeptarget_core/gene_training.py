@@ -156,7 +156,7 @@ def site_count(frame) -> np.ndarray:
 
 def seed_match(frame) -> np.ndarray:
     """dt-predict --model seed-match's gene score: the best canonical site type's score."""
-    from .predict import SEED_MATCH_SCORES
+    from .scorers import SEED_MATCH_SCORES
 
     _n, best = gf.site_counts(frame[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64), sites.CANONICAL_TYPES)
     table = np.array([SEED_MATCH_SCORES[t] for t in sites.SITE_TYPES] + [SEED_MATCH_SCORES["none"]])
@@ -273,7 +273,7 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
         raise InputError(f"unknown feature set '{opts.features}' (expected one of {', '.join(gm.FEATURE_SETS)})")
     scorer = None
     if opts.features != "context" or opts.cv is not None:
-        from .predict import make_scorer
+        from .scorers import make_scorer
 
         scorer = make_scorer(opts.site_model, threads=opts.threads)
     functional = functional_table(opts.functional, opts.utr, scorer)

@@ -12,569 +12,48 @@ last ``cts_length`` nt are kept and a shorter CTS is padded with N on its 5' sid
 keeps the seed match where dt-scan-cts puts it (site end at window position L-4) and
 matches what the network reads first (the CTS is read 3'->5').
 
-Speed (see :class:`NeuralScorer`): the miRNA half of the network is computed once per
-distinct miRNA and reused for all its CTSs, and a fused GRU loop replaces ``nn.GRU``
-(the CTS embedding and first input projection become a 5-row lookup table; the miRNA's
-contribution to the first interaction layer's input projection is precomputed). The fused
-loop computes the same function: tests hold it to the eager network within 1e-5.
-Batches run on a pool of ``threads`` workers with one torch thread each, and one chunk is
-scored while the next is parsed.
+The scorers (network and seed-match baseline) are in :mod:`deeptarget_core.scorers`, the
+fused GRU loop in :mod:`deeptarget_core.fused_gru`, the gene table of site / scan input in
+:mod:`deeptarget_core.gene_writer` and the Poisson null model in :mod:`deeptarget_core.chance`;
+their names are re-exported here. This module keeps the pipelines: one chunk is scored
+while the next is parsed.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Protocol, Sequence
+from dataclasses import dataclass
+from typing import IO, Callable, Iterable, Sequence
 
 import numpy as np
-from scipy.special import expit  # scipy comes with scikit-learn
 
 from . import sites
+from .chance import ChanceModel
 from .errors import InputError
+from .gene_writer import GeneWriter
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, read_fasta, read_pairs, write_tsv_header
-from .seq import MIN_CTS_NT, encode_batch, normalise
+from .scorers import (
+    _CTS_CODE,
+    _FIND_SITE_TYPE,
+    _TYPE_INDEX,
+    _TYPE_NAMES,
+    NO_SITE,
+    SCORE_DIGITS,
+    SEED_MATCH,
+    SEED_MATCH_SCORES,
+    NeuralScorer,
+    SeedMatchScorer,
+    SiteScorer,
+    encode_cts,
+    format_scores,
+    make_scorer,
+    score_block,
+    score_blocks,
+)
+from .seq import MIN_CTS_NT, normalise
+from .testing import random_utr_check
 
-log = logging.getLogger("deeptarget")
-
-SCORE_DIGITS = 6
-MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_parts)
 SITE_LEVEL_MAX_NT = 100  # --level auto: a pair table whose mrna_seq are all <= this is site level
-NO_SITE = "none"
-
-# TargetScan-like rule for the built-in ``seed-match`` baseline (best site type -> score):
-# canonical sites in order of their typical efficacy (8mer > 7mer-m8 > 7mer-A1 > 6mer);
-# all canonical types clear the 0.5 threshold, relaxed types and no seed match do not.
-SEED_MATCH_SCORES = {
-    "8mer": 0.95,
-    "7mer-m8": 0.85,
-    "7mer-A1": 0.75,
-    "6mer": 0.55,
-    "offset-6mer": 0.35,
-    "7mer-GU": 0.30,
-    "7mer-mismatch": 0.25,
-    NO_SITE: 0.05,
-}
-SEED_MATCH = "seed-match"
-
-# Letter -> model code (0 = pad/N, 1-4 = A,C,G,U); 255 = not allowed in a CTS.
-_CTS_CODE = np.full(256, 255, dtype=np.uint8)
-for _letters, _code in (("Nn", 0), ("Aa", 1), ("Cc", 2), ("Gg", 3), ("UuTt", 4)):
-    for _ch in _letters:
-        _CTS_CODE[ord(_ch)] = _code
-_TYPE_INDEX = {name: i for i, name in enumerate(sites.SITE_TYPES)}
-_TYPE_INDEX[NO_SITE] = sites.NO_SITE_INDEX
-_TYPE_NAMES = list(sites.SITE_TYPES) + [NO_SITE]
-_FIND_SITE_TYPE = -1  # a site-table row whose type is found from its sequence
-_TYPE_INDEX[sites.DUPLEX_SITE] = _FIND_SITE_TYPE
-
-
-def encode_cts(seqs: Sequence[str], length: int, path: str | None = None, lines: Sequence[int] | None = None) -> np.ndarray:
-    """(n, length) uint8 model codes, 3'-aligned (cut on the 5' side / N-padded on the 5' side).
-
-    Vectorised when every CTS already has ``length`` letters (the dt-scan-cts case).
-    Letters other than A/C/G/U/T/N (any case) are an InputError naming the row's line.
-    """
-    n = len(seqs)
-    if not n:
-        return np.zeros((0, length), dtype=np.uint8)
-    if not all(len(s) == length for s in seqs):
-        seqs = [s[-length:].rjust(length, "N") for s in seqs]
-    raw = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
-    codes = _CTS_CODE[raw].reshape(n, length)
-    bad = codes == 255
-    if bad.any():
-        row = int(np.argmax(bad.any(axis=1)))
-        raise InputError(
-            f"CTS '{seqs[row]}' has letters other than A/C/G/U/T/N",
-            path,
-            None if lines is None else lines[row],
-        )
-    return codes
-
-
-# --------------------------------------------------------------------------- scorers
-
-
-class SiteScorer(Protocol):
-    """Scores CTSs of (possibly several) miRNAs."""
-
-    name: str
-    cts_length: int
-
-    def score(self, mirna_seqs: Sequence[str], mirna_index: np.ndarray, cts_codes: np.ndarray, site_type: np.ndarray) -> np.ndarray:
-        """``mirna_index[i]`` points into ``mirna_seqs`` for CTS ``i``; ``site_type`` holds
-        indexes into ``SITE_TYPES`` (``len(SITE_TYPES)`` = no seed match). Returns float64."""
-        ...
-
-
-class SeedMatchScorer:
-    """The TargetScan-like baseline: a fixed score per best site type."""
-
-    name = SEED_MATCH
-
-    def __init__(self, cts_length: int = sites.DEFAULT_CTS_LENGTH):
-        self.cts_length = cts_length
-        self._table = np.array([SEED_MATCH_SCORES[t] for t in _TYPE_NAMES], dtype=np.float64)
-
-    def score(self, mirna_seqs, mirna_index, cts_codes, site_type) -> np.ndarray:
-        return self._table[np.asarray(site_type, dtype=np.int64)]
-
-
-class NeuralScorer:
-    """A :class:`~deeptarget_core.model.DeepTarget` network, batched, miRNA encoded once.
-
-    ``fast=True`` (default) runs the fused GRU loop for GRU models (1-3 layers, uni- or
-    bidirectional); LSTM models and ``fast=False`` run the eager network on cached miRNA
-    encodings. Both give P(target) = sigmoid(logit[1] - logit[0] + site-type offset), the
-    offset being 0 for a model without a site prior.
-    """
-
-    def __init__(self, model, device="cpu", batch_size: int = 2048, fast: bool = True, name: str = "deeptarget", threads: int = 1):
-        import torch
-
-        self.torch = torch
-        # Parallel batches on a thread pool, one intra-op thread each: torch's own
-        # intra-op threads collapse (10x slower) when other processes share the cores.
-        self.threads = max(1, threads)
-        self._pool = None
-        if str(device) == "cpu":
-            torch.set_num_threads(1)
-            if self.threads > 1:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(self.threads)
-        self.model = model.to(device).eval()
-        self.device = torch.device(device)
-        self.batch_size = batch_size
-        self.cts_length = model.config.cts_length
-        self.name = name
-        cfg = model.config
-        self.fast = fast and cfg.cell == "gru"
-        self.pairing_offsets = cfg.pairing_offsets
-        # the site-type prior (model.DeepTarget.target_logit), applied to the network's log-odds
-        self.site_offsets = model.site_offsets.double().cpu().numpy() if cfg.site_prior else None
-        self._cache: dict[str, object] = {}
-        if self.fast:
-            self._prepare_fast()
-
-    # -- fused path -------------------------------------------------------------
-    def _prepare_fast(self) -> None:
-        """Weights of the fused loop. The n-gate rows are scaled by 2 so that
-        tanh(a) = 2 * sigmoid(2a) - 1 can use the (much faster here) sigmoid."""
-        torch = self.torch
-        m = self.model
-
-        def scaled(w, H):  # rows [r, z, n]: n rows times 2
-            w = w.detach().clone()
-            w[2 * H :] *= 2
-            return w
-
-        with torch.inference_mode():
-            enc = m.cts_ae.encoder
-            He = enc.hidden_size
-            self.h_enc = He
-            self.t_enc = (m.cts_ae.embedding.weight @ scaled(enc.weight_ih_l0, He).T + scaled(enc.bias_ih_l0, He)).contiguous()
-            self.w_enc_h = scaled(enc.weight_hh_l0, He).T.contiguous()
-            self.b_enc_h = scaled(enc.bias_hh_l0, He).contiguous()
-            h_m = m.mirna_ae.encoder.hidden_size
-            self.layers = []
-            for i, layer in enumerate(m.interaction):
-                H = layer.hidden_size
-                dirs = []
-                for sfx in ["", "_reverse"] if layer.bidirectional else [""]:
-                    w_ih = scaled(getattr(layer, "weight_ih_l0" + sfx), H)
-                    d = {
-                        "w_hh": scaled(getattr(layer, "weight_hh_l0" + sfx), H).T.contiguous(),
-                        "b_hh": scaled(getattr(layer, "bias_hh_l0" + sfx), H).contiguous(),
-                        "b_ih": scaled(getattr(layer, "bias_ih_l0" + sfx), H).contiguous(),
-                    }
-                    if i == 0:  # input = [miRNA states | CTS states | pairing channels]
-                        d["w_ih_mirna"] = w_ih[:, :h_m].contiguous()
-                        d["w_ih"] = w_ih[:, h_m : h_m + He].T.contiguous()
-                        d["w_pair"] = w_ih[:, h_m + He :].T.contiguous()
-                        d["w_ih_pair"] = w_ih[:, h_m:].T.contiguous()  # CTS states then pairing channels
-                    else:
-                        d["w_ih"] = w_ih.T.contiguous()
-                    dirs.append(d)
-                self.layers.append({"H": H, "dirs": dirs})
-            self.w_cls = m.classifier.weight.contiguous()
-            self.b_cls = m.classifier.bias.contiguous()
-
-    def _mirna_parts(self, seqs: Sequence[str], batch: int = 4096) -> list:
-        """Per distinct miRNA: its encoder states (eager path) or its precomputed first-layer
-        input projection (directions, L, 3H) (fused path). Uncached miRNAs are encoded in
-        batches: one call per miRNA dominated runs of many miRNAs with a few sites each."""
-        torch = self.torch
-        todo = [q for q in dict.fromkeys(seqs) if q not in self._cache]
-        # ~29 kB per miRNA (fused path): the cache is bounded by MIRNA_CACHE entries, or by the
-        # miRNAs of this one call when they are more
-        if self._cache and len(self._cache) + len(todo) > max(MIRNA_CACHE, len(todo)):
-            self._cache.clear()
-            todo = list(dict.fromkeys(seqs))
-        for b0 in range(0, len(todo), batch):
-            part = todo[b0 : b0 + batch]
-            with torch.inference_mode():
-                # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
-                codes = torch.from_numpy(encode_batch(part, self.cts_length).astype(np.int64)).to(self.device)
-                states = self.model.encode_mirna(codes)  # (B, L, H)
-                if self.fast:  # (B, directions, L, 3H)
-                    values = torch.stack([states @ d["w_ih_mirna"].T + d["b_ih"] for d in self.layers[0]["dirs"]], dim=1)
-                else:
-                    values = states
-            for q, v in zip(part, values):
-                self._cache[q] = v
-        return [self._cache[q] for q in seqs]
-
-    @staticmethod
-    def _gru_step(torch, gi, gh, h, H, out=None):
-        """One GRU step; n-gate pre-activations arrive doubled (see _prepare_fast)."""
-        rz = torch.add(gh[:, : 2 * H], gi[:, : 2 * H]).sigmoid_()
-        r, z = rz[:, :H], rz[:, H:]
-        n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_().mul_(2).sub_(1)
-        return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
-
-    def _pairing_steps(self, mirna_codes, idx, codes, out=None):
-        """(L, B, K) pairing channels, step-major like the loops below (into ``out`` when given)."""
-        from .model import pairing_features
-
-        B, L = codes.shape
-        if out is None:
-            out = self.torch.empty(L, B, len(self.pairing_offsets), dtype=self.t_enc.dtype, device=self.t_enc.device)
-        pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets, out=out.transpose(0, 1))
-        return out
-
-    def _fast_batch(self, mirna_pre, mirna_codes, idx, codes):
-        if all(len(layer["dirs"]) == 1 for layer in self.layers):
-            pairing = self._pairing_steps(mirna_codes, idx, codes) if self.pairing_offsets else None
-            return self._wavefront_batch(mirna_pre, idx, codes, pairing)
-        return self._layerwise_batch(mirna_pre, mirna_codes, idx, codes)
-
-    def _wavefront_batch(self, mirna_pre, idx, codes, pairing=None):
-        """Unidirectional stack: all layers advance together, one position at a time, so
-        every intermediate stays (B, 3H) and in cache."""
-        torch = self.torch
-        B, L = codes.shape
-        steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
-        dev, dt = self.t_enc.device, self.t_enc.dtype
-        h_e = torch.zeros(B, self.h_enc, device=dev, dtype=dt)
-        params = [layer["dirs"][0] for layer in self.layers]
-        hs = [torch.zeros(B, layer["H"], device=dev, dtype=dt) for layer in self.layers]
-        single = bool((idx == idx[0]).all())
-        step = self._gru_step
-        pre = mirna_pre[0]
-        for t in range(L):
-            gi_e = self.t_enc.index_select(0, steps[t])
-            h_e = step(torch, gi_e, torch.addmm(self.b_enc_h, h_e, self.w_enc_h), h_e, self.h_enc)
-            x = h_e
-            for i, (p, layer) in enumerate(zip(params, self.layers)):
-                if i == 0:
-                    base = pre[t, idx[0]].expand(B, -1) if single else pre[t].index_select(0, idx)
-                    gi = torch.addmm(base, x, p["w_ih"])
-                    if pairing is not None:
-                        gi = gi.addmm_(pairing[t], p["w_pair"])
-                else:
-                    gi = torch.addmm(p["b_ih"], x, p["w_ih"])
-                hs[i] = step(torch, gi, torch.addmm(p["b_hh"], hs[i], p["w_hh"]), hs[i], layer["H"])
-                x = hs[i]
-        logits = x @ self.w_cls.T + self.b_cls
-        return logits[:, 1] - logits[:, 0]
-
-    def _layerwise_batch(self, mirna_pre, mirna_codes, idx, codes):
-        """Any stack with bidirectional layers: layer by layer, each direction runs its
-        recurrence (forward over t, backward from the end) with per-step input GEMMs
-        (one large GEMM over all positions was 5x slower here: it leaves the cache)."""
-        torch = self.torch
-        B, L = codes.shape
-        steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
-        dev, dt = self.t_enc.device, self.t_enc.dtype
-        step = self._gru_step
-        He = self.h_enc
-        K = len(self.pairing_offsets)
-        # CTS encoder states and pairing channels side by side: the first layer reads both
-        # with one GEMM per step (its weights are stacked the same way in _prepare_fast).
-        enc = torch.empty(L, B, He + K, device=dev, dtype=dt)
-        if K:
-            self._pairing_steps(mirna_codes, idx, codes, out=enc[:, :, He:])
-        h = torch.zeros(B, He, device=dev, dtype=dt)
-        for t in range(L):
-            h = step(torch, self.t_enc.index_select(0, steps[t]), torch.addmm(self.b_enc_h, h, self.w_enc_h), h, He, enc[t, :, :He])
-        xs = [enc]  # the previous layer's outputs, one (L, B, H) tensor per direction
-        single = bool((idx == idx[0]).all())
-        finals = []
-        for li, layer in enumerate(self.layers):
-            H = layer["H"]
-            last = li == len(self.layers) - 1
-            outs, finals = [], []
-            for d, p in enumerate(layer["dirs"]):
-                w_in = p["w_ih_pair"] if li == 0 else p["w_ih"]
-                w_parts = [w_in] if len(xs) == 1 else list(w_in.split(xs[0].shape[2], dim=0))
-                h = torch.zeros(B, H, device=dev, dtype=dt)
-                out = None if last else torch.empty(L, B, H, device=dev, dtype=dt)
-                for t in range(L) if d == 0 else range(L - 1, -1, -1):
-                    if li == 0:
-                        base = mirna_pre[d, t, idx[0]].expand(B, -1) if single else mirna_pre[d, t].index_select(0, idx)
-                    else:
-                        base = p["b_ih"]
-                    gi = torch.addmm(base, xs[0][t], w_parts[0])
-                    for x_k, w_k in zip(xs[1:], w_parts[1:]):
-                        gi = gi.addmm_(x_k[t], w_k)
-                    h = step(torch, gi, torch.addmm(p["b_hh"], h, p["w_hh"]), h, H, None if out is None else out[t])
-                outs.append(out)
-                finals.append(h)
-            xs = outs
-        summary = finals[0] if len(finals) == 1 else torch.cat(finals, dim=1)
-        logits = summary @ self.w_cls.T + self.b_cls
-        return logits[:, 1] - logits[:, 0]
-
-    def _eager_batch(self, mirna_states, mirna_codes, idx, codes):
-        m = self.model
-        logits = m.classify(mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes))
-        return logits[:, 1] - logits[:, 0]
-
-    def score(self, mirna_seqs, mirna_index, cts_codes, site_type=None) -> np.ndarray:
-        torch = self.torch
-        n = len(cts_codes)
-        out = np.empty(n, dtype=np.float64)
-        if not n:
-            return out
-        if self.site_offsets is not None and site_type is None:
-            raise ValueError("this model has a site-type prior: the CTSs' site types are needed")
-        parts = self._mirna_parts(mirna_seqs)
-        with torch.inference_mode():
-            if self.fast:
-                table = torch.stack(parts, dim=2)  # (directions, L, K, 3H)
-                run = self._fast_batch
-            else:
-                table = torch.stack(parts, dim=0)  # (K, L, H)
-                run = self._eager_batch
-            mirna_codes = torch.from_numpy(encode_batch(mirna_seqs, self.cts_length).astype(np.int64)).to(self.device)
-            idx_all = torch.from_numpy(np.asarray(mirna_index, dtype=np.int64)).to(self.device)
-            codes_all = torch.from_numpy(np.ascontiguousarray(cts_codes)).to(self.device).long()
-            bounds = [(b0, min(n, b0 + self.batch_size)) for b0 in range(0, n, self.batch_size)]
-
-            def one(b: tuple[int, int]) -> None:
-                with torch.inference_mode():
-                    logit = run(table, mirna_codes, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
-                    out[b[0] : b[1]] = logit.double().cpu().numpy()
-
-            if self._pool is not None and len(bounds) > 1:
-                list(self._pool.map(one, bounds))
-            else:
-                for b in bounds:
-                    one(b)
-        if self.site_offsets is not None:
-            out += self.site_offsets[np.asarray(site_type, dtype=np.int64)]
-        return expit(out)
-
-
-def score_block(scorer: SiteScorer, block, mirna_seq: str) -> np.ndarray:
-    """Scores of one scanner block (the sites of one miRNA in one chunk of targets)."""
-    return score_blocks(scorer, [block], [mirna_seq])[0]
-
-
-def score_blocks(scorer: SiteScorer, blocks: Sequence, mirna_seqs: Sequence[str]) -> list[np.ndarray]:
-    """Scores of several scanner blocks (of any miRNAs) in one scorer call: many miRNAs with a
-    few sites each then cost one batch, not one call per miRNA (30,000 miRNAs x one UTR)."""
-    uniq: dict[str, int] = {}
-    index = np.concatenate([np.full(len(b), uniq.setdefault(m, len(uniq)), dtype=np.int64) for b, m in zip(blocks, mirna_seqs)])
-    letters = np.concatenate([b.cts for b in blocks])  # (n, L) A/C/G/U/N letters from the scanner
-    codes = _CTS_CODE[letters] if letters.shape[1] == scorer.cts_length else encode_cts(
-        [x for b in blocks for x in b.cts_strings()], scorer.cts_length
-    )
-    types = np.concatenate([b.site_type.astype(np.int64) for b in blocks])
-    scores = scorer.score(list(uniq), index, codes, types)
-    return np.split(scores, np.cumsum([len(b) for b in blocks])[:-1])
-
-
-def make_scorer(
-    model: str | None,
-    device: str = "cpu",
-    batch_size: int = 2048,
-    fast: bool = True,
-    cts_length: int | None = None,
-    threads: int = 1,
-) -> SiteScorer:
-    """``model``: a checkpoint path, None for the packaged default, or ``'seed-match'``."""
-    if model == SEED_MATCH:
-        return SeedMatchScorer(cts_length or sites.DEFAULT_CTS_LENGTH)
-    from .model import load_model
-
-    net, info = load_model(model, device=device)
-    name = "deeptarget" if model is None else str(model).rsplit("/", 1)[-1].removesuffix(".pt")
-    return NeuralScorer(net, device=device, batch_size=batch_size, fast=fast, name=name, threads=threads)
-
-
-# --------------------------------------------------------------------------- gene level
-
-
-@dataclass
-class ChanceModel:
-    """Per-miRNA null model of chance sites, for ``--aggregate poisson``.
-
-    A fixed random background (``background_nt`` nt, 3'UTR-like composition, seeded) is
-    scanned with each miRNA and its chance sites scored by the same scorer. From it:
-    ``rate`` = chance sites per nt, and ``S(m)`` = fraction of chance sites scoring >= m
-    (add-one smoothed). For a UTR of ``n`` nt the chance sites are Poisson with mean
-    ``rate * n``, so the probability that chance alone yields a site scoring >= m is
-    ``q = 1 - exp(-rate * n * S(m))``. The gene score is ``min(m, alpha / (alpha + q))``:
-    the best site must be good (m) and not explained by chance (q <= alpha gives >= 0.5).
-    For random UTRs P(score >= 0.5) <= P(q <= alpha) ~ alpha, whatever their length.
-    """
-
-    scorer: SiteScorer
-    relaxed: bool = False
-    alpha: float = 0.05
-    seed: int = 0
-    background_nt: int = 200_000
-    composition: tuple[float, float, float, float] = (0.29, 0.21, 0.21, 0.29)
-    _chunk: object = None
-    _null: dict = field(default_factory=dict)
-
-    def _background(self):
-        if self._chunk is None:
-            rng = np.random.default_rng(self.seed)
-            letters = np.frombuffer(b"ACGU", dtype=np.uint8)
-            seq = letters[rng.choice(4, size=self.background_nt, p=list(self.composition))].tobytes().decode()
-            self._chunk = sites.pack_targets([("background", seq)], self.scorer.cts_length)
-        return self._chunk
-
-    def null_of(self, mirna_seq: str) -> tuple[float, np.ndarray]:
-        hit = self._null.get(mirna_seq)
-        if hit is None:
-            scanner = sites.SiteScanner([sites.Mirna("m", mirna_seq)], cts_length=self.scorer.cts_length, relaxed=self.relaxed)
-            block = next(scanner.scan_chunk(self._background()))
-            scores = score_block(self.scorer, block, mirna_seq)
-            hit = (len(block) / self.background_nt, np.sort(scores))
-            self._null[mirna_seq] = hit
-        return hit
-
-    def gene_scores(self, mirna_seq: str, best: np.ndarray, utr_length: np.ndarray, n_sites: np.ndarray) -> np.ndarray:
-        rate, null = self.null_of(mirna_seq)
-        ge = len(null) - np.searchsorted(null, best, side="left")
-        surv = (ge + 1.0) / (len(null) + 1.0)
-        q = 1.0 - np.exp(-rate * np.asarray(utr_length, dtype=np.float64) * surv)
-        score = np.minimum(best, self.alpha / (self.alpha + q))
-        return np.where(np.asarray(n_sites) > 0, score, 0.0)
-
-
-class GeneWriter:
-    """Aggregates site scores to one row per (mirna_id, mrna_id) and writes them.
-
-    Sites of one miRNA must arrive together (site tables are grouped by miRNA); pairs are
-    written when the next miRNA starts, so memory holds one miRNA's targets at a time.
-    (Pair-table gene level writes its rows itself, one per input row, see
-    :func:`predict_pairs_gene`.)
-    """
-
-    def __init__(
-        self,
-        handle: IO[str],
-        aggregate: str = "max",
-        chance: ChanceModel | None = None,
-        utr_lengths: dict[str, int] | None = None,
-        extra_columns: Sequence[str] = (),
-        has_label: bool = False,
-        source: str | None = None,
-    ):
-        if aggregate not in ("max", "poisson"):
-            raise ValueError("aggregate must be max or poisson")
-        if aggregate == "poisson" and (chance is None or utr_lengths is None):
-            raise ValueError("poisson aggregation needs a ChanceModel and the UTR lengths")
-        self.handle = handle
-        self.aggregate = aggregate
-        self.chance = chance
-        self.utr_lengths = utr_lengths
-        self.source = source
-        self.has_label = has_label
-        self.extra_columns = list(extra_columns)
-        cols = ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type"]
-        if has_label:
-            cols.append("label")
-        write_tsv_header(handle, cols + self.extra_columns)
-        self.n_written = 0
-        self._mirna: str | None = None
-        self._mirna_seq: str | None = None
-        self._done: set[str] = set()
-        self._pairs: dict[str, list] = {}  # mrna_id -> [best, n, best_type, label, extra]
-
-    def add_grouped(self, mirna_id, mirna_seq, mrna_ids: np.ndarray, scores: np.ndarray, site_types: np.ndarray, line=None) -> None:
-        """Sites of one miRNA (any targets), vectorised over runs of equal consecutive ids."""
-        n = len(mrna_ids)
-        if not n:
-            return
-        mrna_ids = np.asarray(mrna_ids, dtype=object)
-        starts = np.flatnonzero(np.r_[True, mrna_ids[1:] != mrna_ids[:-1]])
-        best = np.maximum.reduceat(scores, starts)
-        count = np.diff(np.r_[starts, n])
-        btype = np.minimum.reduceat(np.asarray(site_types, dtype=np.int64), starts)
-        self._switch(mirna_id, mirna_seq, line)
-        pairs = self._pairs
-        for tid, s, c, t in zip(mrna_ids[starts].tolist(), best.tolist(), count.tolist(), btype.tolist()):
-            rec = pairs.get(tid)
-            if rec is None:
-                pairs[tid] = [s, c, t, "", ()]
-            else:
-                if s > rec[0]:
-                    rec[0] = s
-                rec[1] += c
-                if t < rec[2]:
-                    rec[2] = t
-
-    def _switch(self, mirna_id: str, mirna_seq: str, line: int | None) -> None:
-        if mirna_id == self._mirna:
-            return
-        self.flush()
-        if mirna_id in self._done:
-            raise InputError(
-                f"sites of miRNA '{mirna_id}' are not grouped together; gene-level output needs the "
-                "table grouped by miRNA (dt-scan-cts writes it so; sort by mirna_id first)",
-                self.source,
-                line,
-            )
-        self._mirna = mirna_id
-        self._mirna_seq = mirna_seq
-
-    def flush(self) -> None:
-        if self._mirna is None:
-            return
-        mid = self._mirna
-        tids = list(self._pairs)
-        recs = list(self._pairs.values())
-        best = np.array([r[0] for r in recs], dtype=np.float64)
-        n_sites = np.array([r[1] for r in recs], dtype=np.int64)
-        if self.aggregate == "poisson":
-            missing = [t for t in tids if t not in self.utr_lengths]
-            if missing:
-                raise InputError(f"no UTR length known for target '{missing[0]}' (give the --utr FASTA)", self.source)
-            lengths = np.array([self.utr_lengths[t] for t in tids], dtype=np.float64)
-            score = self.chance.gene_scores(self._mirna_seq, best, lengths, n_sites)
-        else:
-            score = best
-        text = format_scores(score)
-        out = []
-        for tid, rec, s in zip(tids, recs, text):
-            row = [mid, tid, s, str(rec[1]), _TYPE_NAMES[rec[2]]]
-            if self.has_label:
-                row.append(rec[3])
-            row.extend(rec[4])
-            out.append("\t".join(row) + "\n")
-        self.handle.write("".join(out))
-        self.n_written += len(out)
-        self._done.add(mid)
-        self._pairs = {}
-        self._mirna = None
-
-    def close(self) -> None:
-        self.flush()
-
-
-def format_scores(values: np.ndarray, digits: int = SCORE_DIGITS) -> list[str]:
-    """Fixed-point text; -0.000000 never appears (scores are probabilities)."""
-    vals = np.round(np.asarray(values, dtype=np.float64), digits) + 0.0
-    return [f"{v:.{digits}f}" for v in vals.tolist()]
-
 
 # --------------------------------------------------------------------------- pipelines
 
@@ -974,53 +453,18 @@ def predict_pairs_gene(
     return summary
 
 
-def random_utr_check(
-    scorer: SiteScorer,
-    mirna_seqs: Sequence[str],
-    lengths: Sequence[int] = (500, 1000, 2000, 5000, 10000),
-    n_utrs: int = 200,
-    threshold: float = 0.5,
-    relaxed: bool = False,
-    seed: int = 0,
-    alpha: float = 0.05,
-) -> list[dict]:
-    """Label-free check: fraction of random UTRs called a target (gene score >= threshold)
-    by each aggregation, per UTR length. Random UTRs hold no real sites, so a good
-    aggregation keeps this fraction low and flat as the length grows."""
-    rng = np.random.default_rng(seed + 1)
-    letters = np.frombuffer(b"ACGU", dtype=np.uint8)
-    chance = ChanceModel(scorer, relaxed=relaxed, alpha=alpha, seed=seed)
-    mirnas = [sites.Mirna(f"m{i}", s) for i, s in enumerate(mirna_seqs)]
-    results = []
-    for length in lengths:
-        utrs = [(f"u{j}", letters[rng.integers(0, 4, size=length)].tobytes().decode()) for j in range(n_utrs)]
-        chunk = sites.pack_targets(utrs, scorer.cts_length)
-        scanner = sites.SiteScanner(mirnas, cts_length=scorer.cts_length, relaxed=relaxed)
-        called = {"max": 0, "poisson": 0}
-        total = 0
-        for m, block in zip(mirnas, scanner.scan_chunk(chunk)):
-            best = np.zeros(n_utrs)
-            count = np.zeros(n_utrs, dtype=np.int64)
-            if len(block):
-                s = score_block(scorer, block, m.seq)
-                np.maximum.at(best, block.target_index, s)
-                np.add.at(count, block.target_index, 1)
-            called["max"] += int(np.sum((count > 0) & (best >= threshold)))
-            pscore = chance.gene_scores(m.seq, best, np.full(n_utrs, length), count)
-            called["poisson"] += int(np.sum(pscore >= threshold))
-            total += n_utrs
-        results.append({"utr_length": length, "n": total, **{f"called_{k}": v / total for k, v in called.items()}})
-    return results
-
-
 __all__ = [
     "ChanceModel",
     "GeneWriter",
     "NeuralScorer",
+    "NO_SITE",
+    "SCORE_DIGITS",
     "SeedMatchScorer",
+    "SiteScorer",
     "SEED_MATCH",
     "SEED_MATCH_SCORES",
     "encode_cts",
+    "format_scores",
     "make_scorer",
     "predict_pairs_gene",
     "predict_pairs_site",
@@ -1030,5 +474,6 @@ __all__ = [
     "read_mirna_seqs",
     "read_utr_lengths",
     "pair_table_level",
+    "score_block",
+    "score_blocks",
 ]
-

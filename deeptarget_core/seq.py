@@ -22,9 +22,13 @@ MAX_MIRNA_LENGTH = 30
 _COMPLEMENT = {"A": "U", "C": "G", "G": "C", "U": "A", "N": "N"}
 
 # Model encoding: 0 = padding / N, 1..4 = A, C, G, U (embedding padding_idx=0).
-_MODEL_CODE = np.zeros(256, dtype=np.uint8)
-for _i, _c in enumerate(ALPHABET, start=1):
-    _MODEL_CODE[ord(_c)] = _i
+# CTS_CODE is the one letter -> model code table: any case, T read as U, 255 = a letter not
+# allowed in a CTS. _MODEL_CODE (for normalised sequences) reads every other byte as 0.
+CTS_CODE = np.full(256, 255, dtype=np.uint8)
+for _letters, _code in (("Nn", 0), ("Aa", 1), ("Cc", 2), ("Gg", 3), ("UuTt", 4)):
+    for _ch in _letters:
+        CTS_CODE[ord(_ch)] = _code
+_MODEL_CODE = np.where(CTS_CODE == 255, 0, CTS_CODE).astype(np.uint8)
 VOCAB_SIZE = len(ALPHABET) + 1
 
 _NORMALISE = str.maketrans("acgutnT", "ACGUUNU")
@@ -35,18 +39,8 @@ def normalise(seq: str) -> str:
     return seq.strip().translate(_NORMALISE).upper()
 
 
-def invalid_letters(seq: str, allowed: frozenset[str]) -> set[str]:
-    """Letters of an already normalised sequence that are not in ``allowed``."""
-    return set(seq) - allowed
-
-
 def reverse_complement(seq: str) -> str:
     return "".join(_COMPLEMENT[c] for c in reversed(seq))
-
-
-def seed(mirna: str) -> str:
-    """The miRNA seed, nt 2-8 (1-based, 5'->3')."""
-    return mirna[1:8]
 
 
 def encode(seq: str, length: int | None = None) -> np.ndarray:

@@ -96,7 +96,7 @@ def _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size,
     annotation, type_scores = None, None
     targets = inputs.targets
     if utr_bed is not None:
-        from deeptarget_core.predict import SEED_MATCH_SCORES
+        from deeptarget_core.scorers import SEED_MATCH_SCORES
 
         annotation, type_scores = genome.read_utr_bed(utr_bed), SEED_MATCH_SCORES
         targets = annotation.check_lengths(targets, io.display_name(pairs_with_seq or utr))

@@ -56,6 +56,7 @@ import numpy as np
 from .errors import InputError
 from .io import iter_tsv, parse_decimal, read_fasta
 from .seq import MAX_MIRNA_LENGTH, MIN_CTS_NT, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, encode_batch, normalise
+from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .sites import best_site_types
 
 log = logging.getLogger("deeptarget")
@@ -235,48 +236,6 @@ def top_pairs(
 
 
 # --------------------------------------------------------------------------- duplex
-
-
-@dataclass
-class Duplex:
-    """Duplex pairs: (miRNA index, CTS window index, 'WC'|'GU'|'mismatch'), 0-based, 5'->3'."""
-
-    pairs: list[tuple[int, int, str]]
-    score: float
-
-
-def pair_type(m: str, t: str) -> str:
-    if {m, t} in ({"A", "U"}, {"G", "C"}):
-        return "WC"
-    if {m, t} == {"G", "U"}:
-        return "GU"
-    return "mismatch"
-
-
-_DUPLEX = None
-
-
-def duplex(mirna: str, window: str) -> Duplex:
-    """Best seed-weighted local duplex of the miRNA in the CTS window (see negatives)."""
-    global _DUPLEX
-    from .negatives import DuplexScorer, seed_weighted_query
-
-    if _DUPLEX is None:
-        _DUPLEX = DuplexScorer()
-    aligner = _DUPLEX.aligner
-    query = seed_weighted_query(mirna)
-    score = float(aligner.score(window, query))
-    if score <= 0:
-        return Duplex([], score)
-    aln = aligner.align(window, query)[0]
-    n = len(mirna)
-    pairs = []
-    for (t0, t1), (q0, q1) in zip(aln.aligned[0], aln.aligned[1]):
-        for t, q in zip(range(int(t0), int(t1)), range(int(q0), int(q1))):
-            mi = n - 1 - q
-            pairs.append((mi, t, pair_type(mirna[mi], window[t])))
-    pairs.sort()
-    return Duplex(pairs, score)
 
 
 def binding_indicator(dup: Duplex, mirna_length: int, length: int) -> np.ndarray:

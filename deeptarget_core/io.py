@@ -388,10 +388,18 @@ def read_fasta(
 
     ``kind='mirna'`` allows only A/C/G/U(T) and 8-30 nt; ``kind='target'`` also allows N.
     Empty records, duplicate ids, a missing '>' and other letters are InputErrors.
-    Own parser rather than Bio.SeqIO: errors must name the line, and Biopython's parsers
-    do not track it.
     """
     allowed = MIRNA_LETTERS if kind == "mirna" else TARGET_LETTERS
+    for header, chunks, header_line, name in iter_fasta_text(path):
+        yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+
+
+def iter_fasta_text(path: PathLike, unique_ids: bool = True) -> Iterator[tuple[str, list[str], int, str]]:
+    """The one FASTA parser: (header, sequence lines, header line number, display name) per
+    record, unchecked letters. A header without an id, text before the first '>', no record
+    at all and (with ``unique_ids``) a duplicate id are InputErrors. Own parser rather than
+    Bio.SeqIO: errors must name the line, and Biopython's parsers do not track it.
+    """
     seen: set[str] = set()
     name = display_name(path)
     handle = open_input(path)
@@ -403,15 +411,16 @@ def read_fasta(
             line = line.rstrip("\r\n")
             if line.startswith(">"):
                 if header is not None:
-                    yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+                    yield header, chunks, header_line, name
                 header = line[1:].strip()
                 header_line = handle.line
                 if not header:
                     raise InputError("FASTA header without an id", name, header_line)
                 rid = header.split()[0]
-                if rid in seen:
-                    raise InputError(f"duplicate sequence id '{rid}'", name, header_line)
-                seen.add(rid)
+                if unique_ids:
+                    if rid in seen:
+                        raise InputError(f"duplicate sequence id '{rid}'", name, header_line)
+                    seen.add(rid)
                 chunks = []
             elif header is None:
                 if line.strip():
@@ -420,7 +429,7 @@ def read_fasta(
                 chunks.append(line)
         if header is None:
             raise InputError("no FASTA records (empty file?)", name)
-        yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+        yield header, chunks, header_line, name
     finally:
         handle.close()
 

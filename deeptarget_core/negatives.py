@@ -44,7 +44,6 @@ Sites and CTS windows
 from __future__ import annotations
 
 import hashlib
-import heapq
 import itertools
 import logging
 import math
@@ -56,35 +55,29 @@ from typing import Callable, Collection, Iterable, Sequence
 import numpy as np
 
 from .errors import InputError
-from .io import Pair, display_name, open_input
+from .io import Pair, display_name, iter_fasta_text
 from .seq import MIN_MIRNA_LENGTH, normalise
-from .sites import CTS_DOWNSTREAM, DEFAULT_CTS_LENGTH, DUPLEX_SITE
+from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives knew them)
+    DEFAULT_MIN_SCORE,
+    DuplexScorer,
+    DuplexSite,
+    _scorer,
+    duplex_score,
+    pair_score,
+    seed_weighted_query,
+    window,
+)
+from .sites import DEFAULT_CTS_LENGTH, DUPLEX_SITE
 
 log = logging.getLogger("deeptarget")
 
-WC_SCORE = 5
-GU_SCORE = 2
-MISMATCH_SCORE = -3
-GAP_OPEN = -9
-GAP_EXTEND = -4
-SEED_SCALE = 4
-SEED_FIRST, SEED_LAST = 2, 8  # miRNA nt (1-based) whose pairs are scaled
-DEFAULT_MIN_SCORE = 140.0
 DEFAULT_MAX_TRIES = 1000
-
-_PAIR = {("A", "U"): WC_SCORE, ("U", "A"): WC_SCORE, ("G", "C"): WC_SCORE, ("C", "G"): WC_SCORE,
-         ("G", "U"): GU_SCORE, ("U", "G"): GU_SCORE}
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "U": "U",
     "R": "AG", "Y": "CU", "S": "CG", "W": "AU", "K": "GU", "M": "AC",
     "B": "CGU", "D": "AGU", "H": "ACU", "V": "ACG", "N": "ACGU",
 }
-
-
-def pair_score(mirna_nt: str, target_nt: str) -> int:
-    """Unscaled score of one aligned miRNA:target pair."""
-    return _PAIR.get((mirna_nt, target_nt), MISMATCH_SCORE)
 
 
 # --------------------------------------------------------------------------- reference seeds
@@ -105,13 +98,9 @@ def expand_seed(seed: str) -> list[str]:
 
 def read_reference_seeds(path: str | Path) -> ReferenceSeeds:
     """Seeds (nt 2-8) of a reference miRNA FASTA (plain or gzip), read leniently (see module)."""
-    name = display_name(path)
     ref = ReferenceSeeds(set())
-    handle = open_input(path)
-
-    def finish(rid: str | None, line: int, chunks: list[str]) -> None:
-        if rid is None:
-            return
+    for header, chunks, line, name in iter_fasta_text(path, unique_ids=False):
+        rid = header.split()[0]
         seq = normalise("".join(chunks).replace(" ", ""))
         bad = set(seq) - IUPAC.keys()
         if bad:
@@ -121,37 +110,13 @@ def read_reference_seeds(path: str | Path) -> ReferenceSeeds:
         ref.n_records += 1
         if len(seq) < MIN_MIRNA_LENGTH:
             ref.n_short += 1
-            return
+            continue
         s = seq[1:8]
         if set(s) <= set("ACGU"):
             ref.seeds.add(s)
         else:
             ref.n_ambiguous += 1
             ref.seeds.update(expand_seed(s))
-
-    try:
-        rid: str | None = None
-        header_line = 0
-        chunks: list[str] = []
-        for raw in handle:
-            line = raw.rstrip("\r\n")
-            if line.startswith(">"):
-                finish(rid, header_line, chunks)
-                rid = line[1:].split()[0] if line[1:].strip() else ""
-                header_line = handle.line
-                if not rid:
-                    raise InputError("FASTA header without an id", name, header_line)
-                chunks = []
-            elif rid is None:
-                if line.strip():
-                    raise InputError("not FASTA: expected a '>' header line", name, handle.line)
-            else:
-                chunks.append(line)
-        if rid is None:
-            raise InputError("no FASTA records (empty file?)", name)
-        finish(rid, header_line, chunks)
-    finally:
-        handle.close()
     return ref
 
 
@@ -233,144 +198,6 @@ def make_mock_mirnas(
     return out
 
 
-# --------------------------------------------------------------------------- duplex scoring
-
-
-_TARGET_LETTERS = "ACGUN"
-_MIRNA_PLAIN = "ACGU"
-_MIRNA_SEED = "acgu"  # seed nt 2-8 of the miRNA get their own, 4x scored letters
-
-
-@dataclass(frozen=True)
-class DuplexSite:
-    """One miRNA:target duplex. Coordinates are 1-based inclusive on the target."""
-
-    score: float
-    aln_start: int  # first target nt of the local alignment
-    aln_end: int  # last target nt of the local alignment
-    site_end: int  # target nt opposite miRNA nt 1 (if aligned) else nt 2 (may lie past the end)
-    mirna_first: int  # lowest miRNA nt (1-based, 5'->3') in the alignment
-    mirna_last: int
-    cts_start: int  # window clipped to the target
-    cts_end: int
-    cts_seq: str  # cts_length letters, N-padded (or the whole target when it is short)
-
-
-def seed_weighted_query(mirna: str) -> str:
-    """The miRNA 3'->5' with its nt 2-8 written in lower case (the 4x-scored letters)."""
-    marked = "".join(c.lower() if SEED_FIRST <= i <= SEED_LAST else c for i, c in enumerate(mirna, start=1))
-    return marked[::-1]
-
-
-class DuplexScorer:
-    """miRanda-style duplex scores and sites with Biopython's C aligner (see the module)."""
-
-    def __init__(self) -> None:
-        from Bio.Align import PairwiseAligner, substitution_matrices
-
-        alphabet = _TARGET_LETTERS + _MIRNA_SEED
-        matrix = substitution_matrices.Array(alphabet=alphabet, dims=2)
-        for t in _TARGET_LETTERS:
-            for m in _MIRNA_PLAIN:
-                s = pair_score(m, t)
-                matrix[t, m] = s
-                matrix[t, m.lower()] = s * SEED_SCALE
-        self.aligner = PairwiseAligner(
-            mode="local",
-            substitution_matrix=matrix,
-            open_gap_score=GAP_OPEN,
-            extend_gap_score=GAP_EXTEND,
-        )
-
-    def score(self, mirna: str, target: str) -> float:
-        """Best local duplex score of a normalised miRNA (5'->3') in a target (5'->3')."""
-        if not target:
-            return 0.0
-        return float(self.aligner.score(target, seed_weighted_query(mirna)))
-
-    def _best(self, query: str, target: str, lo: int, hi: int, min_score: float) -> tuple[float, int, int, int, int] | None:
-        """Best alignment in target[lo:hi] if it scores >= min_score (and > 0):
-        (score, t_start, t_end, q_start, q_end), 0-based. Aligns (traceback) only then."""
-        if hi - lo < 1:
-            return None
-        segment = target[lo:hi]
-        score = float(self.aligner.score(segment, query))
-        if score <= 0 or score < min_score:
-            return None
-        aln = self.aligner.align(segment, query)[0]
-        coords = aln.coordinates
-        return score, lo + int(coords[0, 0]), lo + int(coords[0, -1]), int(coords[1, 0]), int(coords[1, -1])
-
-    def sites(
-        self,
-        mirna: str,
-        target: str,
-        n_sites: int = 1,
-        min_score: float = DEFAULT_MIN_SCORE,
-        cts_length: int = DEFAULT_CTS_LENGTH,
-    ) -> list[DuplexSite]:
-        """Up to ``n_sites`` non-overlapping sites scoring >= ``min_score``, best first."""
-        query = seed_weighted_query(mirna)
-        L = len(mirna)
-        found: list[DuplexSite] = []
-        heap: list[tuple[float, int, tuple]] = []
-
-        def push(lo: int, hi: int) -> None:
-            best = self._best(query, target, lo, hi, min_score)
-            if best is not None:
-                # Best score first; ties by position on the target (deterministic).
-                heapq.heappush(heap, (-best[0], best[1], (lo, hi) + best))
-
-        push(0, len(target))
-        while heap and len(found) < n_sites:
-            _, _, (lo, hi, score, ts, te, qs, qe) = heapq.heappop(heap)
-            found.append(self._site(score, ts, te, qs, qe, L, target, cts_length))
-            if len(found) < n_sites:
-                push(lo, ts)
-                push(te, hi)
-        return found
-
-    @staticmethod
-    def _site(score: float, ts: int, te: int, qs: int, qe: int, L: int, target: str, cts_length: int) -> DuplexSite:
-        # query index i (0-based, 3'->5') is miRNA nt L - i; the last aligned column pairs
-        # target te-1 (0-based) with query qe-1, i.e. miRNA nt L - qe + 1.
-        first = L - qe + 1
-        last = L - qs
-        site_end = te if first == 1 else te + (first - 2)  # 1-based
-        cts_start, cts_end, cts_seq = window(target, site_end, cts_length)
-        return DuplexSite(score, ts + 1, te, site_end, first, last, cts_start, cts_end, cts_seq)
-
-
-def window(target: str, site_end: int, cts_length: int = DEFAULT_CTS_LENGTH) -> tuple[int, int, str]:
-    """CTS window placed like :mod:`sites` places it: (cts_start, cts_end, N-padded seq).
-
-    A target no longer than ``cts_length`` is returned whole.
-    """
-    n = len(target)
-    if n <= cts_length:
-        return 1, n, target
-    end = site_end + CTS_DOWNSTREAM  # 1-based, may lie outside the target
-    start = end - cts_length + 1
-    lo, hi = max(start, 1), min(end, n)
-    seq = "N" * (lo - start) + target[lo - 1 : hi] + "N" * (end - hi)
-    return lo, hi, seq
-
-
-_DEFAULT_SCORER: DuplexScorer | None = None
-
-
-def _scorer() -> DuplexScorer:
-    global _DEFAULT_SCORER
-    if _DEFAULT_SCORER is None:
-        _DEFAULT_SCORER = DuplexScorer()
-    return _DEFAULT_SCORER
-
-
-def duplex_score(mirna_seq: str, target_seq: str) -> float:
-    """Best miRanda-style duplex score (see the module docstring)."""
-    return _scorer().score(normalise(mirna_seq), normalise(target_seq))
-
-
 def find_negative_sites(
     mirna_seq: str,
     target_seq: str,
@@ -380,35 +207,6 @@ def find_negative_sites(
 ) -> list[DuplexSite]:
     """Sites of a (mock) miRNA in one target: up to ``n_sites``, score >= ``min_score``, best first."""
     return _scorer().sites(normalise(mirna_seq), normalise(target_seq), n_sites, min_score, cts_length)
-
-
-def reference_duplex_score(mirna: str, target: str) -> float:
-    """Slow pure-Python Gotoh local alignment with the same rules (for tests)."""
-    q = mirna[::-1]
-    L = len(mirna)
-    weights = [SEED_SCALE if SEED_FIRST <= L - i <= SEED_LAST else 1 for i in range(L)]
-    neg = float("-inf")
-    n = len(target)
-    # H: best ending in an aligned pair (or empty, local); E: ending with a gap in the
-    # miRNA (target nt unpaired); F: ending with a gap in the target (miRNA nt unpaired).
-    H_prev = [0.0] * (n + 1)
-    E_prev = [neg] * (n + 1)
-    F_prev = [neg] * (n + 1)
-    best = 0.0
-    for i in range(1, L + 1):
-        H = [0.0] * (n + 1)
-        E = [neg] * (n + 1)
-        F = [neg] * (n + 1)
-        w = weights[i - 1]
-        qi = q[i - 1]
-        for j in range(1, n + 1):
-            E[j] = max(H[j - 1] + GAP_OPEN, E[j - 1] + GAP_EXTEND, F[j - 1] + GAP_OPEN)
-            F[j] = max(H_prev[j] + GAP_OPEN, F_prev[j] + GAP_EXTEND, E_prev[j] + GAP_OPEN)
-            diag = max(H_prev[j - 1], E_prev[j - 1], F_prev[j - 1], 0.0)
-            H[j] = diag + w * pair_score(qi, target[j - 1])
-            best = max(best, H[j])
-        H_prev, E_prev, F_prev = H, E, F
-    return best
 
 
 # --------------------------------------------------------------------------- negatives

@@ -1,6 +1,8 @@
 """Checks that serve tests and benchmarks, not the tools (nothing in the dt-* commands uses them).
 
-* :func:`random_utr_check`: the fraction of random UTRs called a target per aggregation.
+* :func:`random_utr_check`: the fraction of random UTRs called a target per aggregation;
+* :func:`reference_duplex_score`: a slow pure-Python Gotoh alignment, the check of
+  :func:`deeptarget_core.duplex.duplex_score`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 
 from . import sites
 from .chance import ChanceModel
+from .duplex import GAP_EXTEND, GAP_OPEN, SEED_FIRST, SEED_LAST, SEED_SCALE, pair_score
 from .scorers import SiteScorer, score_block
 
 
@@ -51,3 +54,32 @@ def random_utr_check(
             total += n_utrs
         results.append({"utr_length": length, "n": total, **{f"called_{k}": v / total for k, v in called.items()}})
     return results
+
+
+def reference_duplex_score(mirna: str, target: str) -> float:
+    """Slow pure-Python Gotoh local alignment with the same rules (for tests)."""
+    q = mirna[::-1]
+    L = len(mirna)
+    weights = [SEED_SCALE if SEED_FIRST <= L - i <= SEED_LAST else 1 for i in range(L)]
+    neg = float("-inf")
+    n = len(target)
+    # H: best ending in an aligned pair (or empty, local); E: ending with a gap in the
+    # miRNA (target nt unpaired); F: ending with a gap in the target (miRNA nt unpaired).
+    H_prev = [0.0] * (n + 1)
+    E_prev = [neg] * (n + 1)
+    F_prev = [neg] * (n + 1)
+    best = 0.0
+    for i in range(1, L + 1):
+        H = [0.0] * (n + 1)
+        E = [neg] * (n + 1)
+        F = [neg] * (n + 1)
+        w = weights[i - 1]
+        qi = q[i - 1]
+        for j in range(1, n + 1):
+            E[j] = max(H[j - 1] + GAP_OPEN, E[j - 1] + GAP_EXTEND, F[j - 1] + GAP_OPEN)
+            F[j] = max(H_prev[j] + GAP_OPEN, F_prev[j] + GAP_EXTEND, E_prev[j] + GAP_OPEN)
+            diag = max(H_prev[j - 1], E_prev[j - 1], F_prev[j - 1], 0.0)
+            H[j] = diag + w * pair_score(qi, target[j - 1])
+            best = max(best, H[j])
+        H_prev, E_prev, F_prev = H, E, F
+    return best

@@ -142,7 +142,11 @@ class SequenceAutoencoder(nn.Module):
 
     def encode(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, L) codes -> (B, L, encoder_hidden) per-position representations."""
-        return _rnn_output(self.encoder, self.embedding(codes.long()))
+        return self.encode_embedded(self.embedding(codes.long()))
+
+    def encode_embedded(self, embedded: torch.Tensor) -> torch.Tensor:
+        """(B, L, embedding_dim) nucleotide vectors -> (B, L, encoder_hidden) (for attributions)."""
+        return _rnn_output(self.encoder, embedded)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, L) -> (B, L, 4) logits over A/C/G/U (targets: codes - 1, pads ignored)."""
@@ -217,6 +221,18 @@ class DeepTarget(nn.Module):
         else:
             summary = last[:, -1, :]
         return self.classifier(self.dropout(summary))
+
+    def classify_embedded(
+        self, mirna_embedded: torch.Tensor, cts_embedded: torch.Tensor, pairing: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, 2) logits from nucleotide vectors: (B, L, E) miRNA 5'->3' (padded to L) and
+        (B, L, E) CTS 5'->3' as on the target; ``pairing`` (B, L, K) channels, zero when not
+        given for a model that has them. The interface of attributions (dt-explain)."""
+        m_states = self.mirna_ae.encode_embedded(mirna_embedded)
+        c_states = self.cts_ae.encode_embedded(torch.flip(cts_embedded, dims=[1]))
+        if pairing is None and self.config.pairing_offsets:
+            pairing = mirna_embedded.new_zeros(mirna_embedded.shape[0], mirna_embedded.shape[1], len(self.config.pairing_offsets))
+        return self.classify(m_states, c_states, pairing)
 
     def forward(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
         """(B, Lm) and (B, L) codes -> (B, 2) logits (class 1 = target)."""

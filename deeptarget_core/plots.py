@@ -12,16 +12,25 @@ import numpy as np
 
 
 def _plt():
+    """matplotlib.pyplot on the Agg backend, set up for reproducible files (the one plot
+    set-up of the suite: evaluation plots, functional plots and dt-explain's pictures)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    matplotlib.rcParams["svg.hashsalt"] = "deeptarget-explain"
+    matplotlib.rcParams["svg.fonttype"] = "path"
+    matplotlib.rcParams["path.simplify"] = True
     return plt
 
 
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "predictor"
+def safe_name(name: str, fallback: str = "predictor", limit: int | None = None, strip: str = "_") -> str:
+    """``name`` as a file-name part: runs of other characters than A-Z a-z 0-9 _ . - become
+    one '_', ``strip`` characters go from both ends, at most ``limit`` characters; an empty
+    result is ``fallback``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(strip)
+    return (safe if limit is None else safe[:limit]) or fallback
 
 
 def _save(fig, path: Path) -> Path:

@@ -26,22 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .plots import _plt
+
 _DPI = 100
 _COL_M = "#1b7837"
 _POS = "#c0392b"
 _NEG = "#2e6fba"
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    matplotlib.rcParams["svg.hashsalt"] = "deeptarget-explain"
-    matplotlib.rcParams["svg.fonttype"] = "path"
-    matplotlib.rcParams["path.simplify"] = True
-    return plt
 
 
 class _Figure:

@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from deeptarget_core import explain as ex
+from deeptarget_core import explain_report as report
 from deeptarget_core.model import CheckpointInfo, DeepTarget, ModelConfig, load_model, save_checkpoint
 from deeptarget_core.seq import encode_batch, reverse_complement
 from deeptarget_tools.explain import app
@@ -282,9 +283,9 @@ def test_reused_figure_draws_the_same_bytes_as_a_fresh_one(tmp_path, toy, pairs)
 
 def test_drawing_in_worker_processes_gives_the_same_files(tmp_path, toy, pairs):
     res = ex.explain(toy, pairs[:3], steps=4)
-    info = ex.RunInfo("ig", 4, ex.baseline_score(toy), "toy", formats=("png",))
-    ex.write_outputs(res, tmp_path / "one", info, workers=1)
-    ex.write_outputs(res, tmp_path / "two", info, workers=2)
+    info = report.RunInfo("ig", 4, ex.baseline_score(toy), "toy", formats=("png",))
+    report.write_outputs(res, tmp_path / "one", info, workers=1)
+    report.write_outputs(res, tmp_path / "two", info, workers=2)
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert len(names) == 3 * 2 + 3 and names == sorted(p.name for p in (tmp_path / "two").iterdir())  # + manifest
     for name in names:

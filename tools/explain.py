@@ -98,6 +98,7 @@ def _explain(
     no_svg, force, model_path, device, batch_size, threads, debug=False,
 ) -> None:
     from deeptarget_core import explain as ex
+    from deeptarget_core import explain_report as report
 
     if table is None and not mirna_seqs and not cts_seqs:
         raise typer.BadParameter("give a TABLE, or --mirna-seq and --cts-seq")
@@ -109,7 +110,7 @@ def _explain(
         raise InputError("only one of TABLE and --mirna can be read from stdin")
     # Cheap checks first: a bad output directory or sequence fails before the model loads.
     _cli.check_paths({"TABLE": table, "--mirna": mirna, "--model": model_path}, {}, {"-o": outdir})
-    ex.check_outdir(outdir, force)
+    report.check_outdir(outdir, force)
     from deeptarget_core.io import check_output_path
 
     check_output_path(outdir, directory=True)  # the parent must take the new directory
@@ -138,7 +139,7 @@ def _explain(
     log.info("dt-explain: %d pair(s), %s attributions", len(pairs), f"IG with {steps} steps" if method == "ig" else method)
     explanations = ex.explain(net, pairs, method, steps, layer, batch_size, dev)
     t1 = time.perf_counter()
-    info = ex.RunInfo(
+    info = report.RunInfo(
         method=method,
         steps=steps,
         baseline=ex.baseline_score(net, dev),
@@ -152,7 +153,7 @@ def _explain(
         if gap > 1e-3:
             log.warning("dt-explain: IG attributions miss score - baseline by up to %.2g; use more --steps", gap)
     with _cli.progress("drawing", total=len(explanations)) as advance:
-        ex.write_outputs(explanations, outdir, info, force=force, advance=advance, workers=threads)
+        report.write_outputs(explanations, outdir, info, force=force, advance=advance, workers=threads)
     log.info(
         "dt-explain: %d pair(s): model %.2f s, pictures %.2f s -> %s/index.html",
         len(explanations), info.seconds_compute, info.seconds_draw, outdir,

@@ -26,25 +26,34 @@ RUN python -m venv /opt/deeptarget
 # wheels carry their own CUDA runtime, so no nvidia base image is needed; the host needs only the
 # driver). The build fails unless the installed torch is the variant asked for: an unpinned or
 # mis-indexed install would otherwise put a multi-GB CUDA build into the CPU image unnoticed.
+# torch's C++ headers, cmake files and C++ test programs serve only compiling against torch and
+# testing it (about 190 MB): they go; torch_shm_manager stays.
 RUN case "${TORCH_VARIANT}" in \
         cpu|cu[0-9][0-9][0-9]) ;; \
         *) echo "TORCH_VARIANT must be cpu or cuNNN (e.g. cu126), not '${TORCH_VARIANT}'" >&2; exit 1 ;; \
     esac \
  && pip install --index-url "${TORCH_INDEX_URL}" \
         --extra-index-url https://pypi.org/simple "torch==${TORCH_VERSION}" \
- && python -W ignore -c "import sys, torch; v = torch.version.cuda; got = 'cu' + v.replace('.', '') if v else 'cpu'; sys.exit(0 if got == sys.argv[1] else f'torch {torch.__version__} is a {got} build, not {sys.argv[1]}')" "${TORCH_VARIANT}"
+ && python -W ignore -c "import sys, torch; v = torch.version.cuda; got = 'cu' + v.replace('.', '') if v else 'cpu'; sys.exit(0 if got == sys.argv[1] else f'torch {torch.__version__} is a {got} build, not {sys.argv[1]}')" "${TORCH_VARIANT}" \
+ && site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
+ && rm -rf "${site}/torch/include" "${site}/torch/share/cmake" "${site}/torch/test" \
+ && find "${site}/torch/bin" -mindepth 1 -maxdepth 1 ! -name torch_shm_manager -exec rm -rf {} +
 WORKDIR /src
-COPY pyproject.toml setup.cfg README.md ./
+# the dependencies in a layer that only a change of setup.cfg or pyproject.toml rebuilds: an empty
+# stub of the package (and of README.md, its long description) pulls them in, then goes
+COPY pyproject.toml setup.cfg ./
+RUN mkdir -p deeptarget_core tools \
+ && echo '__version__ = "0"' >deeptarget_core/__init__.py \
+ && touch README.md \
+ && pip install "torch==${TORCH_VERSION}" . \
+ && pip uninstall -y deeptarget \
+ && rm -rf deeptarget_core tools build ./*.egg-info README.md
+COPY README.md ./
 COPY deeptarget_core ./deeptarget_core
 COPY tools ./tools
 # a non-editable install: the package, its console scripts and the default model under
 # deeptarget_core/models/ all land in /opt/deeptarget
-# torch's C++ headers, cmake files and C++ test programs serve only compiling against torch and
-# testing it (about 190 MB); torch_shm_manager stays
-RUN pip install "torch==${TORCH_VERSION}" . \
- && site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
- && rm -rf "${site}/torch/include" "${site}/torch/share/cmake" "${site}/torch/test" \
- && find "${site}/torch/bin" -mindepth 1 -maxdepth 1 ! -name torch_shm_manager -exec rm -rf {} + \
+RUN pip install --no-deps . \
  && python -c "import deeptarget_core, pathlib, sys; m = sorted(pathlib.Path(deeptarget_core.__file__).parent.joinpath('models').glob('*.pt')); sys.exit(0 if m else 'no default model in the package: run make model first')"
 
 # ---- stage 2: runtime ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ root=$(dirname "$here")
 image=${1:?usage: test.sh IMAGE:TAG}
 work=${CONTAINER_WORK:-/var/tmp/deeptarget-container}
 podman=${PODMAN:-$here/podman}
-host_bin=${HOST_BIN:-$root/.venv/bin}
+host_bin=$(realpath "${HOST_BIN:-$root/.venv/bin}")
 t=$work/test
 tools=(dt-scan-cts dt-make-negatives dt-pretrain dt-train dt-predict dt-eval dt-explain)
 start=$(date +%s.%N)
@@ -84,10 +84,13 @@ for d in image caller; do
 done
 
 echo "== 5. start-up, size" >&2
-for tool in "${tools[@]}"; do
-    run_image "$image" "$tool" --version >/dev/null || { echo "FAIL: $tool --version" >&2; fail=1; }
-done
-note "every tool answers --version in the image: ${tools[*]}"
+if run_image "$image" bash -c 'for t in "$@"; do "$t" --version >/dev/null || { echo "$t failed" >&2; exit 1; }; done' \
+        - "${tools[@]}"; then
+    note "every tool answers --version in the image: ${tools[*]}"
+else
+    echo "FAIL: a tool does not start in the image" >&2
+    fail=1
+fi
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # inside a running container (the tool alone), then a whole `podman run` (container start too)
 for cmd in "dt-predict --version" "dt-scan-cts --help"; do

@@ -20,10 +20,11 @@ CONTAINER_IMAGE = localhost/$(IMAGE):$(IMAGE_TAG)
 # the local base image (container/make-base.sh); where a registry is reachable,
 # BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm builds on the usual base instead
 BASE_IMAGE ?= localhost/deeptarget-base:bookworm
-# podman with vfs storage, runc and cgroupfs (see container/podman); PODMAN=podman where plain works
+# podman with overlay (else vfs) storage, runc and cgroupfs (see container/podman);
+# PODMAN=podman where plain podman works
 PODMAN ?= container/podman
-# intermediate layers cost a full copy each with vfs storage: none for the multi-GB CUDA image
-CONTAINER_LAYERS ?= $(if $(filter cpu,$(TORCH_VARIANT)),true,false)
+# build-step cache; with vfs storage every cached step is a full copy of the image: false saves disk
+CONTAINER_LAYERS ?= true
 CONTAINER_ENV = CONTAINER_WORK=$(CONTAINER_WORK) PODMAN=$(PODMAN) BASE_IMAGE=$(BASE_IMAGE) \
 	TORCH_VARIANT=$(TORCH_VARIANT) VERSION=$(DT_VERSION) LAYERS=$(CONTAINER_LAYERS)
 CONTAINER_APT = podman buildah runc debootstrap curl ca-certificates
@@ -57,7 +58,7 @@ container: container-deps
 	$(CONTAINER_ENV) nice -n 10 container/build.sh $(CONTAINER_IMAGE)
 
 container-test: install container
-	$(CONTAINER_ENV) HOST_BIN=$(BIN) container/test.sh $(CONTAINER_IMAGE)
+	$(CONTAINER_ENV) HOST_BIN=$(abspath $(BIN)) container/test.sh $(CONTAINER_IMAGE)
 
 container-save: container
 	rm -f $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar

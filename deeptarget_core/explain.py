@@ -48,8 +48,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
-from .io import iter_tsv, parse_decimal, read_fasta
-from .seq import MAX_MIRNA_LENGTH, MIN_CTS_NT, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, encode_batch, normalise
+from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal, read_fasta
+from .seq import MIN_CTS_NT, encode_batch
 from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .sites import best_site_types
 
@@ -88,19 +88,8 @@ def window_of(cts: str, length: int) -> str:
     return cts[-length:].rjust(length, "N")
 
 
-def _check_mirna(seq: str, what: str, path: str | None, line: int | None) -> str:
-    s = normalise(seq)
-    if not s or set(s) - MIRNA_LETTERS:
-        raise InputError(f"{what} '{seq}' is not an A/C/G/U(T) sequence", path, line)
-    if not MIN_MIRNA_LENGTH <= len(s) <= MAX_MIRNA_LENGTH:
-        raise InputError(f"{what} is {len(s)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt", path, line)
-    return s
-
-
 def _check_cts(seq: str, what: str, path: str | None, line: int | None) -> str:
-    s = normalise(seq)
-    if not s or set(s) - TARGET_LETTERS:
-        raise InputError(f"{what} '{seq}' is empty or has letters other than A/C/G/U/T/N", path, line)
+    s = check_target_seq(seq, what, path, line)
     if len(s) < MIN_CTS_NT:
         raise InputError(f"{what} '{seq}' is {len(s)} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)", path, line)
     if len(s) > MAX_CTS_NT:
@@ -119,7 +108,7 @@ def pairs_from_sequences(mirna_seqs: Sequence[str], cts_seqs: Sequence[str]) -> 
         out.append(
             ExplainPair(
                 mirna_id=f"mirna_{i}",
-                mirna_seq=_check_mirna(m, f"--mirna-seq #{i}", None, None),
+                mirna_seq=check_mirna_seq(m, f"--mirna-seq #{i}", None, None),
                 mrna_id=f"cts_{i}",
                 cts_seq=_check_cts(c, f"--cts-seq #{i}", None, None),
                 source="command line",
@@ -169,7 +158,7 @@ def iter_table_pairs(
                     )
                 mseq = mirnas[mid]
             else:
-                mseq = _check_mirna(row[mi], "mirna_seq", table.path, line)
+                mseq = check_mirna_seq(row[mi], "mirna_seq", table.path, line)
             score = None
             if "score" in idx:
                 text = row[idx["score"]].strip()

@@ -42,7 +42,6 @@ SITE_COLUMNS = (
     "cts_end",
     "cts_seq",
 )
-GENE_COLUMNS = ("mirna_id", "mrna_id", "score", "n_sites", "best_site_type")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -603,35 +602,48 @@ class Pair:
     line: int
 
 
+def check_mirna_seq(seq: str, what: str, path: str | None, line: int | None) -> str:
+    """A miRNA sequence from a table or the command line, normalised; the one check (and
+    message) of every reader: A/C/G/U(T) only, MIN_MIRNA_LENGTH-MAX_MIRNA_LENGTH nt."""
+    s = normalise(seq)
+    if not s or set(s) - MIRNA_LETTERS:
+        raise InputError(f"{what} '{seq}' is not an A/C/G/U(T) sequence", path, line)
+    if not MIN_MIRNA_LENGTH <= len(s) <= MAX_MIRNA_LENGTH:
+        raise InputError(f"{what} is {len(s)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt", path, line)
+    return s
+
+
+def check_target_seq(seq: str, what: str, path: str | None, line: int | None) -> str:
+    """A target (UTR or CTS) sequence from a table or the command line, normalised:
+    not empty, A/C/G/U/T/N only."""
+    s = normalise(seq)
+    if not s or set(s) - TARGET_LETTERS:
+        raise InputError(f"{what} is empty or has letters other than A/C/G/U/T/N", path, line)
+    return s
+
+
+def pairs_of_table(table: Table) -> tuple[list[str], list[Pair]]:
+    """``(extra_column_names, pairs)`` of one chunk of a pair table, every row validated."""
+    cols = table.columns
+    idx = [cols.index(c) for c in PAIR_COLUMNS]
+    li = cols.index("label") if "label" in cols else -1
+    extra_idx = [i for i, c in enumerate(cols) if c not in PAIR_COLUMNS and c != "label"]
+    out = []
+    for row, line in zip(table.rows, table.lines):
+        mid, mseq, tid, tseq = (row[i] for i in idx)
+        if not mid or not tid:
+            raise InputError("empty mirna_id or mrna_id", table.path, line)
+        mseq_n = check_mirna_seq(mseq, "mirna_seq", table.path, line)
+        tseq_n = check_target_seq(tseq, "mrna_seq", table.path, line)
+        label = parse_label(row[li], table.path, line) if li >= 0 else None
+        out.append(Pair(mid, mseq_n, tid, tseq_n, label, tuple(row[i] for i in extra_idx), line))
+    return [cols[i] for i in extra_idx], out
+
+
 def iter_pairs(path: PathLike, chunk_rows: int = 100_000) -> Iterator[tuple[list[str], list[Pair]]]:
     """Stream a pair table: ``(extra_column_names, pairs)`` per chunk, validated."""
     for table in iter_tsv(path, PAIR_COLUMNS, chunk_rows):
-        cols = table.columns
-        idx = [cols.index(c) for c in PAIR_COLUMNS]
-        has_label = "label" in cols
-        li = cols.index("label") if has_label else -1
-        extra_idx = [i for i, c in enumerate(cols) if c not in PAIR_COLUMNS and c != "label"]
-        extra_names = [cols[i] for i in extra_idx]
-        out = []
-        for row, line in zip(table.rows, table.lines):
-            mid, mseq, tid, tseq = (row[i] for i in idx)
-            mseq_n = normalise(mseq)
-            tseq_n = normalise(tseq)
-            if not mid or not tid:
-                raise InputError("empty mirna_id or mrna_id", table.path, line)
-            if not mseq_n or set(mseq_n) - MIRNA_LETTERS:
-                raise InputError(f"mirna_seq '{mseq}' is not an A/C/G/U sequence", table.path, line)
-            if not MIN_MIRNA_LENGTH <= len(mseq_n) <= MAX_MIRNA_LENGTH:
-                raise InputError(
-                    f"mirna_seq is {len(mseq_n)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH}",
-                    table.path,
-                    line,
-                )
-            if not tseq_n or set(tseq_n) - TARGET_LETTERS:
-                raise InputError("mrna_seq is empty or has letters other than A/C/G/U/T/N", table.path, line)
-            label = parse_label(row[li], table.path, line) if has_label else None
-            out.append(Pair(mid, mseq_n, tid, tseq_n, label, tuple(row[i] for i in extra_idx), line))
-        yield extra_names, out
+        yield pairs_of_table(table)
 
 
 def read_pairs(path: PathLike) -> tuple[list[str], list[Pair]]:

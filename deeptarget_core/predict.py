@@ -31,7 +31,7 @@ from . import sites
 from .chance import ChanceModel
 from .errors import InputError
 from .gene_writer import GeneWriter
-from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, read_fasta, read_pairs, write_tsv_header
+from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
 from .scorers import (
     _CTS_CODE,
     _FIND_SITE_TYPE,
@@ -327,7 +327,7 @@ def predict_pairs_site(
         if not table.rows:
             continue
         # Validate through the one pair reader (same messages as everywhere).
-        pairs = _validate_pair_rows(table)
+        pairs = pairs_of_table(table)[1]
         mseqs = [p.mirna_seq for p in pairs]
         ctss = [p.mrna_seq for p in pairs]
         types, windows = sites.best_site_types(mseqs, ctss, L)
@@ -346,33 +346,6 @@ def predict_pairs_site(
             progress(len(pairs))
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _validate_pair_rows(table):
-    """Pair objects of one chunk of a pair table, with the checks of ``io.iter_pairs``."""
-    from .io import Pair, parse_label
-    from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS
-
-    cols = table.columns
-    idx = [cols.index(c) for c in ("mirna_id", "mirna_seq", "mrna_id", "mrna_seq")]
-    li = cols.index("label") if "label" in cols else -1
-    out = []
-    for row, line in zip(table.rows, table.lines):
-        mid, mseq, tid, tseq = (row[i] for i in idx)
-        mseq_n, tseq_n = normalise(mseq), normalise(tseq)
-        if not mid or not tid:
-            raise InputError("empty mirna_id or mrna_id", table.path, line)
-        if not mseq_n or set(mseq_n) - MIRNA_LETTERS:
-            raise InputError(f"mirna_seq '{mseq}' is not an A/C/G/U sequence", table.path, line)
-        if not MIN_MIRNA_LENGTH <= len(mseq_n) <= MAX_MIRNA_LENGTH:
-            raise InputError(
-                f"mirna_seq is {len(mseq_n)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH}", table.path, line
-            )
-        if not tseq_n or set(tseq_n) - TARGET_LETTERS:
-            raise InputError("mrna_seq is empty or has letters other than A/C/G/U/T/N", table.path, line)
-        label = parse_label(row[li], table.path, line) if li >= 0 else None
-        out.append(Pair(mid, mseq_n, tid, tseq_n, label, (), line))
-    return out
 
 
 def predict_pairs_gene(

@@ -10,23 +10,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import errno
-import gzip
-import io
 import os
 import re
-import sys
-import tempfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Iterator, Sequence
 
 import numpy as np
 
 from .errors import InputError
+from .streams import (  # noqa: F401  (re-exported: io is the suite's one file-format module)
+    atomic_output,
+    check_output_path,
+    display_name,
+    MAX_LINE_CHARS,
+    open_input,
+    output_group,
+    temp_prefix,
+)
 from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
 
 PathLike = str | os.PathLike
@@ -42,331 +42,6 @@ SITE_COLUMNS = (
     "cts_end",
     "cts_seq",
 )
-
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-# --------------------------------------------------------------------------- opening files
-
-
-def display_name(path: PathLike) -> str:
-    return "<stdin>" if str(path) == "-" else str(path)
-
-
-# Inputs that cannot be opened twice (stdin, a FIFO, process substitution, /dev/stdin): what a
-# first reader took from them (e.g. a sniffer reading the header) is kept, with the still-open
-# stream, and replayed to the next reader of the same name. Only what was read is kept, up to
-# _REPLAY_CAP bytes; a stream read further than that cannot be read a second time.
-_REPLAY_CAP = 256 << 20
-_PENDING: dict[str, "_Replay"] = {}
-
-
-class _Replay(io.RawIOBase):
-    """A raw byte stream over ``prefix`` + ``source`` that records what it hands out."""
-
-    def __init__(self, name: str, source: IO[bytes], prefix: bytes = b""):
-        self.name = name
-        self._source = source
-        self._prefix = memoryview(prefix)
-        self._record = bytearray(prefix)
-        self._overflow = len(prefix) > _REPLAY_CAP
-        self.eof = False
-        self.key = _stream_key(name)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        data = self._source.read1(len(buffer)) if hasattr(self._source, "read1") else self._source.read(len(buffer))
-        if not data:
-            self.eof = True
-            return 0
-        if not self._overflow:
-            self._record += data
-            if len(self._record) > _REPLAY_CAP:
-                self._overflow, self._record = True, bytearray()
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed and not self._overflow:
-            # read again later (a sniffer first, then the reader): replay what was read
-            again = _Replay(self.name, self._source, bytes(self._record))
-            again.key = self.key
-            _PENDING[self.name] = again
-        elif not self.closed and self.name != "-":
-            self._source.close()
-        super().close()
-
-
-def _stream_key(name: str) -> object:
-    """What identifies the stream behind a name: stdin's file object, a pipe's inode (a later
-    pipe or stdin of the same name, e.g. in the next in-process run, is another stream)."""
-    if name == "-":
-        return id(sys.stdin.buffer) if hasattr(sys.stdin, "buffer") else id(sys.stdin)
-    try:
-        st = os.stat(name)
-        return (st.st_dev, st.st_ino)
-    except OSError:
-        return None
-
-
-def _stream_once(name: str) -> IO[bytes] | None:
-    """The replaying stream of a stdin/pipe input, or None for a file that can be reopened."""
-    if name in _PENDING and _PENDING[name].key != _stream_key(name):
-        io.RawIOBase.close(_PENDING.pop(name))  # stale: another stream has that name now
-    if name in _PENDING:
-        pending = _PENDING.pop(name)
-        if pending._overflow:
-            raise InputError("this input is a pipe that was read once already; give it as a file", name)
-        return pending
-    if name == "-":
-        return _Replay(name, sys.stdin.buffer)
-    import stat
-
-    try:
-        mode = os.stat(name).st_mode
-    except OSError:
-        return None
-    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
-        try:
-            return _Replay(name, open(name, "rb", buffering=0))
-        except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror}", name) from exc
-    return None
-
-
-def open_input(path: PathLike) -> IO[str]:
-    """Open a text input: '-' is stdin; gzip/bgzip is detected by content, not by name.
-
-    stdin and pipes are read once: a second open of the same name continues where the bytes
-    already read are replayed (see :class:`_Replay`)."""
-    name = str(path)
-    raw: IO[bytes] | None = _stream_once(name)
-    if raw is None:
-        p = Path(name)
-        if not p.exists():
-            raise InputError("no such file", name)
-        if p.is_dir():
-            raise InputError("is a directory, expected a file", name)
-        try:
-            raw = open(p, "rb")
-        except OSError as exc:
-            raise InputError(f"cannot open: {exc.strerror}", name) from exc
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb")  # handles bgzip too
-    else:
-        stream = buffered
-    # newline=None: Windows line endings are accepted and normalised; utf-8-sig: a byte-order
-    # mark at the start (what spreadsheet programs write) is dropped.
-    return _CheckedText(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None), name, buffered)
-
-
-MAX_LINE_CHARS = 64 << 20  # longer lines are refused: bounded memory for a file without line breaks
-_PIECE = 1 << 20
-
-
-class _CheckedText(io.TextIOBase):
-    """Text stream that turns decoding and gzip errors into InputError with the file name."""
-
-    def __init__(self, inner: io.TextIOWrapper, name: str, raw: IO[bytes] | None = None):
-        self._inner = inner
-        self._raw = raw  # closed too: GzipFile leaves the file it reads open
-        self.name = name
-        self.line = 0
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        return self
-
-    def _piece(self) -> str:
-        try:
-            piece = self._inner.readline(_PIECE)
-        except UnicodeDecodeError as exc:
-            raise InputError("not a text file (binary content)", self.name, self.line + 1) from exc
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"corrupt or truncated gzip data ({exc})", self.name, self.line + 1) from exc
-        if "\x00" in piece:
-            raise InputError("not a text file (binary content)", self.name, self.line + 1)
-        return piece
-
-    def __next__(self) -> str:
-        # Read in pieces of at most 1 Mi characters: a line longer than MAX_LINE_CHARS (a file
-        # without line breaks, /dev/zero) fails after that much, not after filling the memory.
-        line = self._piece()
-        if not line:
-            raise StopIteration
-        if not line.endswith("\n"):
-            pieces, total = [line], len(line)
-            while True:
-                piece = self._piece()
-                if not piece:
-                    break
-                pieces.append(piece)
-                total += len(piece)
-                if piece.endswith("\n"):
-                    break
-                if total > MAX_LINE_CHARS:
-                    raise InputError(
-                        f"line longer than {MAX_LINE_CHARS:,} characters (a file without line breaks?); "
-                        "wrap long sequences, e.g. seqkit seq -w 60", self.name, self.line + 1,
-                    )
-            line = "".join(pieces)
-        self.line += 1
-        return line
-
-    def readline(self, size: int = -1) -> str:  # type: ignore[override]
-        try:
-            return next(self)
-        except StopIteration:
-            return ""
-
-    def close(self) -> None:
-        self._inner.close()  # stdin itself stays open: its _Replay does not close it
-        if self._raw is not None:
-            self._raw.close()
-
-
-def temp_prefix(dest: Path) -> str:
-    """Hidden temporary name beside ``dest``: ``.NAME.`` with NAME cut to 40 characters, so
-    that an output name near the file-system limit (255 bytes) still gets a temporary file."""
-    return f".{dest.name[:40]}."
-
-
-@contextlib.contextmanager
-def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
-    """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``.
-
-    The data go to a temporary file beside the destination, renamed on success and removed
-    on any exception (including KeyboardInterrupt), so outputs are complete or absent.
-    """
-    name = str(path)
-    if name == "-":
-        out = sys.stdout.buffer if binary else sys.stdout
-        yield out
-        out.flush()
-        return
-    dest = Path(name)
-    if dest.exists() and not dest.is_file():
-        # /dev/null, /dev/stdout, a named pipe: nothing to rename over, write straight through.
-        if dest.is_dir():
-            raise InputError("output path is a directory", name)
-        try:
-            with open(dest, "wb" if binary else "w") as direct:
-                yield direct
-        except OSError as exc:
-            _name_output_error(exc, name)
-            raise
-        return
-    directory = dest.parent if str(dest.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("output directory does not exist", directory)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc.strerror}", name) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if name.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                    if binary:
-                        yield gz
-                    else:
-                        text = io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
-                        yield text
-                        text.flush()
-                        text.detach()
-            elif binary:
-                yield raw
-            else:
-                text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-                yield text
-                text.flush()
-                text.detach()
-        # Keep the permissions a plain open() would give (mkstemp makes 0600).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        group = _GROUP.get()
-        if group is not None:
-            group.append((tmp, dest))  # renamed when the whole group is complete
-        else:
-            os.replace(tmp, dest)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            _name_output_error(exc, name)
-        raise
-
-
-_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar("output_group", default=None)
-
-
-@contextlib.contextmanager
-def output_group() -> Iterator[None]:
-    """All :func:`atomic_output` files opened inside are renamed into place together, once
-    every one of them is complete (devices such as /dev/full included): a tool with several
-    outputs leaves all of them or none."""
-    if _GROUP.get() is not None:  # nested: the outer group commits
-        yield
-        return
-    pending: list[tuple[Path, Path]] = []
-    token = _GROUP.set(pending)
-    try:
-        yield
-    except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        _GROUP.reset(token)
-    for tmp, dest in pending:
-        os.replace(tmp, dest)
-
-
-_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
-
-
-def _name_output_error(exc: OSError, name: str) -> None:
-    """A full disk raises OSError without a file name: give it the destination's, so the
-    one-line error says which output could not be written (never the temporary name)."""
-    if exc.errno in _WRITE_ERRNOS and (exc.filename is None or str(exc.filename).endswith(".tmp")):
-        exc.filename = name
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            exc.strerror = f"{exc.strerror or 'no space left'}; free some space or write the output elsewhere"
-
-
-def check_output_path(path: PathLike, directory: bool = False) -> None:
-    """Fail early, before any work, where :func:`atomic_output` would fail at the end: the
-    parent directory is missing or not writable, or the path is a directory (a file for
-    ``directory=True`` outputs). '-' and devices (/dev/null) pass."""
-    name = str(path)
-    if name == "-":
-        return
-    dest = Path(name)
-    if dest.exists():
-        if directory and not dest.is_dir():
-            raise InputError("output path exists and is not a directory", name)
-        if not directory and dest.is_dir():
-            raise InputError("output path is a directory", name)
-        if not dest.is_file() and not dest.is_dir():
-            return  # a device or pipe: written straight through
-    parent = dest.parent if str(dest.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError("output directory does not exist", parent)
-    try:  # a real probe: os.access is wrong for root and for read-only mounts
-        fd, probe = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc.strerror}", name) from exc
-    os.close(fd)
-    os.unlink(probe)
-
 
 # --------------------------------------------------------------------------- FASTA
 
@@ -693,3 +368,112 @@ def read_id_pairs(path: PathLike) -> dict[str, set[str]]:
             raise InputError("empty miRNA or target id", name, line_no)
         pairs.setdefault(mid, set()).add(tid)
     return pairs
+
+
+# --------------------------------------------------------------------------- prediction tables (dt-eval)
+
+
+CV_STAT_ROWS = ("mean", "sd", "std", "min", "max", "median", "all")
+
+
+@dataclass
+class Predictions:
+    """Scores with labels (one prediction file, after any label join)."""
+
+    name: str
+    path: str
+    mirna_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    n_unlabelled: int = 0
+
+
+def read_labels(path) -> dict[tuple[str, str], int]:
+    """(mirna_id, mrna_id) -> label from a table with those three columns."""
+
+    out: dict[tuple[str, str], int] = {}
+    for table in iter_tsv(path, ("mirna_id", "mrna_id", "label")):
+        mi, ti, li = (table.columns.index(c) for c in ("mirna_id", "mrna_id", "label"))
+        for row, line in zip(table.rows, table.lines):
+            key = (row[mi], row[ti])
+            y = parse_label(row[li], table.path, line)
+            old = out.setdefault(key, y)
+            if old != y:
+                raise InputError(f"pair ({key[0]}, {key[1]}) has labels {old} and {y}", table.path, line)
+    return out
+
+
+def table_kind(path) -> str:
+    """'cv' for a dt-train cross-validation table (a ``fold`` column, no ``score``), else
+    'predictions'."""
+
+    for table in iter_tsv(path, (), chunk_rows=1):
+        cols = table.columns
+        return "cv" if "fold" in cols and "score" not in cols else "predictions"
+    return "predictions"
+
+
+def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None = None) -> Predictions:
+    """A prediction table with ``score`` and either ``label`` or (mirna_id, mrna_id) found in
+    ``labels`` (the separate label table wins when given). Unlabelled rows are dropped."""
+
+    need = ("score",) if labels is None else ("score", "mirna_id", "mrna_id")
+    mirnas: list[str] = []
+    ys: list[int] = []
+    ss: list[float] = []
+    dropped = 0
+    for table in iter_tsv(path, need):
+        cols = table.columns
+        if labels is None and "label" not in cols:
+            raise InputError("no 'label' column: give --labels TABLE to join labels on (mirna_id, mrna_id)", table.path, 1)
+        si = cols.index("score")
+        mi = cols.index("mirna_id") if "mirna_id" in cols else -1
+        ti = cols.index("mrna_id") if "mrna_id" in cols else -1
+        li = cols.index("label") if "label" in cols else -1
+        for row, line in zip(table.rows, table.lines):
+            try:
+                s = parse_decimal(row[si])
+            except ValueError:
+                raise InputError(f"score '{row[si]}' is not a number", table.path, line) from None
+            if not np.isfinite(s):
+                raise InputError(f"score '{row[si]}' is not a finite number", table.path, line)
+            if labels is not None:
+                y = labels.get((row[mi], row[ti]))
+                if y is None:
+                    dropped += 1
+                    continue
+            else:
+                y = parse_label(row[li], table.path, line)
+            ys.append(y)
+            ss.append(s)
+            mirnas.append(row[mi] if mi >= 0 else "")
+    if not ys:
+        raise InputError("no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path))
+    return Predictions(name, display_name(path), mirnas, np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64), dropped)
+
+
+def read_cv_table(path) -> list[dict[str, float]]:
+    """Per-fold rows of a dt-train cross-validation table (rows whose fold is mean/sd/...
+    are summaries and are skipped; they are recomputed)."""
+    from .metrics import METRIC_NAMES
+
+    folds: list[dict[str, float]] = []
+    for table in iter_tsv(path, ("fold",)):
+        fi = table.columns.index("fold")
+        metric_cols = [(i, c) for i, c in enumerate(table.columns) if c in METRIC_NAMES or c.endswith("auc")]
+        if not metric_cols:
+            raise InputError("cross-validation table has no metric columns", table.path, 1)
+        for row, line in zip(table.rows, table.lines):
+            if row[fi].strip().lower() in CV_STAT_ROWS:
+                continue
+            rec: dict[str, float] = {}
+            for i, c in metric_cols:
+                text = row[i].strip()
+                try:
+                    rec[c] = parse_decimal(text) if text not in ("", "NA", "nan") else float("nan")
+                except ValueError:
+                    raise InputError(f"column {c}: '{text}' is not a number", table.path, line) from None
+            folds.append(rec)
+    if not folds:
+        raise InputError("cross-validation table has no fold rows", str(path))
+    return folds

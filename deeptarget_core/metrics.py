@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # the prediction tables are read by io
+    from .io import Predictions
 
 METRIC_NAMES = (
     "n",
@@ -123,120 +125,6 @@ def summarise_folds(rows: Sequence[dict[str, float]], names: Sequence[str] = MET
         out["min"][name] = float(vals.min()) if len(vals) else float("nan")
         out["max"][name] = float(vals.max()) if len(vals) else float("nan")
     return out
-
-
-# --------------------------------------------------------------------------- evaluation files
-
-CV_STAT_ROWS = ("mean", "sd", "std", "min", "max", "median", "all")
-
-
-@dataclass
-class Predictions:
-    """Scores with labels (one prediction file, after any label join)."""
-
-    name: str
-    path: str
-    mirna_ids: list[str]
-    labels: np.ndarray
-    scores: np.ndarray
-    n_unlabelled: int = 0
-
-
-def read_labels(path) -> dict[tuple[str, str], int]:
-    """(mirna_id, mrna_id) -> label from a table with those three columns."""
-    from .errors import InputError
-    from .io import iter_tsv, parse_label
-
-    out: dict[tuple[str, str], int] = {}
-    for table in iter_tsv(path, ("mirna_id", "mrna_id", "label")):
-        mi, ti, li = (table.columns.index(c) for c in ("mirna_id", "mrna_id", "label"))
-        for row, line in zip(table.rows, table.lines):
-            key = (row[mi], row[ti])
-            y = parse_label(row[li], table.path, line)
-            old = out.setdefault(key, y)
-            if old != y:
-                raise InputError(f"pair ({key[0]}, {key[1]}) has labels {old} and {y}", table.path, line)
-    return out
-
-
-def table_kind(path) -> str:
-    """'cv' for a dt-train cross-validation table (a ``fold`` column, no ``score``), else
-    'predictions'."""
-    from .io import iter_tsv
-
-    for table in iter_tsv(path, (), chunk_rows=1):
-        cols = table.columns
-        return "cv" if "fold" in cols and "score" not in cols else "predictions"
-    return "predictions"
-
-
-def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None = None) -> Predictions:
-    """A prediction table with ``score`` and either ``label`` or (mirna_id, mrna_id) found in
-    ``labels`` (the separate label table wins when given). Unlabelled rows are dropped."""
-    from .errors import InputError
-    from .io import display_name, iter_tsv, parse_decimal, parse_label
-
-    need = ("score",) if labels is None else ("score", "mirna_id", "mrna_id")
-    mirnas: list[str] = []
-    ys: list[int] = []
-    ss: list[float] = []
-    dropped = 0
-    for table in iter_tsv(path, need):
-        cols = table.columns
-        if labels is None and "label" not in cols:
-            raise InputError("no 'label' column: give --labels TABLE to join labels on (mirna_id, mrna_id)", table.path, 1)
-        si = cols.index("score")
-        mi = cols.index("mirna_id") if "mirna_id" in cols else -1
-        ti = cols.index("mrna_id") if "mrna_id" in cols else -1
-        li = cols.index("label") if "label" in cols else -1
-        for row, line in zip(table.rows, table.lines):
-            try:
-                s = parse_decimal(row[si])
-            except ValueError:
-                raise InputError(f"score '{row[si]}' is not a number", table.path, line) from None
-            if not np.isfinite(s):
-                raise InputError(f"score '{row[si]}' is not a finite number", table.path, line)
-            if labels is not None:
-                y = labels.get((row[mi], row[ti]))
-                if y is None:
-                    dropped += 1
-                    continue
-            else:
-                y = parse_label(row[li], table.path, line)
-            ys.append(y)
-            ss.append(s)
-            mirnas.append(row[mi] if mi >= 0 else "")
-    if not ys:
-        raise InputError("no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path))
-    return Predictions(name, display_name(path), mirnas, np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64), dropped)
-
-
-def read_cv_table(path) -> list[dict[str, float]]:
-    """Per-fold rows of a dt-train cross-validation table (rows whose fold is mean/sd/...
-    are summaries and are skipped; they are recomputed)."""
-    from .errors import InputError
-    from .io import iter_tsv, parse_decimal
-
-    folds: list[dict[str, float]] = []
-    for table in iter_tsv(path, ("fold",)):
-        fi = table.columns.index("fold")
-        metric_cols = [(i, c) for i, c in enumerate(table.columns) if c in METRIC_NAMES or c.endswith("auc")]
-        if not metric_cols:
-            raise InputError("cross-validation table has no metric columns", table.path, 1)
-        for row, line in zip(table.rows, table.lines):
-            if row[fi].strip().lower() in CV_STAT_ROWS:
-                continue
-            rec: dict[str, float] = {}
-            for i, c in metric_cols:
-                text = row[i].strip()
-                try:
-                    rec[c] = parse_decimal(text) if text not in ("", "NA", "nan") else float("nan")
-                except ValueError:
-                    raise InputError(f"column {c}: '{text}' is not a number", table.path, line) from None
-            folds.append(rec)
-    if not folds:
-        raise InputError("cross-validation table has no fold rows", str(path))
-    return folds
 
 
 def evaluate(pred: Predictions, threshold: float = 0.5, group_by_mirna: bool = False) -> tuple[dict[str, float], dict[str, dict]]:

@@ -36,6 +36,7 @@ import torch
 import test_bad_input_corpus as C
 from deeptarget_core import io as dio
 from deeptarget_core import model as M
+from deeptarget_core import streams
 from deeptarget_core import train as T
 from deeptarget_core.errors import InputError
 from conftest import BIN
@@ -492,7 +493,7 @@ def test_empty_or_tiny_cts_in_a_site_table_is_refused(work, tool, value):
     bad = _write(work / "s.tsv", C.set_field(3, "cts_seq", value)((work / "sites.tsv").read_text()))
     out = ["-o", work / "o.tsv"] if tool == "dt-predict" else ["-o", work / "ex"]
     refused(tool, [bad, "--mirna", work / "mirnas.fa", "--model", work / "toy.pt", *out], work, 1,
-            r"s.tsv:3: cts_seq '\w*' (is \d nt; a CTS needs at least 6 nt|is empty)")
+            r"s.tsv:3: cts_seq ('\w*' is \d nt; a CTS needs at least 6 nt|is empty)")
 
 
 # --------------------------------------------------------------------------- 4. FIFOs and other non-files
@@ -612,8 +613,8 @@ def test_byte_order_mark_is_accepted(work):
 
 def test_a_file_without_line_breaks_fails_early(work, monkeypatch):
     refused("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", "/dev/zero", "-o", work / "o.tsv"], work, 1, r"/dev/zero:1: not a text file")
-    monkeypatch.setattr(dio, "MAX_LINE_CHARS", 5000)
-    monkeypatch.setattr(dio, "_PIECE", 1000)
+    monkeypatch.setattr(streams, "MAX_LINE_CHARS", 5000)
+    monkeypatch.setattr(streams, "_PIECE", 1000)
     _write(work / "long.fa", ">u\n" + "ACGU" * 3000)  # 12,000 letters, no newline
     refused("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", work / "long.fa", "-o", work / "o.tsv"], work, 1,
             r"long.fa:2: line longer than 5,000 characters")

@@ -123,19 +123,19 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
             io.check_output_path(path)
     if plots is not None:
         io.check_output_path(plots, directory=True)
-    label_map = metrics.read_labels(labels) if labels else None
+    label_map = io.read_labels(labels) if labels else None
     display = list(names) if names else _default_names(predictions)
     group = group_by == "mirna"
 
-    evaluated: list[tuple[str, dict, dict, metrics.Predictions]] = []
+    evaluated: list[tuple[str, dict, dict, io.Predictions]] = []
     cv: list[tuple[str, dict, int]] = []
     for path, name in zip(predictions, display):
-        kind = metrics.table_kind(path)  # stdin and pipes too: io replays the header it reads
+        kind = io.table_kind(path)  # stdin and pipes too: io replays the header it reads
         if kind == "cv":
-            folds = metrics.read_cv_table(path)
+            folds = io.read_cv_table(path)
             cv.append((name, metrics.summarise_folds(folds, _cv_names(folds)), len(folds)))
             continue
-        pred = metrics.read_predictions(path, name, label_map)
+        pred = io.read_predictions(path, name, label_map)
         if pred.n_unlabelled:
             log.warning("%s: %d rows without a label in %s were left out", name, pred.n_unlabelled, labels)
         if group and not any(pred.mirna_ids):
@@ -149,7 +149,7 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
         first = evaluated[0][3]
         if not any(first.mirna_ids):
             raise typer.BadParameter(f"--shortcut-baseline needs a mirna_id column in {first.path}")
-        pred = metrics.Predictions(SHORTCUT_NAME, first.path, first.mirna_ids, first.labels, base.score(first.mirna_ids))
+        pred = io.Predictions(SHORTCUT_NAME, first.path, first.mirna_ids, first.labels, base.score(first.mirna_ids))
         m, per = metrics.evaluate(pred, threshold, group)
         m["train_coverage"] = base.coverage(first.mirna_ids)
         evaluated.append((SHORTCUT_NAME, m, per, pred))

@@ -22,3 +22,8 @@ class InputError(Exception):
                 where += f":{self.line}"
             where += ": "
         return where + self.message
+
+
+class DeviceUnavailable(InputError):
+    """A compute device was requested that this machine does not have (the tools add which
+    option to change)."""

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .errors import InputError
+from .errors import DeviceUnavailable, InputError
 from .seq import VOCAB_SIZE
 from .sites import NO_SITE_INDEX
 
@@ -482,7 +482,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+        raise DeviceUnavailable("device 'cuda' requested but CUDA is not available")
     return torch.device(name)
 
 

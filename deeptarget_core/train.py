@@ -85,13 +85,6 @@ def encode_pairs(pairs: Sequence[Pair], cts_length: int, path: str = "") -> Pair
     )
 
 
-def read_training_pairs(paths: Sequence[str | Path]) -> list[Pair]:
-    pairs: list[Pair] = []
-    for p in paths:
-        pairs.extend(read_pairs(p)[1])
-    return pairs
-
-
 def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))

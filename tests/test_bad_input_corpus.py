@@ -593,7 +593,7 @@ CUDA_ARGV = {  # dt-predict is covered in test_robustness.py
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 @pytest.mark.parametrize("tool", sorted(CUDA_ARGV))
 def test_cuda_without_a_gpu(fx, tmp_path, tool):
-    run_case(tool, CUDA_ARGV[tool], fx, tmp_path, None, r"no CUDA GPU is available; use --device cpu or auto")
+    run_case(tool, CUDA_ARGV[tool], fx, tmp_path, None, r"device .cuda. requested but CUDA is not available; use --device cpu or auto")
 
 
 # --------------------------------------------------------------------------- Ctrl-C, simulated in every tool
@@ -604,7 +604,7 @@ INTERRUPT = {
     "dt-scan-cts": (OUTPUTS[0][2], "deeptarget_core.sites", "write_site_table"),
     "dt-make-negatives": (OUTPUTS[1][2], "deeptarget_core.io", "write_fasta"),
     "dt-pretrain": (OUTPUTS[3][2], "torch", "save"),
-    "dt-train": (OUTPUTS[6][2], "deeptarget_tools.train", "_write_cv_predictions"),
+    "dt-train": (OUTPUTS[6][2], "deeptarget_core.train_command", "write_cv_predictions"),
     "dt-predict": (OUTPUTS[8][2], "deeptarget_core.predict", "predict_site_table"),
     "dt-eval": (OUTPUTS[10][2], "deeptarget_core.plots", "plot_pr"),
     "dt-explain": (OUTPUTS[-1][2], "deeptarget_core.plots_explain.ExplainDrawer", "save"),

@@ -132,5 +132,5 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
     assert tool("dt-scan-cts", "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-o", sites).returncode == 0
     out = tmp_path / "scored.tsv"
     res = tool("dt-predict", sites, "--mirna", EXAMPLES / "mirnas.fa", "--device", "cuda", "-o", out)
-    assert_clean_error(res, "no CUDA GPU is available")
+    assert_clean_error(res, "CUDA is not available; use --device cpu or auto")
     assert not out.exists()

@@ -16,12 +16,12 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import typer
 from typer.core import TyperCommand
 
-from deeptarget_core.errors import InputError
+from deeptarget_core.errors import DeviceUnavailable, InputError
 from deeptarget_tools._help import with_description
 
 log = logging.getLogger("deeptarget")
@@ -169,6 +169,10 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except DeviceUnavailable as exc:
+            if debug:
+                raise
+            fail(f"{exc}; use --device cpu or auto")
         except InputError as exc:
             if debug:
                 raise
@@ -260,10 +264,6 @@ def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: 
         for other_label, other, _ in ins:
             if Path(os.path.realpath(other)).is_relative_to(target):
                 raise typer.BadParameter(f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one")
-
-
-def not_implemented(tool: str, issue: str) -> None:
-    fail(f"{tool} is not implemented yet ({issue}); see README.md for the tools that work today")
 
 
 def run(app: typer.Typer) -> None:

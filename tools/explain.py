@@ -117,12 +117,10 @@ def _explain(
     cli_pairs = ex.pairs_from_sequences(mirna_seqs, cts_seqs) if table is None else None
     mirnas = ex.read_mirna_fasta(mirna) if mirna is not None else None
 
-    import torch
+    from deeptarget_core import runtime
+    from deeptarget_core.model import DEFAULT_MODEL_PATH, load_model
 
-    from deeptarget_core.model import DEFAULT_MODEL_PATH, load_model, resolve_device
-
-    torch.set_num_threads(threads)
-    dev = resolve_device(device)
+    dev = runtime.setup(threads, device)
     net, _ = load_model(model_path, dev)
     ex.resolve_layer(net, layer)
     t0 = time.perf_counter()

@@ -152,12 +152,9 @@ def _predict(
 
     relaxed = site_types == SiteTypes.relaxed
     if model != predict.SEED_MATCH:
-        import torch
+        from deeptarget_core import runtime
 
-        torch.set_num_threads(threads)
-        from deeptarget_core.model import resolve_device
-
-        dev = str(resolve_device(device.value))
+        dev = str(runtime.setup(threads, device.value))
     else:
         dev = "cpu"
     scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)

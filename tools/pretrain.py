@@ -66,16 +66,14 @@ def command(
 
 @_cli.handle_errors
 def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=False) -> None:
-    import torch
 
-    from deeptarget_core import io
+    from deeptarget_core import io, runtime
     from deeptarget_core import model as M
     from deeptarget_core import train as T
 
     _cli.check_paths({"--pair-table": pairs, "--mirna": mirna_fasta, "--cts-fasta": cts_fasta}, {"-o": output})
     io.check_output_path(output)
-    torch.set_num_threads(threads)
-    dev = M.resolve_device(device.value)
+    dev = runtime.setup(threads, device.value)
     mirnas, cts = T.read_sequences_for_pretraining(pairs, mirna_fasta, cts_fasta)
     config = M.ModelConfig(cts_length=cts_length, cell=cell.value)
 

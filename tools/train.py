@@ -123,29 +123,10 @@ def _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, outp
     log.info("dt-train --level gene -> %s", output)
 
 
-def _write_cv_predictions(path, extra: list[str], pairs, result) -> None:
-    """Out-of-fold scores with ids, label and the extra columns all training tables share
-    (an input column named 'fold' or 'score', e.g. dt-make-negatives' duplex score, is left
-    out: the output's own columns have those names)."""
-    from deeptarget_core import io
-
-    keep = [i for i, name in enumerate(extra) if name not in ("fold", "score")]
-    scores = io.format_float(result.scores)
-    with io.atomic_output(path) as f:
-        f.write("\t".join(["mirna_id", "mrna_id", *(extra[i] for i in keep), "label", "fold", "score"]) + "\n")
-        for p, fold, score in zip(pairs, result.folds, scores):
-            kept = [p.extra[i] for i in keep]
-            f.write("\t".join([p.mirna_id, p.mrna_id, *kept, str(p.label), str(fold), score]) + "\n")
-
-
 @_cli.handle_errors
 def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectional, dropout, pairing, site_prior, cts_length, batch_size,
          epochs, lr, patience, balance_by_mirna, select_by, cv, cv_predictions, group_by, log_file, resume, seed, device, threads, debug=False) -> None:
-    import torch
-
-    from deeptarget_core import io
-    from deeptarget_core import model as M
-    from deeptarget_core import train as T
+    from deeptarget_core.train_command import TrainCommand, run_train
 
     if group_by not in (None, "mirna"):
         raise typer.BadParameter("--group-by takes 'mirna'")
@@ -153,92 +134,27 @@ def _run(train, val, pretrained, no_pretrain, output, cell, layers, bidirectiona
         raise typer.BadParameter("give --pretrained AE.pt (from dt-pretrain) or --no-pretrain")
     if pretrained is not None and no_pretrain:
         raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
-    torch.set_num_threads(threads)
-    dev = M.resolve_device(device.value)
-    config = M.ModelConfig(cts_length=cts_length, cell=cell.value, layers=layers, bidirectional=bidirectional, dropout=dropout,
-                           pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if pairing else (), site_prior=site_prior)
-    options = T.TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=str(dev),
-                             balance_by_mirna=balance_by_mirna, select_by=select_by.value)
     if cv_predictions is not None and cv is None:
         raise typer.BadParameter("--cv-predictions needs --cv")
     if site_prior and cv is None and val is None:
         raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
-    # stdout or a device (/dev/null): nothing lies beside it, so no default log or resume file
-    device_output = output == "-" or (Path(output).exists() and not Path(output).is_file())
-    log_path = Path(log_file) if log_file else None if device_output else Path(f"{output}.log.tsv")
-    _cli.check_paths(
-        {"--train": train, "--val": val, "--pretrained": pretrained},
-        {"-o": output, "--cv-predictions": cv_predictions if cv is not None else None,
-         "--log": log_path if cv is None else None, "the resume file": None if device_output or cv is not None else f"{output}.resume"},
+    cmd = TrainCommand(
+        train=train, output=output, val=val, pretrained=pretrained, cts_length=cts_length, cell=cell.value, layers=layers,
+        bidirectional=bidirectional, dropout=dropout, pairing=pairing, site_prior=site_prior, batch_size=batch_size, epochs=epochs,
+        lr=lr, patience=patience, balance_by_mirna=balance_by_mirna, select_by=select_by.value, cv=cv, cv_predictions=cv_predictions,
+        group_by_mirna=group_by == "mirna", log_file=log_file, resume=resume, seed=seed, device=device.value, threads=threads,
     )
-    # Every output is checked before training: a bad path must not cost a training run.
-    for path in [output, *([cv_predictions] if cv is not None and cv_predictions else []), *([log_path] if cv is None and log_path else [])]:
-        io.check_output_path(path)
-    tables = [io.read_pairs(t) for t in train]  # (extra column names, pairs) per table
-    pairs = [p for _, table_pairs in tables for p in table_pairs]
-    data = T.encode_pairs(pairs, cts_length, str(train[0]))
-    if pretrained is not None:
-        M.read_checkpoint(pretrained, expect_kind="autoencoders")  # fail early on a bad file
-
-    if cv is not None:
-        def report(row):
-            log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
-
-        result = T.cross_validate(data, cv, group_by == "mirna", config, options, pretrained, on_fold=report)
-        # both tables or neither
-        with io.output_group(), io.atomic_output(output) as f:
-            f.write("\t".join(T.CV_COLUMNS) + "\n")
-            for r in result.rows:
-                f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
-            if cv_predictions is not None:
-                shared = {tuple(names) for names, _ in tables}
-                _write_cv_predictions(cv_predictions, list(shared.pop()) if len(shared) == 1 else [], pairs, result)
-        mean = result.rows[-2]
-        log.info("dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s", cv, mean["roc_auc"], mean["within_mirna_auc"], output)
-        return
-
-    val_data = T.encode_pairs(io.read_pairs(val)[1], cts_length, str(val)) if val is not None else None
-    resume_path = None if device_output else Path(f"{output}.resume")
-    if resume_path is None and resume:
+    _cli.check_paths({"--train": train, "--val": val, "--pretrained": pretrained},
+                     {"-o": output, "--cv-predictions": cv_predictions if cv is not None else None, "--log": cmd.log_path,
+                      "the resume file": cmd.resume_path})
+    if resume and cmd.resume_path is None and cv is None:
         raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {output}")
-    if resume_path is not None and not resume and resume_path.exists():
-        resume_path.unlink()
-    rows = []
-
-    def on_epoch(row):
-        rows.append(row)
-        log.info(
-            "epoch %d: train loss %.4f, val ROC-AUC %s, within-miRNA AUC %s (%.0f s)",
-            row["epoch"], row["train_loss"], f"{row.get('val_roc_auc', float('nan')):.4f}",
-            f"{row.get('val_within_mirna_auc', float('nan')):.4f}", row["seconds"],
-        )
-        if log_path is None:
-            return
-        with io.atomic_output(log_path) as f:
-            f.write("\t".join(T.LOG_COLUMNS) + "\n")
-            for r in rows:
-                f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")
-
-    with _cli.progress("training", total=len(data) * epochs) as advance:
-        model, history = T.train_classifier(data, val_data, config, options, pretrained, resume_path, on_epoch, advance)
-    best = T.best_epoch_row(history, options.select_by)
-    metrics = {"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}}
-    if site_prior:
-        with_prior = T.evaluate(model, val_data)
-        metrics["site_prior"] = T.site_prior_summary(model.site_offsets.numpy())
-        metrics.update({f"val_prior_{k}": with_prior[k] for k in ("roc_auc", "within_mirna_auc")})
-        log.info("validation with the site prior: ROC-AUC %.4f, within-miRNA AUC %.4f", with_prior["roc_auc"], with_prior["within_mirna_auc"])
-    digest = M.file_digest(*[p for p in train if str(p) != "-"])
-    info = M.CheckpointInfo(
-        kind="classifier", config=config, seed=seed, training_data_digest=digest,
-        metrics=metrics,
-        # no wall-clock seconds in the checkpoint: the same command and seed give the same bytes
-        extra={"history": [{k: v for k, v in r.items() if k != "seconds"} for r in history], "train": [str(p) for p in train], "val": str(val) if val else None, "pretrained": bool(pretrained)},
-    )
-    M.save_checkpoint(output, model, info)
-    if resume_path is not None:
-        resume_path.unlink(missing_ok=True)
-    log.info("dt-train: best epoch %d -> %s", best["epoch"], output)
+    out = run_train(cmd, _cli.progress)
+    if cv is not None:
+        mean = out.cv_mean
+        log.info("dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s", cv, mean["roc_auc"], mean["within_mirna_auc"], output)
+    else:
+        log.info("dt-train: best epoch %d -> %s", out.best_epoch, output)
 
 
 def main() -> None:

@@ -1,0 +1,204 @@
+"""dt-train's operation as a library call: :class:`TrainCommand` (typed options) ->
+:func:`run_train` -> :class:`TrainOutcome`.
+
+Owns the files dt-train writes besides the checkpoint's own format (model.py): the
+cross-validation table, the out-of-fold predictions, the per-epoch training log and the
+resume file's place; and the checkpoint's provenance (data digest, history, inputs). The
+command layer (tools/train.py) checks the option combinations and paths, calls
+:func:`run_train` and logs the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from contextlib import contextmanager
+from typing import Callable, ContextManager, Iterator, Sequence
+
+log = logging.getLogger("deeptarget")
+Progress = Callable[[str, "int | None"], ContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def _no_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    yield lambda n=1: None
+
+
+@dataclass
+class TrainCommand:
+    """Options of one site-level training or cross-validation run (values, not flags)."""
+
+    train: Sequence[str | Path]
+    output: str = "model.pt"
+    val: str | Path | None = None
+    pretrained: str | Path | None = None  # None: fresh encoders
+    cts_length: int = 40
+    cell: str = "gru"
+    layers: int = 2
+    bidirectional: bool = False
+    dropout: float = 0.1
+    pairing: bool = False
+    site_prior: bool = False
+    batch_size: int = 50
+    epochs: int = 10
+    lr: float = 1e-3
+    patience: int = 3
+    balance_by_mirna: bool = False
+    select_by: str = "roc_auc"
+    cv: int | None = None  # K-fold cross-validation: output is the metrics table
+    cv_predictions: str | None = None
+    group_by_mirna: bool = False
+    log_file: str | Path | None = None  # None: OUTPUT.log.tsv beside a file output
+    resume: bool = False
+    seed: int = 1
+    device: str = "auto"
+    threads: int = 2
+
+    @property
+    def to_device(self) -> bool:
+        """-o is stdout or a device (/dev/null): nothing lies beside it (no log, no resume)."""
+        out = self.output
+        return out == "-" or (Path(out).exists() and not Path(out).is_file())
+
+    @property
+    def log_path(self) -> Path | None:
+        if self.cv is not None:
+            return None
+        return Path(self.log_file) if self.log_file else None if self.to_device else Path(f"{self.output}.log.tsv")
+
+    @property
+    def resume_path(self) -> Path | None:
+        return None if self.to_device or self.cv is not None else Path(f"{self.output}.resume")
+
+    def outputs(self) -> list[str | Path]:
+        """Every file the run writes (checked before any training)."""
+        extra = [self.cv_predictions] if self.cv is not None and self.cv_predictions else []
+        return [self.output, *extra, *([self.log_path] if self.log_path else [])]
+
+
+@dataclass
+class TrainOutcome:
+    output: str
+    cv: int | None = None
+    cv_mean: dict[str, float] = field(default_factory=dict)  # the CV's mean row
+    best_epoch: int | None = None
+    metrics: dict = field(default_factory=dict)
+
+
+def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutcome:
+    """Train (or cross-validate) as ``cmd`` says and write every output; bad input raises
+    :class:`~deeptarget_core.errors.InputError`. ``progress(description, total)``: a context
+    manager giving an ``advance(n)`` callable (the tools' progress bar)."""
+    from . import io, runtime
+    from . import model as M
+    from . import train as T
+
+    dev = runtime.setup(cmd.threads, cmd.device)
+    config = M.ModelConfig(cts_length=cmd.cts_length, cell=cmd.cell, layers=cmd.layers, bidirectional=cmd.bidirectional,
+                           dropout=cmd.dropout, pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if cmd.pairing else (),
+                           site_prior=cmd.site_prior)
+    options = T.TrainOptions(epochs=cmd.epochs, batch_size=cmd.batch_size, lr=cmd.lr, patience=cmd.patience, seed=cmd.seed,
+                             device=str(dev), balance_by_mirna=cmd.balance_by_mirna, select_by=cmd.select_by)
+    # Every output is checked before training: a bad path must not cost a training run.
+    for path in cmd.outputs():
+        io.check_output_path(path)
+    tables = [io.read_pairs(t) for t in cmd.train]  # (extra column names, pairs) per table
+    pairs = [p for _, table_pairs in tables for p in table_pairs]
+    data = T.encode_pairs(pairs, cmd.cts_length, str(cmd.train[0]))
+    if cmd.pretrained is not None:
+        M.read_checkpoint(cmd.pretrained, expect_kind="autoencoders")  # fail early on a bad file
+    if cmd.cv is not None:
+        shared = {tuple(names) for names, _ in tables}
+        extra = list(shared.pop()) if len(shared) == 1 else []
+        return _cross_validate(cmd, data, pairs, extra, config, options)
+    return _fit(cmd, data, config, options, progress)
+
+
+def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, options) -> TrainOutcome:
+    from . import io
+    from . import train as T
+
+    def report(row):
+        log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
+
+    result = T.cross_validate(data, cmd.cv, cmd.group_by_mirna, config, options, cmd.pretrained, on_fold=report)
+    with io.output_group(), io.atomic_output(cmd.output) as f:  # both tables or neither
+        f.write("\t".join(T.CV_COLUMNS) + "\n")
+        for r in result.rows:
+            f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
+        if cmd.cv_predictions is not None:
+            write_cv_predictions(cmd.cv_predictions, extra, pairs, result)
+    return TrainOutcome(cmd.output, cv=cmd.cv, cv_mean=result.rows[-2])
+
+
+def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
+    """Out-of-fold scores with ids, label and the extra columns all training tables share
+    (an input column named 'fold' or 'score', e.g. dt-make-negatives' duplex score, is left
+    out: the output's own columns have those names)."""
+    from . import io
+
+    keep = [i for i, name in enumerate(extra) if name not in ("fold", "score")]
+    scores = io.format_float(result.scores)
+    with io.atomic_output(path) as f:
+        f.write("\t".join(["mirna_id", "mrna_id", *(extra[i] for i in keep), "label", "fold", "score"]) + "\n")
+        for p, fold, score in zip(pairs, result.folds, scores):
+            kept = [p.extra[i] for i in keep]
+            f.write("\t".join([p.mirna_id, p.mrna_id, *kept, str(p.label), str(fold), score]) + "\n")
+
+
+def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
+    """Logs each epoch and rewrites the TSV training log (when there is one)."""
+    from . import io
+    from . import train as T
+
+    rows: list[dict] = []
+
+    def on_epoch(row):
+        rows.append(row)
+        log.info(
+            "epoch %d: train loss %.4f, val ROC-AUC %s, within-miRNA AUC %s (%.0f s)",
+            row["epoch"], row["train_loss"], f"{row.get('val_roc_auc', float('nan')):.4f}",
+            f"{row.get('val_within_mirna_auc', float('nan')):.4f}", row["seconds"],
+        )
+        if log_path is None:
+            return
+        with io.atomic_output(log_path) as f:
+            f.write("\t".join(T.LOG_COLUMNS) + "\n")
+            for r in rows:
+                f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")
+
+    return on_epoch
+
+
+def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) -> TrainOutcome:
+    from . import io
+    from . import model as M
+    from . import train as T
+
+    val_data = T.encode_pairs(io.read_pairs(cmd.val)[1], cmd.cts_length, str(cmd.val)) if cmd.val is not None else None
+    resume_path = cmd.resume_path
+    if resume_path is not None and not cmd.resume and resume_path.exists():
+        resume_path.unlink()
+    with (progress or _no_progress)("training", len(data) * cmd.epochs) as advance:
+        model, history = T.train_classifier(data, val_data, config, options, cmd.pretrained, resume_path,
+                                            _epoch_logger(cmd.log_path), advance)
+    best = T.best_epoch_row(history, options.select_by)
+    metrics = {"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}}
+    if cmd.site_prior:
+        with_prior = T.evaluate(model, val_data)
+        metrics["site_prior"] = T.site_prior_summary(model.site_offsets.numpy())
+        metrics.update({f"val_prior_{k}": with_prior[k] for k in ("roc_auc", "within_mirna_auc")})
+        log.info("validation with the site prior: ROC-AUC %.4f, within-miRNA AUC %.4f", with_prior["roc_auc"], with_prior["within_mirna_auc"])
+    digest = M.file_digest(*[p for p in cmd.train if str(p) != "-"])
+    info = M.CheckpointInfo(
+        kind="classifier", config=config, seed=cmd.seed, training_data_digest=digest,
+        metrics=metrics,
+        # no wall-clock seconds in the checkpoint: the same command and seed give the same bytes
+        extra={"history": [{k: v for k, v in r.items() if k != "seconds"} for r in history],
+               "train": [str(p) for p in cmd.train], "val": str(cmd.val) if cmd.val else None, "pretrained": bool(cmd.pretrained)},
+    )
+    M.save_checkpoint(cmd.output, model, info)
+    if resume_path is not None:
+        resume_path.unlink(missing_ok=True)
+    return TrainOutcome(cmd.output, best_epoch=best["epoch"], metrics=metrics)

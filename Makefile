@@ -10,7 +10,7 @@ SHARED ?= ../shared/data
 # releases would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install test test-slow demo bench clean help
+.PHONY: install test test-slow lint demo bench clean help
 help:
 	@echo "make demo | make test | make test-slow | make bench | make training-data | make model"
 
@@ -31,7 +31,13 @@ install: $(VENV)/.installed
 # wrappers change.
 test: install
 	$(BIN)/python -m pytest -q -n 2 tests
-	$(MAKE) galaxy-lint docker-lint workflow-lint docs
+	$(MAKE) lint galaxy-lint docker-lint workflow-lint docs
+
+# ruff lint (rules in pyproject.toml); bench/ is the benchmarks' own room and container/ the
+# container's, both left out
+LINT_PATHS := deeptarget_core tools tests workflow docs examples galaxy scripts
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow tests

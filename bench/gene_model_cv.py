@@ -136,7 +136,7 @@ def main() -> None:
     add("objective", "two tiers: gradient boosting on functional", cross_validate(functional, pairs, args.k, args.seed, tiered_boosting(ctx)))
     add("objective", "logistic on the labelled miRAW pairs", cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, False)))
     add("objective", "two tiers: logistic on the labelled miRAW pairs", cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, True)))
-    print(f"| | predictor | functional, all genes | functional, genes with a canonical site | miRAW pairs, within-miRNA AUC |")
+    print("| | predictor | functional, all genes | functional, genes with a canonical site | miRAW pairs, within-miRNA AUC |")
     print("|---|---|---|---|---|")
     for group, name, m in rows:
         print(f"| {group} | {name} | {m['functional_all']:.3f} | {m['functional_canonical']:.3f} | {m['pairs_within_mirna_auc']:.3f} |")

@@ -47,10 +47,10 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .errors import InputError
 from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal, read_fasta
 from .seq import MIN_CTS_NT, encode_batch
-from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .sites import best_site_types
 
 log = logging.getLogger("deeptarget")

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-
 from . import plots
 from .errors import InputError
 from .explain import DIGITS, SEED_NT, Explanation

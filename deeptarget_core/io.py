@@ -18,16 +18,16 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
+from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
 from .streams import (  # noqa: F401  (re-exported: io is the suite's one file-format module)
+    MAX_LINE_CHARS,
     atomic_output,
     check_output_path,
     display_name,
-    MAX_LINE_CHARS,
     open_input,
     output_group,
     temp_prefix,
 )
-from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
 
 PathLike = str | os.PathLike
 

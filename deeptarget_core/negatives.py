@@ -54,9 +54,6 @@ from typing import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .io import Pair, display_name, iter_fasta_text
-from .seq import MIN_MIRNA_LENGTH, normalise
 from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives knew them)
     DEFAULT_MIN_SCORE,
     DuplexScorer,
@@ -67,6 +64,9 @@ from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives
     seed_weighted_query,
     window,
 )
+from .errors import InputError
+from .io import Pair, display_name, iter_fasta_text
+from .seq import MIN_MIRNA_LENGTH, normalise
 from .sites import DEFAULT_CTS_LENGTH, DUPLEX_SITE
 
 log = logging.getLogger("deeptarget")

@@ -116,9 +116,8 @@ def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float =
 
 def write_plots(results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5) -> list[Path]:
     """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
-    from .metrics import confusion
-
     from .errors import InputError
+    from .metrics import confusion
 
     d = Path(directory)
     if not d.parent.is_dir():

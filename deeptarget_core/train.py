@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.special import expit  # scipy comes with scikit-learn
 import torch
+from scipy.special import expit  # scipy comes with scikit-learn
 from torch import nn
 
 from .errors import InputError

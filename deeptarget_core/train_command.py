@@ -11,9 +11,9 @@ command layer (tools/train.py) checks the option combinations and paths, calls
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Callable, ContextManager, Iterator, Sequence
 
 log = logging.getLogger("deeptarget")

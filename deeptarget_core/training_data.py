@@ -95,7 +95,7 @@ def seed_decoys(rows: list[Row], seed: int, decoy_ratio: float = 1.0, end_positi
     chunk = pack_targets([(str(i), w) for i, w in enumerate(windows)], CTS_LENGTH)
     candidates: dict[int, list[int]] = defaultdict(list)
     for mi, block in enumerate(scanner.scan_chunk(chunk)):
-        for t, end, start in zip(block.target_index.tolist(), block.site_end.tolist(), block.site_start.tolist()):
+        for t, end in zip(block.target_index.tolist(), block.site_end.tolist()):
             if end in ends:
                 candidates[mi].append(t)
     n_pos = defaultdict(int)

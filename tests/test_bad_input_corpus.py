@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 from deeptarget_core import model as M
 from deeptarget_core import train as T
 from deeptarget_core.seq import reverse_complement
+
 from conftest import BIN
 
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"

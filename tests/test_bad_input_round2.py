@@ -31,16 +31,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import test_bad_input_corpus as C
 import torch
 
-import test_bad_input_corpus as C
 from deeptarget_core import io as dio
 from deeptarget_core import model as M
 from deeptarget_core import streams
 from deeptarget_core import train as T
 from deeptarget_core.errors import InputError
-from conftest import BIN
 
+from conftest import BIN
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from deeptarget_tools.options import DEFAULT_SEED
+
 from conftest import BIN, EXAMPLES, ROOT
 
 TOOLS = {

@@ -8,6 +8,7 @@ import ast
 import configparser
 import re
 import sys
+
 from conftest import ROOT
 
 IMPORT_TO_DIST = {"Bio": "biopython", "sklearn": "scikit-learn", "PIL": "pillow"}

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import typer
+
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "docs/hooks/cli_reference.py")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from deeptarget_core import metrics
-from conftest import BIN, EXAMPLES
 
+from conftest import BIN, EXAMPLES
 
 
 def run(args, stdin=None):

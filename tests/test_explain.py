@@ -17,6 +17,7 @@ from deeptarget_core import explain_report as report
 from deeptarget_core.model import CheckpointInfo, DeepTarget, ModelConfig, load_model, save_checkpoint
 from deeptarget_core.seq import encode_batch, reverse_complement
 from deeptarget_tools.explain import app
+
 from conftest import EXAMPLES
 
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import deeptarget_core
+
 from conftest import ROOT
 
 GALAXY = ROOT / "galaxy"

@@ -22,6 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT
 
 Cheetah = pytest.importorskip("Cheetah.Template")

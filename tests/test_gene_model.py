@@ -16,6 +16,7 @@ from deeptarget_core import gene_model as gm
 from deeptarget_core import gene_training as gt
 from deeptarget_core.errors import InputError
 from deeptarget_core.seq import reverse_complement
+
 from conftest import BIN, ROOT
 
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"

@@ -17,6 +17,7 @@ import pytest
 
 from deeptarget_core import genome, indexed
 from deeptarget_core.errors import InputError
+
 from conftest import BIN
 
 MIRNA = "UGAGGUAGUAGGUUGUAUAGUU"  # let-7a-5p; an 8mer site on the target is CUACCUCA

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from deeptarget_core import negatives as neg
 from deeptarget_core.errors import InputError
 from deeptarget_core.io import Pair
-from deeptarget_core.testing import reference_duplex_score
 from deeptarget_core.seq import reverse_complement
+from deeptarget_core.testing import reference_duplex_score
+
 from conftest import SHARED
 
 TOOL = str(Path(sys.executable).parent / "dt-make-negatives")

@@ -13,6 +13,7 @@ import torch
 
 from deeptarget_core import predict, sites
 from deeptarget_core.errors import InputError
+
 from conftest import BIN, EXAMPLES, ROOT, SHARED, make_toy
 
 TOL = 1e-5  # fast path vs eager network, absolute, on probabilities

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, EXAMPLES
 
+from conftest import BIN, EXAMPLES
 
 
 def tool(name: str, *args, **kw):

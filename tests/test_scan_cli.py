@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from deeptarget_core.io import SITE_COLUMNS
+
 from conftest import EXAMPLES
 
 SCAN = [sys.executable, "-m", "deeptarget_tools.scan_cts"]

@@ -17,6 +17,7 @@ from deeptarget_core import predict, sites
 from deeptarget_core import train as T
 from deeptarget_core.io import Pair
 from deeptarget_core.seq import reverse_complement
+
 from conftest import BIN
 
 LET7 = "UGAGGUAGUAGGUUGUAUAGUU"

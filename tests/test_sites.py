@@ -34,7 +34,7 @@ def reference_sites(mirna: str, utr: str, relaxed: bool = False, cts_length: int
 
     out = []
     for a in range(-2, n + 2):
-        pos = lambda k: a - (k - 1)  # noqa: E731
+        pos = lambda k: a - (k - 1)  # noqa: E731, B023
         a1 = base(a) == "A"
         found = None
         if all(wc(k, a) for k in range(2, 8)):

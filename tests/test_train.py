@@ -15,6 +15,7 @@ from deeptarget_core import model as M
 from deeptarget_core import train as T
 from deeptarget_core.errors import InputError
 from deeptarget_core.io import Pair
+
 from conftest import BIN
 
 MIRNA = "UGAGGUAGUAGGUUGUAUAGUU"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import BIN, ROOT
 
 WORKFLOW = ROOT / "workflow"
@@ -220,7 +221,8 @@ def test_training_branch_runs_folds_as_jobs(tmp_path):
 def test_cv_folds_are_the_fold_makers_of_dt_train(tmp_path):
     """One fold maker: the workflow's folds are deeptarget_core.train.cv_folds' (dt-train --cv)."""
     import numpy as np
-    from cv_folds import Rows, main as folds
+    from cv_folds import Rows
+    from cv_folds import main as folds
 
     from deeptarget_core.train import cv_folds
 

@@ -80,10 +80,10 @@ class _Command(TyperCommand):
                 sys.stderr.flush()
                 if not standalone_mode:
                     raise
-                raise SystemExit(exc.exit_code)
+                raise SystemExit(exc.exit_code) from None
             except typer.Abort:
                 sys.stderr.write("error: interrupted\n")
-                raise SystemExit(130)
+                raise SystemExit(130) from None
             except Terminated as exc:
                 _terminated(exc)
             if standalone_mode:
@@ -179,19 +179,19 @@ def handle_errors(func: F) -> F:
             fail(str(exc))
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
-            raise SystemExit(130)
+            raise SystemExit(130) from None
         except Terminated as exc:
             _terminated(exc)
         except BrokenPipeError:
             # The reader of our stdout went away (e.g. `| head`): not an error.
             _silence_stdout()
-            raise SystemExit(0)
+            raise SystemExit(0) from None
         except OSError as exc:
             if debug:
                 raise
             if exc.errno == errno.EPIPE:
                 _silence_stdout()
-                raise SystemExit(0)
+                raise SystemExit(0) from None
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror or exc}")
         except MemoryError:

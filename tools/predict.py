@@ -129,9 +129,7 @@ def _predict(
 ) -> None:
     from contextlib import ExitStack
 
-    from deeptarget_core import genome
-
-    from deeptarget_core import predict
+    from deeptarget_core import genome, predict
 
     _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pair-table": pairs, "--model": model, "--utr-bed": utr_bed,
                       "--gene-model": gene_model},

@@ -142,7 +142,6 @@ def main() -> None:
             identical &= same
             max_diff = max(max_diff, diff)
     n_sites = sum(1 for _ in open(single_sites)) - 1
-    n_nt = None
     result = {
         "mirnas": n_mirna, "utr": args.utr, "sites": n_sites, "cores": args.cores,
         "utr_chunks": args.utr_chunks, "mirna_groups": args.mirna_groups, "predict": args.predict,

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         stops = [holdout_split(data.subset(tr), True, args.seed + i, fraction=args.stop_fraction)
                  for i, (tr, _) in enumerate(folds, start=1)]
     except InputError as exc:
-        raise SystemExit(f"error: {args.pairs[0]}: {exc}")
+        raise SystemExit(f"error: {args.pairs[0]}: {exc}") from None
     os.makedirs(args.outdir, exist_ok=True)
 
     def write(name: str, idx: np.ndarray) -> None:

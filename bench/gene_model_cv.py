@@ -43,7 +43,12 @@ def cells(functional, pairs, k, seed):
     gg = [t["mrna_id"].map(gen).to_numpy() for t in tables]
     for i in range(k):
         for j in range(k):
-            yield ((ff[0] != i) & (gg[0] != j), (ff[1] != i) & (gg[1] != j), (ff[0] == i) & (gg[0] == j), (ff[1] == i) & (gg[1] == j))
+            yield (
+                (ff[0] != i) & (gg[0] != j),
+                (ff[1] != i) & (gg[1] != j),
+                (ff[0] == i) & (gg[0] == j),
+                (ff[1] == i) & (gg[1] == j),
+            )
 
 
 def cross_validate(functional, pairs, k, seed, fit_predict):
@@ -60,6 +65,7 @@ def tiered_ridge(features):
     def fp(train_f, _train_p):
         model = gm.fit(train_f, features)
         return lambda d: model.score(d[list(gf.FEATURE_NAMES)].to_numpy()) - model.floor
+
     return fp
 
 
@@ -72,6 +78,7 @@ def untiered_ridge(features):
         z = train_f.groupby("experiment")["repression"].transform(lambda s: gm.normal_scores(s.to_numpy()))
         m = make_pipeline(StandardScaler(), Ridge(alpha=gm.DEFAULT_ALPHA)).fit(train_f[list(features)].to_numpy(), z.to_numpy())
         return lambda d: m.predict(d[list(features)].to_numpy())
+
     return fp
 
 
@@ -87,7 +94,9 @@ def logistic_pairs(features, tiered: bool):
         def predict(d):
             s = m.decision_function(d[list(features)].to_numpy())
             return np.where(d["any_canonical"] > 0, 100 + s, 0.0) if tiered else s
+
         return predict
+
     return fp
 
 
@@ -97,9 +106,12 @@ def tiered_boosting(features):
     def fp(train_f, _train_p):
         t = train_f[train_f["any_canonical"] > 0]
         z = t.groupby("experiment")["repression"].transform(lambda s: gm.normal_scores(s.to_numpy()))
-        m = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100, random_state=0)
+        m = HistGradientBoostingRegressor(
+            max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=100, random_state=0
+        )
         m.fit(t[list(features)].to_numpy(), z.to_numpy())
         return lambda d: np.where(d["any_canonical"] > 0, 100 + m.predict(d[list(features)].to_numpy()), 0.0)
+
     return fp
 
 
@@ -122,25 +134,62 @@ def main() -> None:
 
     add("baseline", "site count (8mer 3, 7mer-m8 2, 7mer-A1 1.5, 6mer 0.5)", [gt.site_count(functional), gt.site_count(pairs)])
     add("baseline", "seed-match (best canonical type)", [gt.seed_match(functional), gt.seed_match(pairs)])
-    add("baseline", "site network, best canonical site (dt-predict --aggregate max)",
-        [functional["best_canonical_logit"].to_numpy(), pairs["best_canonical_logit"].to_numpy()])
-    add("features", "**default: context features, two tiers, ridge on functional**", cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(ctx)))
-    add("features", "+ site network log-odds (--features all)", cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(gf.FEATURE_NAMES)))
-    for label, prefixes in (("- 3' supplementary pairing", ("supp3",)), ("- local AU", ("au",)), ("- near stop codon", ("near_stop",)),
-                            ("- distance to UTR end", ("min_dist",)), ("- cooperative spacing", ("coop_pairs",)),
-                            ("- UTR length", ("log_utr_length",)), ("- relaxed site types", RELAXED)):
+    add(
+        "baseline",
+        "site network, best canonical site (dt-predict --aggregate max)",
+        [functional["best_canonical_logit"].to_numpy(), pairs["best_canonical_logit"].to_numpy()],
+    )
+    add(
+        "features",
+        "**default: context features, two tiers, ridge on functional**",
+        cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(ctx)),
+    )
+    add(
+        "features",
+        "+ site network log-odds (--features all)",
+        cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(gf.FEATURE_NAMES)),
+    )
+    for label, prefixes in (
+        ("- 3' supplementary pairing", ("supp3",)),
+        ("- local AU", ("au",)),
+        ("- near stop codon", ("near_stop",)),
+        ("- distance to UTR end", ("min_dist",)),
+        ("- cooperative spacing", ("coop_pairs",)),
+        ("- UTR length", ("log_utr_length",)),
+        ("- relaxed site types", RELAXED),
+    ):
         add("features", label, cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(without(ctx, *prefixes))))
     counts = tuple(f for f in ctx if f.startswith("n_")) + ("any_canonical",)
-    add("features", "site counts per type only (learned weights)", cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(counts)))
+    add(
+        "features",
+        "site counts per type only (learned weights)",
+        cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(counts)),
+    )
     add("objective", "one tier: ridge on all genes", cross_validate(functional, pairs, args.k, args.seed, untiered_ridge(ctx)))
-    add("objective", "two tiers: gradient boosting on functional", cross_validate(functional, pairs, args.k, args.seed, tiered_boosting(ctx)))
-    add("objective", "logistic on the labelled miRAW pairs", cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, False)))
-    add("objective", "two tiers: logistic on the labelled miRAW pairs", cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, True)))
+    add(
+        "objective",
+        "two tiers: gradient boosting on functional",
+        cross_validate(functional, pairs, args.k, args.seed, tiered_boosting(ctx)),
+    )
+    add(
+        "objective",
+        "logistic on the labelled miRAW pairs",
+        cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, False)),
+    )
+    add(
+        "objective",
+        "two tiers: logistic on the labelled miRAW pairs",
+        cross_validate(functional, pairs, args.k, args.seed, logistic_pairs(ctx, True)),
+    )
     print("| | predictor | functional, all genes | functional, genes with a canonical site | miRAW pairs, within-miRNA AUC |")
     print("|---|---|---|---|---|")
     for group, name, m in rows:
-        print(f"| {group} | {name} | {m['functional_all']:.3f} | {m['functional_canonical']:.3f} | {m['pairs_within_mirna_auc']:.3f} |")
-    print(f"\n{args.k}x{args.k} cells grouped by seed family and gene, seed {args.seed}; {time.time() - t0:.0f} s", file=sys.stderr)
+        print(
+            f"| {group} | {name} | {m['functional_all']:.3f} | {m['functional_canonical']:.3f} | {m['pairs_within_mirna_auc']:.3f} |"
+        )
+    print(
+        f"\n{args.k}x{args.k} cells grouped by seed family and gene, seed {args.seed}; {time.time() - t0:.0f} s", file=sys.stderr
+    )
 
 
 if __name__ == "__main__":

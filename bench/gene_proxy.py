@@ -60,8 +60,22 @@ def main() -> None:
         pairs = Path(tmp) / "pairs.tsv"
         genes = Path(tmp) / "genes.tsv"
         build_pairs(pairs)
-        cmd = [str(Path(sys.executable).parent / "dt-predict"), "--pairs", str(pairs), "--level", "gene", "-o", "/dev/null",
-               "--gene-output", str(genes), "--aggregate", args.aggregate, "--site-types", args.site_types, "-q"]
+        cmd = [
+            str(Path(sys.executable).parent / "dt-predict"),
+            "--pairs",
+            str(pairs),
+            "--level",
+            "gene",
+            "-o",
+            "/dev/null",
+            "--gene-output",
+            str(genes),
+            "--aggregate",
+            args.aggregate,
+            "--site-types",
+            args.site_types,
+            "-q",
+        ]
         if args.model:
             cmd += ["--model", args.model]
         subprocess.run(cmd, check=True)
@@ -74,7 +88,9 @@ def main() -> None:
     m = binary_metrics(labels, scores)
     print(f"pairs {len(labels)}, positives {sum(labels)}, miRNAs {len(set(groups))} (with both labels: {len(per)})")
     print(f"model={args.model or 'default'} aggregate={args.aggregate} site-types={args.site_types}")
-    print(f"within-miRNA AUC {pooled:.4f} (mean of per-miRNA {sum(per.values())/max(len(per),1):.4f}); ROC-AUC {m['roc_auc']:.4f}")
+    print(
+        f"within-miRNA AUC {pooled:.4f} (mean of per-miRNA {sum(per.values()) / max(len(per), 1):.4f}); ROC-AUC {m['roc_auc']:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ def main() -> None:
                     i = idx_t[a:b]
                     out[a:b] = module(mstates_all[i], mcodes_all[i], cts_t[a:b]).double().numpy()
             return out
+
         return go
 
     head = Head(net).eval()
@@ -114,8 +115,12 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         i = idx_t[:bs]
         torch.onnx.export(
-            head, (mstates_all[i], mcodes_all[i], cts_t[:bs]), str(path), dynamo=False,
-            input_names=["mirna_states", "mirna_codes", "cts_codes"], output_names=["logit"],
+            head,
+            (mstates_all[i], mcodes_all[i], cts_t[:bs]),
+            str(path),
+            dynamo=False,
+            input_names=["mirna_states", "mirna_codes", "cts_codes"],
+            output_names=["logit"],
             dynamic_axes={"mirna_states": {0: "b"}, "mirna_codes": {0: "b"}, "cts_codes": {0: "b"}, "logit": {0: "b"}},
             opset_version=17,
         )
@@ -133,7 +138,9 @@ def main() -> None:
             return out
 
         t_ort, z = timed(go_ort, args.rounds)
-        rows.append((f"ONNX Runtime {ort.__version__} (intra-op threads)", t_ort, float(np.abs(1 / (1 + np.exp(-z)) - p_ref).max())))
+        rows.append(
+            (f"ONNX Runtime {ort.__version__} (intra-op threads)", t_ort, float(np.abs(1 / (1 + np.exp(-z)) - p_ref).max()))
+        )
     except Exception as exc:  # noqa: BLE001  (a bench reports what failed)
         rows.append((f"ONNX Runtime: failed ({type(exc).__name__}: {str(exc)[:80]})", float("nan"), float("nan")))
 
@@ -150,11 +157,15 @@ def main() -> None:
         run_torch(compiled, args.threads)()  # compile (not timed below)
         t_compile = time.perf_counter() - t0
         t_c, z = timed(run_torch(compiled, args.threads), args.rounds)
-        rows.append((f"torch.compile (inductor; first call {t_compile:.0f} s)", t_c, float(np.abs(1 / (1 + np.exp(-z)) - p_ref).max())))
+        rows.append(
+            (f"torch.compile (inductor; first call {t_compile:.0f} s)", t_c, float(np.abs(1 / (1 + np.exp(-z)) - p_ref).max()))
+        )
     except Exception as exc:  # noqa: BLE001
         rows.append((f"torch.compile: failed ({type(exc).__name__}: {str(exc)[:80]})", float("nan"), float("nan")))
 
-    print(f"| engine ({args.n:,} CTS, batch {bs}, {args.threads} threads, best of {args.rounds}) | CTS/s | max abs. score difference to eager |")
+    print(
+        f"| engine ({args.n:,} CTS, batch {bs}, {args.threads} threads, best of {args.rounds}) | CTS/s | max abs. score difference to eager |"
+    )
     print("|---|---|---|")
     for name, t, d in rows:
         print(f"| {name} | {args.n / t:,.0f} | {d:.1e} |" if t == t else f"| {name} | - | - |")

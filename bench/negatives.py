@@ -64,8 +64,17 @@ def main() -> None:
     pos = OUT / f"negatives_positives_{args.n}x{args.length}.tsv"
     n_mirnas = make_positives(pos, args.n, args.length)
     load_before = os.getloadavg()[0]
-    cmd = [str(Path(sys.executable).parent / "dt-make-negatives"), "--positives", str(pos),
-           "--min-score", str(args.min_score), "--seed", "1", "-o", str(OUT / "negatives_out.tsv")]
+    cmd = [
+        str(Path(sys.executable).parent / "dt-make-negatives"),
+        "--positives",
+        str(pos),
+        "--min-score",
+        str(args.min_score),
+        "--seed",
+        "1",
+        "-o",
+        str(OUT / "negatives_out.tsv"),
+    ]
     ref = SHARED / "miRBase" / "mature_v22.1.fa.gz"
     if ref.exists():
         cmd += ["--reference-mirnas", str(ref)]

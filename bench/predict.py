@@ -40,9 +40,7 @@ def make_sites(path: Path, n_rows: int, mnt: float) -> int:
     if not utr.exists():
         make_utrome(utr, mnt)
     mirna = SHARED / "miRBase" / "hsa_mature_v22.1.fa"
-    scan = subprocess.Popen(
-        [str(BIN / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE
-    )
+    scan = subprocess.Popen([str(BIN / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE)
     n = -1
     with open(path, "wb") as out:
         for line in scan.stdout:
@@ -87,8 +85,15 @@ def main() -> None:
     common = ["--mirna", str(mirna), "--model", model, "-p", str(args.threads), "--batch-size", str(args.batch_size)]
     load_before = os.getloadavg()[0]
     wall, rss, err, cpu = run_child(
-        [str(BIN / "dt-predict"), str(sites_path), *common, "-o", str(OUT / "predict_scores.tsv"),
-         "--gene-output", str(OUT / "predict_genes.tsv")]
+        [
+            str(BIN / "dt-predict"),
+            str(sites_path),
+            *common,
+            "-o",
+            str(OUT / "predict_scores.tsv"),
+            "--gene-output",
+            str(OUT / "predict_genes.tsv"),
+        ]
     )
     load_after = os.getloadavg()[0]
 
@@ -100,7 +105,9 @@ def main() -> None:
                 break
             dst.write(line)
     t_fast, _, _, _ = run_child([str(BIN / "dt-predict"), str(slice_path), *common, "-o", str(OUT / "slice_fast.tsv")])
-    t_exact, _, _, _ = run_child([str(BIN / "dt-predict"), str(slice_path), *common, "--exact", "-o", str(OUT / "slice_exact.tsv")])
+    t_exact, _, _, _ = run_child(
+        [str(BIN / "dt-predict"), str(slice_path), *common, "--exact", "-o", str(OUT / "slice_exact.tsv")]
+    )
     import numpy as np
 
     fast = np.loadtxt(OUT / "slice_fast.tsv", skiprows=1, usecols=8, delimiter="\t")
@@ -126,11 +133,13 @@ def main() -> None:
     }
     (OUT / "predict.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print("| CTS | threads | wall (s) | CTS/s | CTS per CPU-s | peak RSS (MB) | eager slice CTS/s | fast slice CTS/s | max diff | load |")
+    print(
+        "| CTS | threads | wall (s) | CTS/s | CTS per CPU-s | peak RSS (MB) | eager slice CTS/s | fast slice CTS/s | max diff | load |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(
-        f"| {n:,} | {args.threads} | {wall:.1f} | {n/wall:,.0f} | {n/cpu:,.0f} | {rss:,.0f} | {len(exact)/t_exact:,.0f} | "
-        f"{len(fast)/t_fast:,.0f} | {result['max_abs_diff_fast_vs_exact']:.1e} | {load_before:.1f}/{load_after:.1f} |"
+        f"| {n:,} | {args.threads} | {wall:.1f} | {n / wall:,.0f} | {n / cpu:,.0f} | {rss:,.0f} | {len(exact) / t_exact:,.0f} | "
+        f"{len(fast) / t_fast:,.0f} | {result['max_abs_diff_fast_vs_exact']:.1e} | {load_before:.1f}/{load_after:.1f} |"
     )
 
 

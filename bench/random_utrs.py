@@ -22,7 +22,18 @@ sys.path.insert(0, str(ROOT))
 from deeptarget_core import predict  # noqa: E402
 from deeptarget_core.io import read_fasta  # noqa: E402
 
-MIRNAS = ("let-7a-5p", "miR-1-3p", "miR-16-5p", "miR-17-5p", "miR-21-5p", "miR-92a-3p", "miR-122-5p", "miR-124-3p", "miR-155-5p", "miR-200c-3p")
+MIRNAS = (
+    "let-7a-5p",
+    "miR-1-3p",
+    "miR-16-5p",
+    "miR-17-5p",
+    "miR-21-5p",
+    "miR-92a-3p",
+    "miR-122-5p",
+    "miR-124-3p",
+    "miR-155-5p",
+    "miR-200c-3p",
+)
 
 
 def main() -> None:

@@ -99,12 +99,17 @@ def main() -> None:
     n_utr, n_nt = len(utrs), sum(map(len, utrs))
 
     scan = str(Path(sys.executable).parent / "dt-scan-cts")
-    wall, rss, err, _ = run_child([scan, "--mirna", str(mirna_fa), "--utr", str(utr_fa), "--site-types", args.site_types, "-o", "/dev/null"])
+    wall, rss, err, _ = run_child(
+        [scan, "--mirna", str(mirna_fa), "--utr", str(utr_fa), "--site-types", args.site_types, "-o", "/dev/null"]
+    )
     sys.stderr.write(err)
     # count sites separately (the timed run streams to /dev/null)
     count = subprocess.run(
         f"'{scan}' --mirna '{mirna_fa}' --utr '{utr_fa}' --site-types {args.site_types} -q | wc -l",
-        shell=True, capture_output=True, text=True, check=True,
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     n_sites = int(count.stdout.strip()) - 1
 
@@ -132,11 +137,13 @@ def main() -> None:
         "load_before": os.getloadavg()[0],
     }
     (OUT / "scan.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("| miRNAs | UTRs | Mnt | site types | sites | wall (s) | sites/s | peak RSS (MB) | naive (s, extrapolated) | speed-up |")
+    print(
+        "| miRNAs | UTRs | Mnt | site types | sites | wall (s) | sites/s | peak RSS (MB) | naive (s, extrapolated) | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     print(
-        f"| {len(mirnas):,} | {n_utr:,} | {n_nt/1e6:.1f} | {args.site_types} | {n_sites:,} | {wall:.1f} | "
-        f"{n_sites/wall:,.0f} | {rss:,.0f} | {naive_all:,.0f} | {naive_all/wall:.0f}x |"
+        f"| {len(mirnas):,} | {n_utr:,} | {n_nt / 1e6:.1f} | {args.site_types} | {n_sites:,} | {wall:.1f} | "
+        f"{n_sites / wall:,.0f} | {rss:,.0f} | {naive_all:,.0f} | {naive_all / wall:.0f}x |"
     )
 
 

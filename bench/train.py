@@ -51,23 +51,67 @@ def main() -> None:
     for name in args.configs.split(","):
         extra = CONFIGS[name]
         cell = extra[extra.index("--cell") + 1] if "--cell" in extra else "gru"
-        cmd = [str(BIN / "dt-train"), "--train", str(sub), "--cv", str(args.cv), "--group-by", "mirna",
-               "--epochs", str(args.epochs), "--batch-size", "100", "--lr", "0.002", "--seed", "1",
-               "-p", str(args.threads), "--device", "cpu", "-q", "-o", str(out / f"{name}.cv.tsv"), *extra]
+        cmd = [
+            str(BIN / "dt-train"),
+            "--train",
+            str(sub),
+            "--cv",
+            str(args.cv),
+            "--group-by",
+            "mirna",
+            "--epochs",
+            str(args.epochs),
+            "--batch-size",
+            "100",
+            "--lr",
+            "0.002",
+            "--seed",
+            "1",
+            "-p",
+            str(args.threads),
+            "--device",
+            "cpu",
+            "-q",
+            "-o",
+            str(out / f"{name}.cv.tsv"),
+            *extra,
+        ]
         if "--no-pretrain" not in extra:
             ae = out / f"ae_{cell}.pt"
             if not ae.exists():
-                subprocess.run([str(BIN / "dt-pretrain"), "--pairs", str(sub), "--cell", cell, "--epochs", "2", "--seed", "1",
-                                "-p", str(args.threads), "--device", "cpu", "-q", "-o", str(ae)], check=True)
+                subprocess.run(
+                    [
+                        str(BIN / "dt-pretrain"),
+                        "--pairs",
+                        str(sub),
+                        "--cell",
+                        cell,
+                        "--epochs",
+                        "2",
+                        "--seed",
+                        "1",
+                        "-p",
+                        str(args.threads),
+                        "--device",
+                        "cpu",
+                        "-q",
+                        "-o",
+                        str(ae),
+                    ],
+                    check=True,
+                )
             cmd += ["--pretrained", str(ae)]
         t0 = time.time()
         subprocess.run(cmd, check=True)
         with open(out / f"{name}.cv.tsv") as f:
             res = {r["fold"]: r for r in csv.DictReader(f, delimiter="\t")}
         m, s = res["mean"], res["sd"]
-        print(f"{name}\tROC-AUC {float(m['roc_auc']):.3f}+-{float(s['roc_auc']):.3f}\twithin-miRNA "
-              f"{float(m['within_mirna_auc']):.3f}+-{float(s['within_mirna_auc']):.3f}\tF {float(m['f_measure']):.3f}\t"
-              f"{time.time() - t0:.0f} s", flush=True)
+        print(
+            f"{name}\tROC-AUC {float(m['roc_auc']):.3f}+-{float(s['roc_auc']):.3f}\twithin-miRNA "
+            f"{float(m['within_mirna_auc']):.3f}+-{float(s['within_mirna_auc']):.3f}\tF {float(m['f_measure']):.3f}\t"
+            f"{time.time() - t0:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,14 @@ SEED_SCALE = 4
 SEED_FIRST, SEED_LAST = 2, 8  # miRNA nt (1-based) whose pairs are scaled
 DEFAULT_MIN_SCORE = 140.0
 
-_PAIR = {("A", "U"): WC_SCORE, ("U", "A"): WC_SCORE, ("G", "C"): WC_SCORE, ("C", "G"): WC_SCORE,
-         ("G", "U"): GU_SCORE, ("U", "G"): GU_SCORE}
+_PAIR = {
+    ("A", "U"): WC_SCORE,
+    ("U", "A"): WC_SCORE,
+    ("G", "C"): WC_SCORE,
+    ("C", "G"): WC_SCORE,
+    ("G", "U"): GU_SCORE,
+    ("U", "G"): GU_SCORE,
+}
 
 
 def pair_score(mirna_nt: str, target_nt: str) -> int:

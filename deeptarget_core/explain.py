@@ -93,9 +93,7 @@ def _check_cts(seq: str, what: str, path: str | None, line: int | None) -> str:
     if len(s) < MIN_CTS_NT:
         raise InputError(f"{what} '{seq}' is {len(s)} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)", path, line)
     if len(s) > MAX_CTS_NT:
-        raise InputError(
-            f"{what} is {len(s)} nt (a whole UTR?); explain takes CTS windows: run dt-scan-cts first", path, line
-        )
+        raise InputError(f"{what} is {len(s)} nt (a whole UTR?); explain takes CTS windows: run dt-scan-cts first", path, line)
     return s
 
 
@@ -488,7 +486,17 @@ def explain(
         unit, r = best_unit(acts[k].astype(np.float64), ind)
         out.append(
             Explanation(
-                pair, windows[k], float(scores[k]), li, acts[k], attr_m[k], attr_c[k], dup, ind, unit, r,
+                pair,
+                windows[k],
+                float(scores[k]),
+                li,
+                acts[k],
+                attr_m[k],
+                attr_c[k],
+                dup,
+                ind,
+                unit,
+                r,
                 baselines[None if types is None else int(types[k])],
             )
         )

@@ -177,14 +177,16 @@ def _check_replaceable(outdir: Path, force: bool) -> None:
     if not manifest.is_file():
         raise InputError(
             f"--force replaces only an earlier dt-explain output (one with its {MANIFEST}); this folder has "
-            "none: refusing to delete it", outdir,
+            "none: refusing to delete it",
+            outdir,
         )
     listed = set(manifest.read_text(encoding="utf-8", errors="replace").splitlines()) | {MANIFEST}
     for entry in sorted(outdir.iterdir()):
         if entry.name not in listed or entry.is_symlink() or not entry.is_file():
             raise InputError(
                 f"--force replaces only what dt-explain wrote; '{entry.name}' is not one of its files: "
-                "move it away or choose another --outdir", outdir,
+                "move it away or choose another --outdir",
+                outdir,
             )
 
 
@@ -361,10 +363,7 @@ def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: Run
         svg = next((f for f in files if f.endswith(".svg")), None)
         pic = png or svg
         parts.append(f'<div class="pair" id="p{k + 1}"><h2>{k + 1}. {esc(p.mirna_id)} / {esc(p.mrna_id)}</h2>')
-        parts.append(
-            f"<p>miRNA <code>{esc(p.mirna_seq)}</code>, CTS <code>{esc(e.window)}</code>; "
-            f"score {e.score:.4f}.</p>"
-        )
+        parts.append(f"<p>miRNA <code>{esc(p.mirna_seq)}</code>, CTS <code>{esc(e.window)}</code>; score {e.score:.4f}.</p>")
         if pic:
             parts.append(f'<a href="{esc(pic)}"><img loading="lazy" src="{esc(pic)}" alt="explanation of pair {k + 1}"></a>')
         parts.append("</div>")

@@ -46,7 +46,9 @@ def _site_features(functional, utr_path: str):
     utrs = {r.id: r.seq for r in read_fasta(utr_path, kind="target")}
     missing = sorted(set(functional["mrna_id"]) - set(utrs))
     if missing:
-        raise InputError(f"gene '{missing[0]}' of the functional table is not in the UTR FASTA ({len(missing)} missing)", utr_path)
+        raise InputError(
+            f"gene '{missing[0]}' of the functional table is not in the UTR FASTA ({len(missing)} missing)", utr_path
+        )
     seqs = dict(zip(functional["mirna_id"], functional["mirna_seq"]))
     want: dict[str, set[str]] = {}
     for m, t in zip(functional["mirna_id"], functional["mrna_id"]):
@@ -83,13 +85,19 @@ def evaluate_functional(functional_path: str, utr_path: str, predictions: Sequen
         canon = d["_canonical"].to_numpy(dtype=bool)
         for p in predictors:
             s = d[p].to_numpy()
-            rows.append({
-                "predictor": p, "experiment": experiment, "genes": len(d),
-                "spearman_all": spearmanr(s, rep)[0] if np.ptp(s) > 0 else np.nan,
-                "genes_canonical": int(canon.sum()),
-                "spearman_canonical": spearmanr(s[canon], rep[canon])[0] if canon.sum() > 2 and np.ptp(s[canon]) > 0 else np.nan,
-                "auc_top10": roc_auc_score(top, s) if 0 < top.sum() < len(top) else np.nan,
-            })
+            rows.append(
+                {
+                    "predictor": p,
+                    "experiment": experiment,
+                    "genes": len(d),
+                    "spearman_all": spearmanr(s, rep)[0] if np.ptp(s) > 0 else np.nan,
+                    "genes_canonical": int(canon.sum()),
+                    "spearman_canonical": spearmanr(s[canon], rep[canon])[0]
+                    if canon.sum() > 2 and np.ptp(s[canon]) > 0
+                    else np.nan,
+                    "auc_top10": roc_auc_score(top, s) if 0 < top.sum() < len(top) else np.nan,
+                }
+            )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # mean rows: metrics averaged over experiments, gene counts summed (whole numbers stay whole)
     grouped = table.groupby("predictor", sort=False)

@@ -218,9 +218,7 @@ def site_count_score(features: np.ndarray) -> np.ndarray:
 GROUP_PAIRS = 200_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
 
 
-def score_chunk(
-    scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None
-):
+def score_chunk(scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None):
     """For each miRNA of ``scanner``: (mirna_id, block, site probabilities or None, (n_targets,
     N_FEATURES) features of every target in ``chunk``). With ``scorer`` None the site network
     is not run and the network features (``logit_*``, ``occupancy``, ``best_canonical_logit``)

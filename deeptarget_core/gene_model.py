@@ -162,7 +162,12 @@ def save(path: str | Path, model: GeneModel, digest: str | None = None, seed: in
 
     check_checkpoint_name(path)
     tensors = {name: torch.from_numpy(np.asarray(getattr(model, name), dtype=np.float64)) for name in ("mean", "scale", "coef")}
-    scalars = {"intercept": model.intercept, "calib_slope": model.calib_slope, "calib_intercept": model.calib_intercept, "floor": model.floor}
+    scalars = {
+        "intercept": model.intercept,
+        "calib_slope": model.calib_slope,
+        "calib_intercept": model.calib_intercept,
+        "floor": model.floor,
+    }
     if not all(bool(torch.isfinite(t).all()) for t in tensors.values()) or not np.isfinite(list(scalars.values())).all():
         raise InputError("refusing to save: the gene model holds nan or inf", str(path))
     payload = {

@@ -92,11 +92,16 @@ def write_scan(
     for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
         ix = np.flatnonzero(n > 0)
         text = _fmt(scores[ix])
-        out.write([mid, t, s, str(c), _TYPE_NAMES[b]] for t, s, c, b in zip(ids[ix].tolist(), text, n[ix].tolist(), best[ix].tolist()))
+        out.write(
+            [mid, t, s, str(c), _TYPE_NAMES[b]] for t, s, c, b in zip(ids[ix].tolist(), text, n[ix].tolist(), best[ix].tolist())
+        )
 
 
 def pair_scores(
-    gene: GeneScorer, mirnas: Sequence[sites.Mirna], targets: Iterable[FastaRecord | tuple[str, str]], pairs: Mapping[str, set[str]]
+    gene: GeneScorer,
+    mirnas: Sequence[sites.Mirna],
+    targets: Iterable[FastaRecord | tuple[str, str]],
+    pairs: Mapping[str, set[str]],
 ) -> dict[tuple[str, str], tuple[float, int, int]]:
     """(score, n_sites, best type index) of the given pairs, targets streamed in chunks."""
     wanted = {m.id for m in mirnas if pairs.get(m.id)}

@@ -190,8 +190,14 @@ def fold_of(keys: Sequence[str], k: int, seed: int) -> dict[str, int]:
 
 
 def grouped_cv(
-    functional, pairs=None, k: int = 5, seed: int = 1, feature_sets: dict[str, Sequence[str]] | None = None,
-    alpha: float = gm.DEFAULT_ALPHA, progress: Callable[[int], None] | None = None, with_network: bool = False,
+    functional,
+    pairs=None,
+    k: int = 5,
+    seed: int = 1,
+    feature_sets: dict[str, Sequence[str]] | None = None,
+    alpha: float = gm.DEFAULT_ALPHA,
+    progress: Callable[[int], None] | None = None,
+    with_network: bool = False,
 ):
     """K x K cross-validation grouped by seed family and gene. Returns a DataFrame, one row per
     predictor (the gene model per feature set, the site count, seed-match and the network's
@@ -291,7 +297,12 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
     x = functional[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
     figures = {f"training {k}": v for k, v in functional_metrics(functional, model.score(x)).items()}
     if pairs is not None:
-        figures.update({f"training {k}": v for k, v in pair_metrics(pairs, model.score(pairs[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64))).items()})
+        figures.update(
+            {
+                f"training {k}": v
+                for k, v in pair_metrics(pairs, model.score(pairs[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64))).items()
+            }
+        )
     model.metrics = {k.removeprefix("training "): float(v) for k, v in figures.items()}
     model.training.update({"functional": Path(opts.functional).name, "utr": Path(opts.utr).name, "features": opts.features})
     sources = [p for p in (opts.functional, opts.utr) if p != "-"]

@@ -53,7 +53,9 @@ class GeneWriter:
         self._done: set[str] = set()
         self._pairs: dict[str, list] = {}  # mrna_id -> [best, n, best_type, label, extra]
 
-    def add_grouped(self, mirna_id, mirna_seq, mrna_ids: np.ndarray, scores: np.ndarray, site_types: np.ndarray, line=None) -> None:
+    def add_grouped(
+        self, mirna_id, mirna_seq, mrna_ids: np.ndarray, scores: np.ndarray, site_types: np.ndarray, line=None
+    ) -> None:
         """Sites of one miRNA (any targets), vectorised over runs of equal consecutive ids."""
         n = len(mrna_ids)
         if not n:

@@ -108,8 +108,7 @@ class Annotation(Mapping[str, Transcript]):
             tx = self.get_transcript(rid, fasta_name, line)
             if tx.length != len(seq):
                 raise InputError(
-                    f"target '{rid}' is {len(seq)} nt but its exons in {self.path} (line {tx.line}) "
-                    f"add up to {tx.length} nt",
+                    f"target '{rid}' is {len(seq)} nt but its exons in {self.path} (line {tx.line}) add up to {tx.length} nt",
                     fasta_name,
                     line,
                 )
@@ -177,7 +176,11 @@ def parse_bed_line(text: str, path: str, line: int) -> Transcript:
         if n < 1:
             raise InputError(f"block {i + 1} has size {n}", path, line)
         if s < prev_end:
-            raise InputError(f"block {i + 1} starts at {s}, before the previous block ends ({prev_end}): blocks must be ascending and not overlap", path, line)
+            raise InputError(
+                f"block {i + 1} starts at {s}, before the previous block ends ({prev_end}): blocks must be ascending and not overlap",
+                path,
+                line,
+            )
         exons.append((start + s, start + s + n))
         prev_end = s + n
     if start + prev_end != end:
@@ -199,7 +202,9 @@ def read_utr_bed(path: str | Path) -> Annotation:
                 continue
             tx = parse_bed_line(text, name, handle.line)
             if tx.name in by_name:
-                raise InputError(f"UTR '{tx.name}' again (first on line {by_name[tx.name].line}); one line per UTR", name, handle.line)
+                raise InputError(
+                    f"UTR '{tx.name}' again (first on line {by_name[tx.name].line}); one line per UTR", name, handle.line
+                )
             by_name[tx.name] = tx
     finally:
         handle.close()

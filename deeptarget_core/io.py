@@ -127,9 +127,7 @@ def _make_record(
         policy = "A/C/G/U/T" if kind == "mirna" else "A/C/G/U/T/N"
         # the line that holds the first bad letter (sequence lines follow the header one by one)
         at = next((i for i, c in enumerate(chunks) if set(normalise(c.replace(" ", ""))) - allowed), -1)
-        raise InputError(
-            f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at
-        )
+        raise InputError(f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at)
     if kind == "mirna" and not MIN_MIRNA_LENGTH <= len(seq) <= MAX_MIRNA_LENGTH:
         raise InputError(
             f"miRNA '{rid}' is {len(seq)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt",
@@ -356,9 +354,7 @@ def read_id_pairs(path: PathLike) -> dict[str, set[str]]:
     elif len(header) == 2:
         mi, ti, body, width = 0, 1, lines, 2
     else:
-        raise InputError(
-            "expected columns mirna_id and mrna_id, or two tab-separated id columns", name, lines[0][0]
-        )
+        raise InputError("expected columns mirna_id and mrna_id, or two tab-separated id columns", name, lines[0][0])
     for line_no, text in body:
         fields = text.split("\t")
         if len(fields) != width:
@@ -448,7 +444,9 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
             ss.append(s)
             mirnas.append(row[mi] if mi >= 0 else "")
     if not ys:
-        raise InputError("no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path))
+        raise InputError(
+            "no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path)
+        )
     return Predictions(name, display_name(path), mirnas, np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64), dropped)
 
 

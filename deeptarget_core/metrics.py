@@ -29,7 +29,9 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
-def binary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def binary_metrics(
+    labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
     """Metrics of scores against 0/1 labels; a score >= threshold is called positive.
 
     PPV = TP/(TP+FP), NPV = TN/(TN+FN). AUCs are NaN when only one class is present.

@@ -211,9 +211,7 @@ class DeepTarget(nn.Module):
             states.append(x)
         return states
 
-    def classify(
-        self, mirna_states: torch.Tensor, cts_states: torch.Tensor, pairing: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def classify(self, mirna_states: torch.Tensor, cts_states: torch.Tensor, pairing: torch.Tensor | None = None) -> torch.Tensor:
         last = self.interaction_states(mirna_states, cts_states, pairing)[-1]
         if self.config.bidirectional:
             half = last.shape[2] // 2
@@ -236,9 +234,7 @@ class DeepTarget(nn.Module):
 
     def forward(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor) -> torch.Tensor:
         """(B, Lm) and (B, L) codes -> (B, 2) logits (class 1 = target)."""
-        return self.classify(
-            self.encode_mirna(mirna_codes), self.encode_cts(cts_codes), self.pairing(mirna_codes, cts_codes)
-        )
+        return self.classify(self.encode_mirna(mirna_codes), self.encode_cts(cts_codes), self.pairing(mirna_codes, cts_codes))
 
     def target_logit(self, logits: torch.Tensor, site_type: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 2) network logits -> (B,) log-odds of 'target', plus the site-type offset when
@@ -251,7 +247,9 @@ class DeepTarget(nn.Module):
         return z
 
     @torch.no_grad()
-    def predict_proba(self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor, site_type: torch.Tensor | None = None) -> torch.Tensor:
+    def predict_proba(
+        self, mirna_codes: torch.Tensor, cts_codes: torch.Tensor, site_type: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return torch.sigmoid(self.target_logit(self(mirna_codes, cts_codes), site_type))
 
 
@@ -300,9 +298,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) ->
     }
     bad = _non_finite(payload["state_dict"])
     if bad:
-        raise InputError(
-            f"refusing to save: weight '{bad}' is not finite (nan/inf): training diverged; lower --lr", str(path)
-        )
+        raise InputError(f"refusing to save: weight '{bad}' is not finite (nan/inf): training diverged; lower --lr", str(path))
     import io as _io
 
     buffer = _io.BytesIO()  # serialised first: a closed stdout pipe then fails on a plain write
@@ -320,8 +316,15 @@ def _non_finite(state: dict) -> str | None:
 
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
-    "cts_length": (int,), "embedding_dim": (int,), "encoder_hidden": (int,), "cell": (str,), "layers": (int,),
-    "bidirectional": (bool,), "dropout": (float, int), "pairing_offsets": (list, tuple), "site_prior": (bool,),
+    "cts_length": (int,),
+    "embedding_dim": (int,),
+    "encoder_hidden": (int,),
+    "cell": (str,),
+    "layers": (int,),
+    "bidirectional": (bool,),
+    "dropout": (float, int),
+    "pairing_offsets": (list, tuple),
+    "site_prior": (bool,),
 }
 _CONFIG_RANGES = {"cts_length": (1, 10_000), "embedding_dim": (1, 4096), "encoder_hidden": (1, 4096), "dropout": (0.0, 0.99)}
 _KINDS = ("classifier", "autoencoders", "resume")
@@ -331,6 +334,7 @@ _PIPED: dict[str, bytes] = {}  # checkpoints read from a pipe: read once, kept f
 
 def _validate_payload(payload: dict, name: str) -> None:
     """Types and ranges of an (edited) checkpoint's fields, naming the first bad one."""
+
     def bad(field: str, why: str) -> InputError:
         return InputError(f"checkpoint field '{field}' {why}", name)
 
@@ -377,11 +381,14 @@ def check_state_shapes(model: nn.Module, state: dict, name: str) -> None:
         if tuple(state[k].shape) != tuple(v.shape):
             raise InputError(
                 f"checkpoint weights do not fit the architecture it describes: field 'state_dict.{k}' has shape "
-                f"{tuple(state[k].shape)}, its config needs {tuple(v.shape)}", name,
+                f"{tuple(state[k].shape)}, its config needs {tuple(v.shape)}",
+                name,
             )
     extra = [k for k in state if k not in want]
     if extra:
-        raise InputError(f"checkpoint weights do not fit the architecture it describes: field 'state_dict.{extra[0]}' is not part of it", name)
+        raise InputError(
+            f"checkpoint weights do not fit the architecture it describes: field 'state_dict.{extra[0]}' is not part of it", name
+        )
 
 
 def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[dict[str, torch.Tensor], CheckpointInfo]:
@@ -415,7 +422,8 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
     if head[:2] == b"\x1f\x8b":
         raise InputError(
             "the checkpoint is gzip-compressed: checkpoints are read uncompressed (they are zip archives "
-            "already); gunzip it first", name,
+            "already); gunzip it first",
+            name,
         )
     if head[:4] != b"PK\x03\x04" and head[:1] != b"\x80":
         raise InputError("not a deepTarget checkpoint (neither a torch zip archive nor a pickle)", name)

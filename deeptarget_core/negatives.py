@@ -74,9 +74,21 @@ log = logging.getLogger("deeptarget")
 DEFAULT_MAX_TRIES = 1000
 
 IUPAC = {
-    "A": "A", "C": "C", "G": "G", "U": "U",
-    "R": "AG", "Y": "CU", "S": "CG", "W": "AU", "K": "GU", "M": "AC",
-    "B": "CGU", "D": "AGU", "H": "ACU", "V": "ACG", "N": "ACGU",
+    "A": "A",
+    "C": "C",
+    "G": "G",
+    "U": "U",
+    "R": "AG",
+    "Y": "CU",
+    "S": "CG",
+    "W": "AU",
+    "K": "GU",
+    "M": "AC",
+    "B": "CGU",
+    "D": "AGU",
+    "H": "ACU",
+    "V": "ACG",
+    "N": "ACGU",
 }
 
 
@@ -192,7 +204,12 @@ def make_mock_mirnas(
             else:
                 log.warning(
                     "warning: no mock for miRNA '%s' (%s) after %d shuffles: every shuffle hit a "
-                    "forbidden seed; it gets %d of %d mocks", mid, seq, max_tries, k - 1, per_mirna,
+                    "forbidden seed; it gets %d of %d mocks",
+                    mid,
+                    seq,
+                    max_tries,
+                    k - 1,
+                    per_mirna,
                 )
                 break
     return out
@@ -310,8 +327,20 @@ def make_negatives(
                     site = _annotated_site(scorer, real, tseq, known[k], cts_length)
                 else:
                     site = next(free)
-                rows.append(OutRow(i, -1, 1, p.mirna_id, p.mirna_seq, p.mrna_id, p.mirna_id, site,
-                                   site.cts_seq if site is not None else tseq, p.extra))
+                rows.append(
+                    OutRow(
+                        i,
+                        -1,
+                        1,
+                        p.mirna_id,
+                        p.mirna_seq,
+                        p.mrna_id,
+                        p.mirna_id,
+                        site,
+                        site.cts_seq if site is not None else tseq,
+                        p.extra,
+                    )
+                )
         cands = []
         if quota > 0 or fill:
             n_sites = quota + 1 if fill else quota
@@ -360,8 +389,19 @@ def _whole_target_site(scorer: DuplexScorer, mirna: str, target: str) -> DuplexS
     return found[0] if found else None
 
 
-OUTPUT_COLUMNS = ("mirna_id", "mirna_seq", "mrna_id", "mrna_seq", "label",
-                  "source_mirna_id", "score", "aln_start", "aln_end", "cts_start", "cts_end")
+OUTPUT_COLUMNS = (
+    "mirna_id",
+    "mirna_seq",
+    "mrna_id",
+    "mrna_seq",
+    "label",
+    "source_mirna_id",
+    "score",
+    "aln_start",
+    "aln_end",
+    "cts_start",
+    "cts_end",
+)
 
 
 def format_rows(rows: Iterable[OutRow], extra_names: Sequence[str]) -> Iterable[str]:
@@ -369,8 +409,11 @@ def format_rows(rows: Iterable[OutRow], extra_names: Sequence[str]) -> Iterable[
     yield "\t".join(OUTPUT_COLUMNS + tuple(extra_names)) + "\n"
     for r in rows:
         s = r.site
-        site_cols = ("NA", "NA", "NA", "1", str(len(r.mrna_seq))) if s is None else (
-            f"{s.score:g}", str(s.aln_start), str(s.aln_end), str(s.cts_start), str(s.cts_end))
+        site_cols = (
+            ("NA", "NA", "NA", "1", str(len(r.mrna_seq)))
+            if s is None
+            else (f"{s.score:g}", str(s.aln_start), str(s.aln_end), str(s.cts_start), str(s.cts_end))
+        )
         fields = (r.mirna_id, r.mirna_seq, r.mrna_id, r.mrna_seq, str(r.label), r.source_mirna_id) + site_cols + r.extra
         yield "\t".join(fields) + "\n"
 
@@ -419,16 +462,21 @@ def read_positives(paths: Sequence[str | Path]) -> Positives:
                 out.n_ignored += 1
                 continue
             if index != list(range(len(extra))):
-                p = Pair(p.mirna_id, p.mirna_seq, p.mrna_id, p.mrna_seq, p.label,
-                         tuple(p.extra[j] if j >= 0 else "" for j in index), p.line)
+                p = Pair(
+                    p.mirna_id,
+                    p.mirna_seq,
+                    p.mrna_id,
+                    p.mrna_seq,
+                    p.label,
+                    tuple(p.extra[j] if j >= 0 else "" for j in index),
+                    p.line,
+                )
             out.pairs.append(p)
             out.paths.append(name)
     return out
 
 
-def positives_from_fasta(
-    mirna_fasta: str | Path, target_fasta: str | Path, pairs_path: str | Path | None = None
-) -> Positives:
+def positives_from_fasta(mirna_fasta: str | Path, target_fasta: str | Path, pairs_path: str | Path | None = None) -> Positives:
     """Positives as FASTA: every (miRNA, target) pair listed in ``pairs_path`` (any table with
     mirna_id and mrna_id columns, or two id columns), or every miRNA x every target."""
     from .io import read_fasta, read_id_pairs
@@ -437,12 +485,16 @@ def positives_from_fasta(
     targets = {r.id: r.seq for r in read_fasta(target_fasta, kind="target")}
     wanted = read_id_pairs(pairs_path) if pairs_path is not None else None
     if wanted is not None:
-        for ids, known, what, source in ((set(wanted), mirnas, "miRNA", mirna_fasta),
-                                         ({t for ts in wanted.values() for t in ts}, targets, "target", target_fasta)):
+        for ids, known, what, source in (
+            (set(wanted), mirnas, "miRNA", mirna_fasta),
+            ({t for ts in wanted.values() for t in ts}, targets, "target", target_fasta),
+        ):
             unknown = sorted(ids - known.keys())
             if unknown:
-                raise InputError(f"{len(unknown)} {what} id(s) of the pair list are not in {display_name(source)}, "
-                                 f"e.g. '{unknown[0]}'", display_name(pairs_path))
+                raise InputError(
+                    f"{len(unknown)} {what} id(s) of the pair list are not in {display_name(source)}, e.g. '{unknown[0]}'",
+                    display_name(pairs_path),
+                )
     out = Positives([], [], [])
     for mid, mseq in mirnas.items():
         for tid, tseq in targets.items():
@@ -465,6 +517,12 @@ def mirnas_of(positives: Positives) -> list[tuple[str, str]]:
             seen[(p.mirna_id, p.mirna_seq)] = None
             old = first.setdefault(p.mirna_id, (p.mirna_seq, path, p.line))
             if old[0] != p.mirna_seq:
-                log.warning("warning: %s:%d: miRNA id '%s' also appears with another sequence (%s:%d); "
-                            "each sequence gets its own mocks", path, p.line, p.mirna_id, old[1], old[2])
+                log.warning(
+                    "warning: %s:%d: miRNA id '%s' also appears with another sequence (%s:%d); each sequence gets its own mocks",
+                    path,
+                    p.line,
+                    p.mirna_id,
+                    old[1],
+                    old[2],
+                )
     return list(seen)

@@ -57,7 +57,13 @@ def plot_roc(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (sensitivity)", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="false positive rate (1 - specificity)",
+        ylabel="true positive rate (sensitivity)",
+        title="ROC",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
@@ -114,7 +120,9 @@ def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float =
     return _save(fig, path)
 
 
-def write_plots(results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5) -> list[Path]:
+def write_plots(
+    results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5
+) -> list[Path]:
     """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
     from .errors import InputError
     from .metrics import confusion

@@ -49,14 +49,20 @@ class _Figure:
         heights = [heat_h, 1.25, 1.0, 0.95, 0.95]
         fig = self.fig = plt.figure(figsize=(width, sum(heights) + 1.4), dpi=_DPI)
         gs = fig.add_gridspec(
-            5, 2, height_ratios=heights, width_ratios=[1, 0.012], hspace=0.28, wspace=0.02,
-            left=0.9 / width, right=1 - 0.55 / width, top=0.9, bottom=0.06,
+            5,
+            2,
+            height_ratios=heights,
+            width_ratios=[1, 0.012],
+            hspace=0.28,
+            wspace=0.02,
+            left=0.9 / width,
+            right=1 - 0.55 / width,
+            top=0.9,
+            bottom=0.06,
         )
         x = np.arange(L)
         ax_h = self.ax_heat = fig.add_subplot(gs[0, 0])
-        self.im = ax_h.imshow(
-            np.zeros((units, L)), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest"
-        )
+        self.im = ax_h.imshow(np.zeros((units, L)), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
         cax = fig.add_subplot(gs[0, 1])
         fig.colorbar(self.im, cax=cax).ax.tick_params(labelsize=7)
         ax_h.set_ylabel("unit", fontsize=8)
@@ -67,7 +73,13 @@ class _Figure:
         self.mark = Rectangle((-0.5, -0.5), L, 1, fill=False, edgecolor="black", linewidth=1.6)
         ax_h.add_patch(self.mark)
         self.mark_label = ax_h.text(
-            L - 0.7, 0, "", fontsize=7, fontweight="bold", ha="right", va="center",
+            L - 0.7,
+            0,
+            "",
+            fontsize=7,
+            fontweight="bold",
+            ha="right",
+            va="center",
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
         self.title = fig.suptitle("", fontsize=10, y=0.985)
@@ -87,13 +99,13 @@ class _Figure:
         ax_d.add_collection(self.pairs)
         self.m_letters = [ax_d.text(i, 1, "", ha="center", va="center", fontsize=7.5, family="monospace") for i in x]
         self.c_letters = [ax_d.text(i, 0, "", ha="center", va="center", fontsize=7.5, family="monospace") for i in x]
-        ax_d.text(
-            1.0, -0.05, "solid: Watson-Crick, dashed: G:U", transform=ax_d.transAxes, fontsize=6.5, ha="right", va="top"
-        )
+        ax_d.text(1.0, -0.05, "solid: Watson-Crick, dashed: G:U", transform=ax_d.transAxes, fontsize=6.5, ha="right", va="top")
 
         ax_t = self.ax_trace = fig.add_subplot(gs[2, 0])
         (self.bind_line,) = ax_t.step(x, np.zeros(L), where="mid", color="#999999", linewidth=1.2, label="binding")
-        (self.unit_line,) = ax_t.plot(x, np.zeros(L), color="black", linewidth=1.2, marker="o", markersize=2.2, label="marked unit")
+        (self.unit_line,) = ax_t.plot(
+            x, np.zeros(L), color="black", linewidth=1.2, marker="o", markersize=2.2, label="marked unit"
+        )
         ax_t.axhline(0, color="#cccccc", linewidth=0.6)
         ax_t.set_ylim(-1.05, 1.05)
         ax_t.tick_params(labelsize=7, labelbottom=False)
@@ -116,9 +128,7 @@ class _Figure:
             ax.set_yticks([-1, 0, 1])
             ax.set_yticklabels(["", "0", ""])
             trans = ax.get_yaxis_transform()
-            self.scale_labels += [
-                ax.text(-0.008, y, "", transform=trans, ha="right", va="center", fontsize=7) for y in (1, -1)
-            ]
+            self.scale_labels += [ax.text(-0.008, y, "", transform=trans, ha="right", va="center", fontsize=7) for y in (1, -1)]
         ax_m.tick_params(labelbottom=False)
         ticks = [0] + list(range(4, L, 5))
         ax_c.set_xticks(ticks)

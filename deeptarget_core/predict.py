@@ -139,7 +139,8 @@ def predict_site_table(
             if short is not None:  # an empty or 1-nt cts_seq cannot hold a site: not scored
                 raise InputError(
                     f"cts_seq '{ctss[short]}' is {len(ctss[short])} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)",
-                    table.path, table.lines[short],
+                    table.path,
+                    table.lines[short],
                 )
             codes = encode_cts(ctss, scorer.cts_length, table.path, table.lines)
             runs = _mirna_runs(mids)
@@ -181,7 +182,9 @@ def _site_types_of(table) -> np.ndarray:
         for r, line in zip(table.rows, table.lines):
             if r[si] not in _TYPE_INDEX:
                 raise InputError(
-                    f"unknown site_type '{r[si]}' (expected one of {', '.join(_TYPE_NAMES + [sites.DUPLEX_SITE])})", table.path, line
+                    f"unknown site_type '{r[si]}' (expected one of {', '.join(_TYPE_NAMES + [sites.DUPLEX_SITE])})",
+                    table.path,
+                    line,
                 ) from None
         raise
 
@@ -390,7 +393,9 @@ def predict_pairs_gene(
     # One gene row per pair-table row, in input order.
     best = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[0] for p in rows], dtype=np.float64)
     n_sites = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[1] for p in rows], dtype=np.int64)
-    btype = [site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else _TYPE_INDEX[NO_SITE] for p in rows]
+    btype = [
+        site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else _TYPE_INDEX[NO_SITE] for p in rows
+    ]
     if gene_scorer is not None:
         from .gene_scoring import pair_scores
 

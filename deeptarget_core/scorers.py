@@ -80,7 +80,9 @@ class SiteScorer(Protocol):
     name: str
     cts_length: int
 
-    def score(self, mirna_seqs: Sequence[str], mirna_index: np.ndarray, cts_codes: np.ndarray, site_type: np.ndarray) -> np.ndarray:
+    def score(
+        self, mirna_seqs: Sequence[str], mirna_index: np.ndarray, cts_codes: np.ndarray, site_type: np.ndarray
+    ) -> np.ndarray:
         """``mirna_index[i]`` points into ``mirna_seqs`` for CTS ``i``; ``site_type`` holds
         indexes into ``SITE_TYPES`` (``len(SITE_TYPES)`` = no seed match). Returns float64."""
         ...
@@ -108,7 +110,9 @@ class NeuralScorer:
     for a model without a site prior.
     """
 
-    def __init__(self, model, device="cpu", batch_size: int = 2048, fast: bool = True, name: str = "deeptarget", threads: int = 1):
+    def __init__(
+        self, model, device="cpu", batch_size: int = 2048, fast: bool = True, name: str = "deeptarget", threads: int = 1
+    ):
         import torch
 
         from . import fused_gru
@@ -160,7 +164,9 @@ class NeuralScorer:
 
     def _eager_batch(self, mirna_states, mirna_codes, idx, codes):
         m = self.model
-        logits = m.classify(mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes))
+        logits = m.classify(
+            mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes)
+        )
         return logits[:, 1] - logits[:, 0]
 
     def score(self, mirna_seqs, mirna_index, cts_codes, site_type=None) -> np.ndarray:
@@ -210,8 +216,10 @@ def score_blocks(scorer: SiteScorer, blocks: Sequence, mirna_seqs: Sequence[str]
     uniq: dict[str, int] = {}
     index = np.concatenate([np.full(len(b), uniq.setdefault(m, len(uniq)), dtype=np.int64) for b, m in zip(blocks, mirna_seqs)])
     letters = np.concatenate([b.cts for b in blocks])  # (n, L) A/C/G/U/N letters from the scanner
-    codes = _CTS_CODE[letters] if letters.shape[1] == scorer.cts_length else encode_cts(
-        [x for b in blocks for x in b.cts_strings()], scorer.cts_length
+    codes = (
+        _CTS_CODE[letters]
+        if letters.shape[1] == scorer.cts_length
+        else encode_cts([x for b in blocks for x in b.cts_strings()], scorer.cts_length)
     )
     types = np.concatenate([b.site_type.astype(np.int64) for b in blocks])
     scores = scorer.score(list(uniq), index, codes, types)

@@ -487,7 +487,10 @@ def inputs_from_pair_table(path: str | Path) -> ScanInputs:
     targets: dict[str, str] = {}
     pairs: dict[str, set[str]] = {}
     for row in rows:
-        for table, key, seq, what in ((mirnas, row.mirna_id, row.mirna_seq, "miRNA"), (targets, row.mrna_id, row.mrna_seq, "target")):
+        for table, key, seq, what in (
+            (mirnas, row.mirna_id, row.mirna_seq, "miRNA"),
+            (targets, row.mrna_id, row.mrna_seq, "target"),
+        ):
             old = table.setdefault(key, seq)
             if old != seq:
                 raise InputError(f"{what} id '{key}' appears with two different sequences", path, row.line)

@@ -198,7 +198,9 @@ class _CheckedText(io.TextIOBase):
                 if total > MAX_LINE_CHARS:
                     raise InputError(
                         f"line longer than {MAX_LINE_CHARS:,} characters (a file without line breaks?); "
-                        "wrap long sequences, e.g. seqkit seq -w 60", self.name, self.line + 1,
+                        "wrap long sequences, e.g. seqkit seq -w 60",
+                        self.name,
+                        self.line + 1,
                     )
             line = "".join(pieces)
         self.line += 1

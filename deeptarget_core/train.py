@@ -332,7 +332,8 @@ def train_classifier(
     if config.site_prior and len(np.unique(val.labels)) < 2:
         raise InputError(
             f"the site-type prior is fitted on the validation pairs, which all have label {int(val.labels[0]) if len(val) else '-'}: "
-            "its offsets would only learn that label; give a validation table with both labels", val.source or None,
+            "its offsets would only learn that label; give a validation table with both labels",
+            val.source or None,
         )
     _seed_all(options.seed)
     device = torch.device(options.device)
@@ -429,20 +430,31 @@ def _data_digest(data: PairData | None) -> str | None:
     return h.hexdigest()[:16]
 
 
-def resume_fingerprint(config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None,
-                       pretrained: str | Path | None) -> dict[str, Any]:
+def resume_fingerprint(
+    config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None, pretrained: str | Path | None
+) -> dict[str, Any]:
     """What a resumed run must share with the interrupted one, by option name (--epochs and
     --device may change). The data are compared by content, so a renamed copy resumes."""
     from .model import file_digest
 
     pre = None if pretrained is None else file_digest(pretrained)[:16]
     return {
-        "--cts-length": config.cts_length, "--cell": config.cell, "--layers": config.layers,
-        "--bidirectional": config.bidirectional, "--dropout": config.dropout,
-        "--pairing": bool(config.pairing_offsets), "--site-prior": config.site_prior,
-        "--batch-size": options.batch_size, "--lr": options.lr, "--patience": options.patience, "--seed": options.seed,
-        "--balance-by-mirna": options.balance_by_mirna, "--select-by": options.select_by,
-        "--train (its content)": _data_digest(train), "--val (its content)": _data_digest(val), "--pretrained (its content)": pre,
+        "--cts-length": config.cts_length,
+        "--cell": config.cell,
+        "--layers": config.layers,
+        "--bidirectional": config.bidirectional,
+        "--dropout": config.dropout,
+        "--pairing": bool(config.pairing_offsets),
+        "--site-prior": config.site_prior,
+        "--batch-size": options.batch_size,
+        "--lr": options.lr,
+        "--patience": options.patience,
+        "--seed": options.seed,
+        "--balance-by-mirna": options.balance_by_mirna,
+        "--select-by": options.select_by,
+        "--train (its content)": _data_digest(train),
+        "--val (its content)": _data_digest(val),
+        "--pretrained (its content)": pre,
     }
 
 
@@ -454,7 +466,8 @@ def check_resume(saved: dict[str, Any] | None, now: dict[str, Any], name: str) -
         if saved.get(key) != value:
             raise InputError(
                 f"--resume: {key} differs from the interrupted run ({saved.get(key)} then, {value} now); "
-                "resume with the same options and data, or start again without --resume", name,
+                "resume with the same options and data, or start again without --resume",
+                name,
             )
 
 
@@ -472,8 +485,13 @@ def _save_resume(path, model, best_state, opt, history, best_auc, stale, config,
         kind="resume",
         config=config,
         seed=options.seed,
-        extra={"optimizer": opt.state_dict(), "history": history, "best_auc": best_auc, "stale": stale,
-               "fingerprint": fingerprint},
+        extra={
+            "optimizer": opt.state_dict(),
+            "history": history,
+            "best_auc": best_auc,
+            "stale": stale,
+            "fingerprint": fingerprint,
+        },
     )
     save_checkpoint(path, _Holder(), info)
 
@@ -574,7 +592,9 @@ def cross_validate(
     return CVResult(rows, scores, folds)
 
 
-def read_sequences_for_pretraining(pair_paths: Sequence[str | Path], fasta_mirnas: Sequence[str | Path], fasta_cts: Sequence[str | Path]) -> tuple[list[str], list[str]]:
+def read_sequences_for_pretraining(
+    pair_paths: Sequence[str | Path], fasta_mirnas: Sequence[str | Path], fasta_cts: Sequence[str | Path]
+) -> tuple[list[str], list[str]]:
     mirnas: list[str] = []
     cts: list[str] = []
     for p in pair_paths:

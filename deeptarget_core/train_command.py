@@ -95,11 +95,25 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
     from . import train as T
 
     dev = runtime.setup(cmd.threads, cmd.device)
-    config = M.ModelConfig(cts_length=cmd.cts_length, cell=cmd.cell, layers=cmd.layers, bidirectional=cmd.bidirectional,
-                           dropout=cmd.dropout, pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if cmd.pairing else (),
-                           site_prior=cmd.site_prior)
-    options = T.TrainOptions(epochs=cmd.epochs, batch_size=cmd.batch_size, lr=cmd.lr, patience=cmd.patience, seed=cmd.seed,
-                             device=str(dev), balance_by_mirna=cmd.balance_by_mirna, select_by=cmd.select_by)
+    config = M.ModelConfig(
+        cts_length=cmd.cts_length,
+        cell=cmd.cell,
+        layers=cmd.layers,
+        bidirectional=cmd.bidirectional,
+        dropout=cmd.dropout,
+        pairing_offsets=M.DEFAULT_PAIRING_OFFSETS if cmd.pairing else (),
+        site_prior=cmd.site_prior,
+    )
+    options = T.TrainOptions(
+        epochs=cmd.epochs,
+        batch_size=cmd.batch_size,
+        lr=cmd.lr,
+        patience=cmd.patience,
+        seed=cmd.seed,
+        device=str(dev),
+        balance_by_mirna=cmd.balance_by_mirna,
+        select_by=cmd.select_by,
+    )
     # Every output is checked before training: a bad path must not cost a training run.
     for path in cmd.outputs():
         io.check_output_path(path)
@@ -120,7 +134,13 @@ def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, op
     from . import train as T
 
     def report(row):
-        log.info("fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f", row["fold"], row["roc_auc"], row["within_mirna_auc"], row["f_measure"])
+        log.info(
+            "fold %s: ROC-AUC %.4f, within-miRNA AUC %.4f, F %.4f",
+            row["fold"],
+            row["roc_auc"],
+            row["within_mirna_auc"],
+            row["f_measure"],
+        )
 
     result = T.cross_validate(data, cmd.cv, cmd.group_by_mirna, config, options, cmd.pretrained, on_fold=report)
     with io.output_group(), io.atomic_output(cmd.output) as f:  # both tables or neither
@@ -158,8 +178,11 @@ def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
         rows.append(row)
         log.info(
             "epoch %d: train loss %.4f, val ROC-AUC %s, within-miRNA AUC %s (%.0f s)",
-            row["epoch"], row["train_loss"], f"{row.get('val_roc_auc', float('nan')):.4f}",
-            f"{row.get('val_within_mirna_auc', float('nan')):.4f}", row["seconds"],
+            row["epoch"],
+            row["train_loss"],
+            f"{row.get('val_roc_auc', float('nan')):.4f}",
+            f"{row.get('val_within_mirna_auc', float('nan')):.4f}",
+            row["seconds"],
         )
         if log_path is None:
             return
@@ -181,22 +204,34 @@ def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) ->
     if resume_path is not None and not cmd.resume and resume_path.exists():
         resume_path.unlink()
     with (progress or _no_progress)("training", len(data) * cmd.epochs) as advance:
-        model, history = T.train_classifier(data, val_data, config, options, cmd.pretrained, resume_path,
-                                            _epoch_logger(cmd.log_path), advance)
+        model, history = T.train_classifier(
+            data, val_data, config, options, cmd.pretrained, resume_path, _epoch_logger(cmd.log_path), advance
+        )
     best = T.best_epoch_row(history, options.select_by)
     metrics = {"best_epoch": best["epoch"], **{k: v for k, v in best.items() if k.startswith("val_")}}
     if cmd.site_prior:
         with_prior = T.evaluate(model, val_data)
         metrics["site_prior"] = T.site_prior_summary(model.site_offsets.numpy())
         metrics.update({f"val_prior_{k}": with_prior[k] for k in ("roc_auc", "within_mirna_auc")})
-        log.info("validation with the site prior: ROC-AUC %.4f, within-miRNA AUC %.4f", with_prior["roc_auc"], with_prior["within_mirna_auc"])
+        log.info(
+            "validation with the site prior: ROC-AUC %.4f, within-miRNA AUC %.4f",
+            with_prior["roc_auc"],
+            with_prior["within_mirna_auc"],
+        )
     digest = M.file_digest(*[p for p in cmd.train if str(p) != "-"])
     info = M.CheckpointInfo(
-        kind="classifier", config=config, seed=cmd.seed, training_data_digest=digest,
+        kind="classifier",
+        config=config,
+        seed=cmd.seed,
+        training_data_digest=digest,
         metrics=metrics,
         # no wall-clock seconds in the checkpoint: the same command and seed give the same bytes
-        extra={"history": [{k: v for k, v in r.items() if k != "seconds"} for r in history],
-               "train": [str(p) for p in cmd.train], "val": str(cmd.val) if cmd.val else None, "pretrained": bool(cmd.pretrained)},
+        extra={
+            "history": [{k: v for k, v in r.items() if k != "seconds"} for r in history],
+            "train": [str(p) for p in cmd.train],
+            "val": str(cmd.val) if cmd.val else None,
+            "pretrained": bool(cmd.pretrained),
+        },
     )
     M.save_checkpoint(cmd.output, model, info)
     if resume_path is not None:

@@ -25,21 +25,29 @@ def main(url: str, key: str, test_data: str) -> None:
     utr = gi.tools.upload_file(str(td / "utrs.fa.gz"), hid, file_type="fasta.gz", file_name="3'UTRs")["outputs"][0]
     for ds in (mirna, utr):
         gi.datasets.wait_for_dataset(ds["id"], maxwait=600)
-    scan = gi.tools.run_tool(hid, "deeptarget_scan_cts", {
-        "mirna": {"src": "hda", "id": mirna["id"]},
-        "utr": {"src": "hda", "id": utr["id"]},
-        "site_types": "canonical",
-        "cts_length": 40,
-    })
+    scan = gi.tools.run_tool(
+        hid,
+        "deeptarget_scan_cts",
+        {
+            "mirna": {"src": "hda", "id": mirna["id"]},
+            "utr": {"src": "hda", "id": utr["id"]},
+            "site_types": "canonical",
+            "cts_length": 40,
+        },
+    )
     sites = scan["outputs"][0]
     gi.datasets.wait_for_dataset(sites["id"], maxwait=600)
-    pred = gi.tools.run_tool(hid, "deeptarget_predict", {
-        "input|mode": "sites",
-        "input|sites": {"src": "hda", "id": sites["id"]},
-        "input|mirna": {"src": "hda", "id": mirna["id"]},
-        "model_source|source": "seed-match",
-        "gene_level": True,
-    })
+    pred = gi.tools.run_tool(
+        hid,
+        "deeptarget_predict",
+        {
+            "input|mode": "sites",
+            "input|sites": {"src": "hda", "id": sites["id"]},
+            "input|mirna": {"src": "hda", "id": mirna["id"]},
+            "model_source|source": "seed-match",
+            "gene_level": True,
+        },
+    )
     for out in pred["outputs"]:
         gi.datasets.wait_for_dataset(out["id"], maxwait=600)
     gi.histories.update_history(hid, published=True, importable=True)

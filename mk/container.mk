@@ -6,7 +6,8 @@
 #   make container-test                     runs the suite in the image, compares with the host
 #                                           (slow, ~3 min: not part of make test; run it when the
 #                                           Dockerfile or the dependencies change)
-#   make container-save                     the image as a docker-archive tar (for apptainer)
+#   make container-save                     the image as a docker-archive tar (for apptainer),
+#                                           checked by loading it into a fresh storage
 #   make container-sif                      apptainer build from that archive (needs apptainer)
 #   make apptainer-build                    deeptarget.sif from the local docker image
 # Build artefacts (root file system, archives, test outputs) stay in CONTAINER_WORK, outside the
@@ -64,6 +65,7 @@ container-save: container
 	rm -f $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar
 	$(PODMAN) save --format docker-archive -o $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar $(CONTAINER_IMAGE)
 	ls -l $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar
+	PODMAN=$(PODMAN) container/check-archive.sh $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar
 
 container-sif: container-save
 	apptainer build --force $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).sif \

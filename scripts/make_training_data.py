@@ -25,7 +25,9 @@ def main() -> None:
         path = args.outdir / f"{name}.tsv"
         training_data.write_rows(path, rows)
         counts = Counter((r.source, r.label) for r in rows)
-        logging.info("%s: %d pairs, %d miRNAs, %s", path, len(rows), len({r.mirna_seq for r in rows}), dict(sorted(counts.items())))
+        logging.info(
+            "%s: %d pairs, %d miRNAs, %s", path, len(rows), len({r.mirna_seq for r in rows}), dict(sorted(counts.items()))
+        )
 
 
 if __name__ == "__main__":

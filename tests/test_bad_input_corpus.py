@@ -95,8 +95,9 @@ def _write_fixtures(d: Path) -> None:
     (d / "pairs.tsv").write_text("\n".join(rows) + "\n")
     (d / "cts.fa").write_text("".join(f">c{i}\n{r.split(chr(9))[3]}\n" for i, r in enumerate(rows[1:])))
     # a site table as dt-scan-cts writes it
-    res = runner.invoke(_app("dt-scan-cts"), ["--mirna", str(d / "mirnas.fa"), "--utr", str(d / "utrs.fa"),
-                                              "-o", str(d / "sites.tsv"), "-q"])
+    res = runner.invoke(
+        _app("dt-scan-cts"), ["--mirna", str(d / "mirnas.fa"), "--utr", str(d / "utrs.fa"), "-o", str(d / "sites.tsv"), "-q"]
+    )
     assert res.exit_code == 0, res.output
     assert len((d / "sites.tsv").read_text().splitlines()) >= 5
     # predictions with labels, and a label table for the join
@@ -165,30 +166,165 @@ def assert_error(res: Run, where: str | None, pattern: str = "", code: int = 1) 
 SLOTS = [
     ("dt-scan-cts", "utr", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "-o", "{tmp}/out.tsv"], "fasta", "utrs.fa"),
     ("dt-scan-cts", "mirna", ["--mirna", "{bad}", "--utr", "{fx}/utrs.fa", "-o", "{tmp}/out.tsv"], "fasta", "mirnas.fa"),
-    ("dt-scan-cts", "pairs", ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--pairs", "{bad}", "-o", "{tmp}/out.tsv"], "table", "idpairs.tsv"),
+    (
+        "dt-scan-cts",
+        "pairs",
+        ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--pairs", "{bad}", "-o", "{tmp}/out.tsv"],
+        "table",
+        "idpairs.tsv",
+    ),
     ("dt-scan-cts", "pairs-with-seq", ["--pairs-with-seq", "{bad}", "-o", "{tmp}/out.tsv"], "table", "gene_pairs.tsv"),
-    ("dt-make-negatives", "positives", ["--positives", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv", "--mock-fasta", "{tmp}/mocks.fa"], "table", "gene_pairs.tsv"),
-    ("dt-make-negatives", "mirna", ["--mirna", "{bad}", "--utr", "{fx}/utrs.fa", "--min-score", "100", "-o", "{tmp}/out.tsv"], "fasta", "mirnas.fa"),
-    ("dt-make-negatives", "utr", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"], "fasta", "utrs.fa"),
-    ("dt-make-negatives", "pairs", ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--pairs", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"], "table", "idpairs.tsv"),
-    ("dt-make-negatives", "reference", ["--positives", "{fx}/gene_pairs.tsv", "--reference-mirnas", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"], "fasta", "mirnas.fa"),
+    (
+        "dt-make-negatives",
+        "positives",
+        ["--positives", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv", "--mock-fasta", "{tmp}/mocks.fa"],
+        "table",
+        "gene_pairs.tsv",
+    ),
+    (
+        "dt-make-negatives",
+        "mirna",
+        ["--mirna", "{bad}", "--utr", "{fx}/utrs.fa", "--min-score", "100", "-o", "{tmp}/out.tsv"],
+        "fasta",
+        "mirnas.fa",
+    ),
+    (
+        "dt-make-negatives",
+        "utr",
+        ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"],
+        "fasta",
+        "utrs.fa",
+    ),
+    (
+        "dt-make-negatives",
+        "pairs",
+        ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--pairs", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"],
+        "table",
+        "idpairs.tsv",
+    ),
+    (
+        "dt-make-negatives",
+        "reference",
+        ["--positives", "{fx}/gene_pairs.tsv", "--reference-mirnas", "{bad}", "--min-score", "100", "-o", "{tmp}/out.tsv"],
+        "fasta",
+        "mirnas.fa",
+    ),
     ("dt-pretrain", "pairs", ["--pairs", "{bad}", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "table", "pairs.tsv"),
-    ("dt-pretrain", "mirna-fasta", ["--mirna-fasta", "{bad}", "--cts-fasta", "{fx}/cts.fa", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "fasta", "mirnas.fa"),
-    ("dt-pretrain", "cts-fasta", ["--mirna-fasta", "{fx}/mirnas.fa", "--cts-fasta", "{bad}", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "fasta", "cts.fa"),
-    ("dt-train", "train", ["--train", "{bad}", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "table", "pairs.tsv"),
-    ("dt-train", "val", ["--train", "{fx}/pairs.tsv", "--val", "{bad}", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "table", "pairs.tsv"),
-    ("dt-train", "pretrained", ["--train", "{fx}/pairs.tsv", "--pretrained", "{bad}", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"], "checkpoint", "ae.pt"),
-    ("dt-predict", "sites", ["{bad}", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv", "--gene-output", "{tmp}/genes.tsv"], "table", "sites.tsv"),
-    ("dt-predict", "mirna", ["{fx}/sites.tsv", "--mirna", "{bad}", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv"], "fasta", "mirnas.fa"),
-    ("dt-predict", "utr", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv", "--gene-output", "{tmp}/genes.tsv"], "fasta", "utrs.fa"),
-    ("dt-predict", "pairs", ["--pairs", "{bad}", "--level", "site", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv"], "table", "pairs.tsv"),
-    ("dt-predict", "model", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}", "-o", "{tmp}/out.tsv"], "checkpoint", "toy.pt"),
+    (
+        "dt-pretrain",
+        "mirna-fasta",
+        ["--mirna-fasta", "{bad}", "--cts-fasta", "{fx}/cts.fa", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"],
+        "fasta",
+        "mirnas.fa",
+    ),
+    (
+        "dt-pretrain",
+        "cts-fasta",
+        ["--mirna-fasta", "{fx}/mirnas.fa", "--cts-fasta", "{bad}", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"],
+        "fasta",
+        "cts.fa",
+    ),
+    (
+        "dt-train",
+        "train",
+        ["--train", "{bad}", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"],
+        "table",
+        "pairs.tsv",
+    ),
+    (
+        "dt-train",
+        "val",
+        ["--train", "{fx}/pairs.tsv", "--val", "{bad}", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"],
+        "table",
+        "pairs.tsv",
+    ),
+    (
+        "dt-train",
+        "pretrained",
+        ["--train", "{fx}/pairs.tsv", "--pretrained", "{bad}", "--epochs", "1", "-p", "1", "-o", "{tmp}/out.pt"],
+        "checkpoint",
+        "ae.pt",
+    ),
+    (
+        "dt-predict",
+        "sites",
+        [
+            "{bad}",
+            "--mirna",
+            "{fx}/mirnas.fa",
+            "--model",
+            "{fx}/toy.pt",
+            "-o",
+            "{tmp}/out.tsv",
+            "--gene-output",
+            "{tmp}/genes.tsv",
+        ],
+        "table",
+        "sites.tsv",
+    ),
+    (
+        "dt-predict",
+        "mirna",
+        ["{fx}/sites.tsv", "--mirna", "{bad}", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv"],
+        "fasta",
+        "mirnas.fa",
+    ),
+    (
+        "dt-predict",
+        "utr",
+        [
+            "--mirna",
+            "{fx}/mirnas.fa",
+            "--utr",
+            "{bad}",
+            "--model",
+            "{fx}/toy.pt",
+            "-o",
+            "{tmp}/out.tsv",
+            "--gene-output",
+            "{tmp}/genes.tsv",
+        ],
+        "fasta",
+        "utrs.fa",
+    ),
+    (
+        "dt-predict",
+        "pairs",
+        ["--pairs", "{bad}", "--level", "site", "--model", "{fx}/toy.pt", "-o", "{tmp}/out.tsv"],
+        "table",
+        "pairs.tsv",
+    ),
+    (
+        "dt-predict",
+        "model",
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}", "-o", "{tmp}/out.tsv"],
+        "checkpoint",
+        "toy.pt",
+    ),
     ("dt-eval", "predictions", ["{bad}", "-o", "{tmp}/out.tsv", "--json", "{tmp}/out.json"], "table", "pred.tsv"),
     ("dt-eval", "labels", ["{fx}/pred_nolabel.tsv", "--labels", "{bad}", "-o", "{tmp}/out.tsv"], "table", "labels.tsv"),
     ("dt-eval", "shortcut", ["{fx}/pred.tsv", "--shortcut-baseline", "{bad}", "-o", "{tmp}/out.tsv"], "table", "pairs.tsv"),
-    ("dt-explain", "table", ["{bad}", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"], "table", "sites.tsv"),
-    ("dt-explain", "mirna", ["{fx}/sites.tsv", "--mirna", "{bad}", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"], "fasta", "mirnas.fa"),
-    ("dt-explain", "model", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"], "checkpoint", "toy.pt"),
+    (
+        "dt-explain",
+        "table",
+        ["{bad}", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"],
+        "table",
+        "sites.tsv",
+    ),
+    (
+        "dt-explain",
+        "mirna",
+        ["{fx}/sites.tsv", "--mirna", "{bad}", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"],
+        "fasta",
+        "mirnas.fa",
+    ),
+    (
+        "dt-explain",
+        "model",
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}", "--steps", "2", "--no-svg", "-o", "{tmp}/outdir"],
+        "checkpoint",
+        "toy.pt",
+    ),
 ]
 SLOT = {(t, s): (argv, kind, good) for t, s, argv, kind, good in SLOTS}
 
@@ -203,7 +339,12 @@ GENERIC_TEXT = [  # for FASTA and table slots
     ("empty", b"", r"no FASTA records|empty", None),
     # the slot's own good file, gzipped, then damaged
     ("gzip-truncated", lambda good: gzip.compress(good, mtime=0)[:-12], r"gzip", None),
-    ("gzip-bad-crc", lambda good: gzip.compress(good, mtime=0)[:-8] + b"\0\0\0\0" + gzip.compress(good, mtime=0)[-4:], r"gzip", None),
+    (
+        "gzip-bad-crc",
+        lambda good: gzip.compress(good, mtime=0)[:-8] + b"\0\0\0\0" + gzip.compress(good, mtime=0)[-4:],
+        r"gzip",
+        None,
+    ),
     ("latin1", b">a\xe9\nACGU\n", r"binary|not a text", 1),
 ]
 # already covered for dt-scan-cts --mirna in test_scan_cli.py
@@ -371,17 +512,34 @@ PREDICTION_CASES = [
 LABEL_CASES = [
     ("label-2", set_field(3, "label", "2"), r"label must be 0 or 1, found '2'", 3),
     ("missing-label-column", drop_column("label"), r"missing column\(s\) label", 1),
-    ("conflicting-labels", lambda t: t + t.splitlines()[1].rsplit("\t", 1)[0] + "\t" + str(1 - int(t.splitlines()[1][-1])) + "\n",
-     r"has labels [01] and [01]", 32),
-    ("no-match", lambda t: t.replace("\tg", "\tzz"), r"pred_nolabel\.tsv: no labelled predictions \(no pair matched the label table\)", None),
+    (
+        "conflicting-labels",
+        lambda t: t + t.splitlines()[1].rsplit("\t", 1)[0] + "\t" + str(1 - int(t.splitlines()[1][-1])) + "\n",
+        r"has labels [01] and [01]",
+        32,
+    ),
+    (
+        "no-match",
+        lambda t: t.replace("\tg", "\tzz"),
+        r"pred_nolabel\.tsv: no labelled predictions \(no pair matched the label table\)",
+        None,
+    ),
 ]
 
 CONTENT = {
-    ("dt-scan-cts", "mirna"): [c for c in MIRNA_FASTA_CASES if c[0] in ("n-in-mirna", "too-long", "empty-sequence", "header-without-id")],
+    ("dt-scan-cts", "mirna"): [
+        c for c in MIRNA_FASTA_CASES if c[0] in ("n-in-mirna", "too-long", "empty-sequence", "header-without-id")
+    ],
     ("dt-scan-cts", "utr"): [c for c in TARGET_FASTA_CASES if c[0] != "empty-sequence"],
     ("dt-scan-cts", "pairs"): ID_PAIR_CASES,
-    ("dt-scan-cts", "pairs-with-seq"): PAIR_TABLE_CASES + [
-        ("id-with-two-sequences", lambda t: t + t.splitlines()[1].replace(LET7, MIR21, 1) + "\n", r"miRNA id 'let7' appears with two different sequences", 8),
+    ("dt-scan-cts", "pairs-with-seq"): PAIR_TABLE_CASES
+    + [
+        (
+            "id-with-two-sequences",
+            lambda t: t + t.splitlines()[1].replace(LET7, MIR21, 1) + "\n",
+            r"miRNA id 'let7' appears with two different sequences",
+            8,
+        ),
     ],
     ("dt-make-negatives", "positives"): [c for c in PAIR_TABLE_CASES if c[0] != "label-word"],
     ("dt-make-negatives", "mirna"): MIRNA_FASTA_CASES,
@@ -395,21 +553,31 @@ CONTENT = {
     ("dt-pretrain", "mirna-fasta"): MIRNA_FASTA_CASES,
     ("dt-pretrain", "cts-fasta"): TARGET_FASTA_CASES,
     ("dt-train", "train"): PAIR_TABLE_CASES + [("header-only", header_only, r"no pairs to train on", None)],
-    ("dt-train", "val"): [c for c in PAIR_TABLE_CASES if c[0] in ("label-2", "missing-column", "extra-field")] + [
+    ("dt-train", "val"): [c for c in PAIR_TABLE_CASES if c[0] in ("label-2", "missing-column", "extra-field")]
+    + [
         ("no-label-column", drop_column("label"), r"needs a label column", 2),
     ],
-    ("dt-predict", "sites"): SITE_TABLE_CASES + [
+    ("dt-predict", "sites"): SITE_TABLE_CASES
+    + [
         ("site-type-unknown", set_field(2, "site_type", "9mer"), r"9mer", 2),
-        ("already-scored", lambda t: _join([r + ["0.5"] for r in _lines(t)[:1]] + [r + ["0.5"] for r in _lines(t)[1:]]).replace("0.5", "score", 1),
-         r"already has a 'score' column", 1),
+        (
+            "already-scored",
+            lambda t: _join([r + ["0.5"] for r in _lines(t)[:1]] + [r + ["0.5"] for r in _lines(t)[1:]]).replace(
+                "0.5", "score", 1
+            ),
+            r"already has a 'score' column",
+            1,
+        ),
     ],
     ("dt-predict", "mirna"): [c for c in MIRNA_FASTA_CASES if c[0] in ("n-in-mirna", "too-short", "duplicate-id", "no-header")],
     ("dt-predict", "utr"): [c for c in TARGET_FASTA_CASES if c[0] in ("iupac", "duplicate-id", "empty-sequence")],
     ("dt-predict", "pairs"): PAIR_TABLE_CASES,
     ("dt-eval", "predictions"): PREDICTION_CASES,
     ("dt-eval", "labels"): LABEL_CASES,
-    ("dt-eval", "shortcut"): [("label-2", set_field(3, "label", "2"), r"label must be 0 or 1", 3),
-                              ("missing-label-column", drop_column("label"), r"missing column\(s\) label", 1)],
+    ("dt-eval", "shortcut"): [
+        ("label-2", set_field(3, "label", "2"), r"label must be 0 or 1", 3),
+        ("missing-label-column", drop_column("label"), r"missing column\(s\) label", 1),
+    ],
     ("dt-explain", "table"): [c for c in SITE_TABLE_CASES if c[0] in ("missing-cts-column", "extra-field")],
     ("dt-explain", "mirna"): [c for c in MIRNA_FASTA_CASES if c[0] in ("n-in-mirna", "too-long", "duplicate-id")],
 }
@@ -474,7 +642,10 @@ def _checkpoint(kind: str, fx: Path, path: Path) -> None:
 CHECKPOINT_CASES = [
     ("truncated", r"truncated or corrupt"),
     ("other-architecture", r"do not fit the architecture"),
-    ("other-version", r"format version 99 written by deeptarget 9\.9\.9; this is deeptarget .*retrain or use the matching version"),
+    (
+        "other-version",
+        r"format version 99 written by deeptarget 9\.9\.9; this is deeptarget .*retrain or use the matching version",
+    ),
     ("pickle-with-code", r"refused: .*loaded weights-only"),
     ("zip-with-code", r"refused: .*loaded weights-only"),
     ("foreign-torch-file", r"not a deepTarget checkpoint"),
@@ -505,20 +676,124 @@ def test_bad_checkpoint(fx, tmp_path, tool, slot, kind, msg):
 # (tool, output id, argv with {o} for the output under test; other outputs go to {tmp})
 OUTPUTS = [
     ("dt-scan-cts", "o", ["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "-o", "{o}"]),
-    ("dt-make-negatives", "o", ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{o}", "--mock-fasta", "{tmp}/m.fa"]),
-    ("dt-make-negatives", "mock-fasta", ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{tmp}/n.tsv", "--mock-fasta", "{o}"]),
+    (
+        "dt-make-negatives",
+        "o",
+        ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{o}", "--mock-fasta", "{tmp}/m.fa"],
+    ),
+    (
+        "dt-make-negatives",
+        "mock-fasta",
+        ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "-o", "{tmp}/n.tsv", "--mock-fasta", "{o}"],
+    ),
     ("dt-pretrain", "o", ["--pairs", "{fx}/pairs.tsv", "--epochs", "1", "-p", "1", "-o", "{o}"]),
-    ("dt-train", "o", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "-o", "{o}", "--log", "{tmp}/log.tsv"]),
-    ("dt-train", "log", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "-o", "{tmp}/m.pt", "--log", "{o}"]),
-    ("dt-train", "cv-o", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "--cv", "2", "-o", "{o}", "--cv-predictions", "{tmp}/oof.tsv"]),
-    ("dt-train", "cv-predictions", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "--cv", "2", "-o", "{tmp}/cv.tsv", "--cv-predictions", "{o}"]),
-    ("dt-predict", "o", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{o}", "--gene-output", "{tmp}/g.tsv"]),
-    ("dt-predict", "gene-output", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/s.tsv", "--gene-output", "{o}"]),
+    (
+        "dt-train",
+        "o",
+        [
+            "--train",
+            "{fx}/pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "-p",
+            "1",
+            "-o",
+            "{o}",
+            "--log",
+            "{tmp}/log.tsv",
+        ],
+    ),
+    (
+        "dt-train",
+        "log",
+        [
+            "--train",
+            "{fx}/pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "-p",
+            "1",
+            "-o",
+            "{tmp}/m.pt",
+            "--log",
+            "{o}",
+        ],
+    ),
+    (
+        "dt-train",
+        "cv-o",
+        [
+            "--train",
+            "{fx}/pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "-p",
+            "1",
+            "--cv",
+            "2",
+            "-o",
+            "{o}",
+            "--cv-predictions",
+            "{tmp}/oof.tsv",
+        ],
+    ),
+    (
+        "dt-train",
+        "cv-predictions",
+        [
+            "--train",
+            "{fx}/pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "-p",
+            "1",
+            "--cv",
+            "2",
+            "-o",
+            "{tmp}/cv.tsv",
+            "--cv-predictions",
+            "{o}",
+        ],
+    ),
+    (
+        "dt-predict",
+        "o",
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{o}", "--gene-output", "{tmp}/g.tsv"],
+    ),
+    (
+        "dt-predict",
+        "gene-output",
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/s.tsv", "--gene-output", "{o}"],
+    ),
     ("dt-eval", "o", ["{fx}/pred.tsv", "-o", "{o}", "--json", "{tmp}/e.json", "--plots", "{tmp}/plots"]),
-    ("dt-eval", "json", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{o}", "--group-by", "mirna", "--per-mirna", "{tmp}/per.tsv"]),
-    ("dt-eval", "per-mirna", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{tmp}/e.json", "--group-by", "mirna", "--per-mirna", "{o}"]),
+    (
+        "dt-eval",
+        "json",
+        ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{o}", "--group-by", "mirna", "--per-mirna", "{tmp}/per.tsv"],
+    ),
+    (
+        "dt-eval",
+        "per-mirna",
+        ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{tmp}/e.json", "--group-by", "mirna", "--per-mirna", "{o}"],
+    ),
     ("dt-eval", "plots", ["{fx}/pred.tsv", "-o", "{tmp}/e.tsv", "--json", "{tmp}/e.json", "--plots", "{o}"]),
-    ("dt-explain", "outdir", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{o}"]),
+    (
+        "dt-explain",
+        "outdir",
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "2", "--no-svg", "-o", "{o}"],
+    ),
 ]
 
 
@@ -587,14 +862,26 @@ def test_unwritable_output(fx, tmp_path, tool, out, argv, where):
 CUDA_ARGV = {  # dt-predict is covered in test_robustness.py
     "dt-pretrain": ["--pairs", "{fx}/pairs.tsv", "--epochs", "1", "-o", "{tmp}/out.pt", "--device", "cuda"],
     "dt-train": ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--epochs", "1", "-o", "{tmp}/out.pt", "--device", "cuda"],
-    "dt-explain": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "-o", "{tmp}/outdir", "--device", "cuda"],
+    "dt-explain": [
+        "{fx}/sites.tsv",
+        "--mirna",
+        "{fx}/mirnas.fa",
+        "--model",
+        "{fx}/toy.pt",
+        "-o",
+        "{tmp}/outdir",
+        "--device",
+        "cuda",
+    ],
 }
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
 @pytest.mark.parametrize("tool", sorted(CUDA_ARGV))
 def test_cuda_without_a_gpu(fx, tmp_path, tool):
-    run_case(tool, CUDA_ARGV[tool], fx, tmp_path, None, r"device .cuda. requested but CUDA is not available; use --device cpu or auto")
+    run_case(
+        tool, CUDA_ARGV[tool], fx, tmp_path, None, r"device .cuda. requested but CUDA is not available; use --device cpu or auto"
+    )
 
 
 # --------------------------------------------------------------------------- Ctrl-C, simulated in every tool
@@ -643,6 +930,7 @@ def test_interrupt_exits_130_and_leaves_nothing(fx, tmp_path, monkeypatch, tool)
 
 # --------------------------------------------------------------------------- accepted variants
 
+
 def _messy(text: str, kind: str) -> bytes:
     """Windows line endings, lower case and T for U in sequences (ids and headers untouched)."""
     out = []
@@ -650,17 +938,29 @@ def _messy(text: str, kind: str) -> bytes:
         if kind == "fasta" and not line.startswith(">"):
             line = line.lower().replace("u", "t")
         elif kind == "table" and i > 0:
-            line = "\t".join(f.lower().replace("u", "t") if f and set(f) <= set("ACGUN") and len(f) >= 8 else f
-                             for f in line.split("\t"))
+            line = "\t".join(
+                f.lower().replace("u", "t") if f and set(f) <= set("ACGUN") and len(f) >= 8 else f for f in line.split("\t")
+            )
         out.append(line)
     return ("\r\n".join(out) + "\r\n").encode()
 
 
 ACCEPTED_SLOTS = [
-    ("dt-scan-cts", "utr"), ("dt-scan-cts", "pairs-with-seq"), ("dt-make-negatives", "positives"),
-    ("dt-make-negatives", "mirna"), ("dt-pretrain", "pairs"), ("dt-pretrain", "cts-fasta"), ("dt-train", "train"),
-    ("dt-predict", "sites"), ("dt-predict", "mirna"), ("dt-predict", "utr"), ("dt-predict", "pairs"),
-    ("dt-eval", "predictions"), ("dt-eval", "labels"), ("dt-explain", "table"), ("dt-explain", "mirna"),
+    ("dt-scan-cts", "utr"),
+    ("dt-scan-cts", "pairs-with-seq"),
+    ("dt-make-negatives", "positives"),
+    ("dt-make-negatives", "mirna"),
+    ("dt-pretrain", "pairs"),
+    ("dt-pretrain", "cts-fasta"),
+    ("dt-train", "train"),
+    ("dt-predict", "sites"),
+    ("dt-predict", "mirna"),
+    ("dt-predict", "utr"),
+    ("dt-predict", "pairs"),
+    ("dt-eval", "predictions"),
+    ("dt-eval", "labels"),
+    ("dt-explain", "table"),
+    ("dt-explain", "mirna"),
 ]
 
 
@@ -714,14 +1014,18 @@ def test_utr_shorter_than_the_cts_is_accepted_by_every_reader(fx, tmp_path):
     """A target shorter than the 40-nt CTS window: scanned, scored, and used for negatives."""
     tiny = tmp_path / "tiny.fa"
     tiny.write_text(f">tiny\n{_site(LET7)}\n>tiny2\nGG{_site(MIR21)}\n")
-    res = invoke("dt-predict", ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--model", fx / "toy.pt", "-q",
-                                "--gene-output", tmp_path / "g.tsv"])
+    res = invoke(
+        "dt-predict",
+        ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--model", fx / "toy.pt", "-q", "--gene-output", tmp_path / "g.tsv"],
+    )
     assert res.code == 0, res.stderr
     rows = [l.split("\t") for l in res.stdout.splitlines()[1:]]
     assert sorted((r[0], r[1]) for r in rows) == [("let7", "tiny"), ("mir21", "tiny2")]
     assert all(len(r[7]) == 40 and 0 <= float(r[8]) <= 1 for r in rows)
-    res = invoke("dt-make-negatives", ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--min-score", "60",
-                                       "--include-positives", "-o", tmp_path / "n.tsv", "-q"])
+    res = invoke(
+        "dt-make-negatives",
+        ["--mirna", fx / "mirnas.fa", "--utr", tiny, "--min-score", "60", "--include-positives", "-o", tmp_path / "n.tsv", "-q"],
+    )
     assert res.code == 0, res.stderr
     assert all(len(l.split("\t")[3]) <= 40 for l in (tmp_path / "n.tsv").read_text().splitlines()[1:])
 
@@ -741,7 +1045,12 @@ REAL = [  # one bad input per tool through the installed entry point: the exact 
     ("dt-train", ["--train", "{fx}/pairs.tsv", "--pretrained", "{bad}", "-o", "{tmp}/x.pt"], "PICKLE", r"{bad}: refused"),
     ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}"], "PICKLE", r"{bad}: refused"),
     ("dt-eval", ["{bad}"], "mirna_id\tscore\tlabel\nm\t0.3\t5\n", r"{bad}:2: label must be 0 or 1"),
-    ("dt-explain", ["{fx}/sites.tsv", "--mirna", "{bad}", "-o", "{tmp}/o"], ">a\nUGAGGUAGNAGG\n", r"{bad}:2: record 'a' contains 'N'"),
+    (
+        "dt-explain",
+        ["{fx}/sites.tsv", "--mirna", "{bad}", "-o", "{tmp}/o"],
+        ">a\nUGAGGUAGNAGG\n",
+        r"{bad}:2: record 'a' contains 'N'",
+    ),
 ]
 
 
@@ -770,17 +1079,92 @@ def test_real_process_prints_exactly_one_line(fx, tmp_path, tool, argv, content,
 # the same command and --seed must give the same bytes. dt-scan-cts (test_scan_cli.py) and the
 # stdout of dt-make-negatives (test_negatives.py) are covered already.
 DETERMINISM = {
-    "dt-make-negatives": ["--positives", "{fx}/gene_pairs.tsv", "--min-score", "100", "--ratio", "2", "--include-positives",
-                          "--seed", "5", "-o", "{tmp}/neg.tsv.gz", "--mock-fasta", "{tmp}/mocks.fa"],
+    "dt-make-negatives": [
+        "--positives",
+        "{fx}/gene_pairs.tsv",
+        "--min-score",
+        "100",
+        "--ratio",
+        "2",
+        "--include-positives",
+        "--seed",
+        "5",
+        "-o",
+        "{tmp}/neg.tsv.gz",
+        "--mock-fasta",
+        "{tmp}/mocks.fa",
+    ],
     "dt-pretrain": ["--pairs", "{fx}/pairs.tsv", "--epochs", "2", "-p", "1", "--seed", "3", "-o", "{tmp}/ae.pt"],
-    "dt-train": ["--train", "{fx}/pairs.tsv", "--val", "{fx}/pairs.tsv", "--pretrained", "{fx}/ae.pt", "--layers", "1",
-                 "--epochs", "2", "-p", "1", "--seed", "3", "-o", "{tmp}/model.pt"],
-    "dt-predict": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--model", "{fx}/toy.pt",
-                   "--aggregate", "poisson", "--seed", "2", "-p", "1", "-o", "{tmp}/s.tsv.gz", "--gene-output", "{tmp}/g.tsv"],
-    "dt-eval": ["{fx}/pred.tsv", "{fx}/pred.tsv", "--name", "a", "--name", "b", "--group-by", "mirna", "--shortcut-baseline",
-                "{fx}/pairs.tsv", "-o", "{tmp}/m.tsv", "--json", "{tmp}/m.json", "--per-mirna", "{tmp}/per.tsv", "--plots", "{tmp}/plots"],
-    "dt-explain": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt", "--steps", "4", "--top", "3",
-                   "-o", "{tmp}/explain"],
+    "dt-train": [
+        "--train",
+        "{fx}/pairs.tsv",
+        "--val",
+        "{fx}/pairs.tsv",
+        "--pretrained",
+        "{fx}/ae.pt",
+        "--layers",
+        "1",
+        "--epochs",
+        "2",
+        "-p",
+        "1",
+        "--seed",
+        "3",
+        "-o",
+        "{tmp}/model.pt",
+    ],
+    "dt-predict": [
+        "{fx}/sites.tsv",
+        "--mirna",
+        "{fx}/mirnas.fa",
+        "--utr",
+        "{fx}/utrs.fa",
+        "--model",
+        "{fx}/toy.pt",
+        "--aggregate",
+        "poisson",
+        "--seed",
+        "2",
+        "-p",
+        "1",
+        "-o",
+        "{tmp}/s.tsv.gz",
+        "--gene-output",
+        "{tmp}/g.tsv",
+    ],
+    "dt-eval": [
+        "{fx}/pred.tsv",
+        "{fx}/pred.tsv",
+        "--name",
+        "a",
+        "--name",
+        "b",
+        "--group-by",
+        "mirna",
+        "--shortcut-baseline",
+        "{fx}/pairs.tsv",
+        "-o",
+        "{tmp}/m.tsv",
+        "--json",
+        "{tmp}/m.json",
+        "--per-mirna",
+        "{tmp}/per.tsv",
+        "--plots",
+        "{tmp}/plots",
+    ],
+    "dt-explain": [
+        "{fx}/sites.tsv",
+        "--mirna",
+        "{fx}/mirnas.fa",
+        "--model",
+        "{fx}/toy.pt",
+        "--steps",
+        "4",
+        "--top",
+        "3",
+        "-o",
+        "{tmp}/explain",
+    ],
 }
 
 

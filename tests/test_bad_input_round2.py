@@ -123,21 +123,49 @@ def test_links_to_an_input_are_the_same_file(work):
     (work / "link.fa").symlink_to(work / "utrs.fa")
     os.link(work / "utrs.fa", work / "hard.fa")
     for name in ("link.fa", "hard.fa", "./utrs.fa"):
-        refused("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", work / "utrs.fa", "-o", work / name], work, 2,
-                r"same file as the input --utr")
+        refused(
+            "dt-scan-cts",
+            ["--mirna", work / "mirnas.fa", "--utr", work / "utrs.fa", "-o", work / name],
+            work,
+            2,
+            r"same file as the input --utr",
+        )
 
 
 def test_train_log_and_resume_file_are_checked_too(work):
-    refused("dt-train", ["--train", work / "pairs.tsv", "--no-pretrain", "-o", work / "m.pt", "--log", work / "pairs.tsv"],
-            work, 2, r"--log .* same file as the input --train")
+    refused(
+        "dt-train",
+        ["--train", work / "pairs.tsv", "--no-pretrain", "-o", work / "m.pt", "--log", work / "pairs.tsv"],
+        work,
+        2,
+        r"--log .* same file as the input --train",
+    )
     shutil.copy(work / "pairs.tsv", work / "m.pt.resume")
-    refused("dt-train", ["--train", work / "m.pt.resume", "--no-pretrain", "-o", work / "m.pt"], work, 2,
-            r"resume file .* same file as the input --train")
+    refused(
+        "dt-train",
+        ["--train", work / "m.pt.resume", "--no-pretrain", "-o", work / "m.pt"],
+        work,
+        2,
+        r"resume file .* same file as the input --train",
+    )
 
 
 def test_devices_may_take_two_outputs(work):
-    res = C.invoke("dt-predict", [work / "sites.tsv", "--mirna", work / "mirnas.fa", "--model", work / "toy.pt",
-                                  "-o", os.devnull, "--gene-output", os.devnull, "-q"])
+    res = C.invoke(
+        "dt-predict",
+        [
+            work / "sites.tsv",
+            "--mirna",
+            work / "mirnas.fa",
+            "--model",
+            work / "toy.pt",
+            "-o",
+            os.devnull,
+            "--gene-output",
+            os.devnull,
+            "-q",
+        ],
+    )
     assert res.code == 0, res.stderr
 
 
@@ -195,8 +223,11 @@ def _terminating(signum: int):
     return stop
 
 
-@pytest.mark.parametrize("tool, signum", [(t, signal.SIGTERM) for t in C.TOOLS] + [("dt-scan-cts", signal.SIGHUP), ("dt-predict", signal.SIGHUP)],
-                         ids=[f"{t}-TERM" for t in C.TOOLS] + ["dt-scan-cts-HUP", "dt-predict-HUP"])
+@pytest.mark.parametrize(
+    "tool, signum",
+    [(t, signal.SIGTERM) for t in C.TOOLS] + [("dt-scan-cts", signal.SIGHUP), ("dt-predict", signal.SIGHUP)],
+    ids=[f"{t}-TERM" for t in C.TOOLS] + ["dt-scan-cts-HUP", "dt-predict-HUP"],
+)
 def test_sigterm_and_sighup_clean_up_like_ctrl_c(work, monkeypatch, tool, signum):
     argv, module, attr = C.INTERRUPT[tool]
     if module.endswith("Drawer"):
@@ -227,8 +258,11 @@ def test_real_sigterm_mid_scan_removes_the_partial_output(tmp_path):
     m.write_text("".join(f">m{i}\n{''.join(C_random.choices('ACGU', k=22))}\n" for i in range(300)))
     u.write_text("".join(f">u{i}\n{''.join(C_random.choices('ACGU', k=2000))}\n" for i in range(1500)))
     before = snapshot(tmp_path)
-    proc = subprocess.Popen([str(BIN / "dt-scan-cts"), "--mirna", str(m), "--utr", str(u), "--site-types", "relaxed", "-o", str(out)],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / "dt-scan-cts"), "--mirna", str(m), "--utr", str(u), "--site-types", "relaxed", "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(".sites.tsv.*", tmp_path)
     time.sleep(0.3)
     assert proc.poll() is None, "the scan ended before the signal"
@@ -241,12 +275,29 @@ def test_real_sigterm_mid_scan_removes_the_partial_output(tmp_path):
 
 def test_real_sigterm_to_the_explain_drawing_pool_is_quiet(fx, tmp_path):
     rng = __import__("random").Random(3)
-    rows = ["mirna_id\tmirna_seq\tmrna_id\tmrna_seq"] + [f"let7\t{C.LET7}\tt{i}\t{''.join(rng.choices('ACGU', k=40))}" for i in range(80)]
+    rows = ["mirna_id\tmirna_seq\tmrna_id\tmrna_seq"] + [
+        f"let7\t{C.LET7}\tt{i}\t{''.join(rng.choices('ACGU', k=40))}" for i in range(80)
+    ]
     (tmp_path / "p.tsv").write_text("\n".join(rows) + "\n")
     before = snapshot(tmp_path)
     # its own process group: the signal goes to the pool's workers too, as a scheduler sends it
-    proc = subprocess.Popen([str(BIN / "dt-explain"), str(tmp_path / "p.tsv"), "--model", str(fx / "toy.pt"), "-p", "2",
-                             "--steps", "2", "-o", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "dt-explain"),
+            str(tmp_path / "p.tsv"),
+            "--model",
+            str(fx / "toy.pt"),
+            "-p",
+            "2",
+            "--steps",
+            "2",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     _wait_for(".out.*.tmp/*.png", tmp_path)
     assert proc.poll() is None, "dt-explain ended before the signal"
     os.killpg(proc.pid, signal.SIGTERM)
@@ -258,8 +309,11 @@ def test_real_sigterm_to_the_explain_drawing_pool_is_quiet(fx, tmp_path):
 
 def test_closed_stdout_pipe_ends_quietly(fx, tmp_path):
     """``dt-pretrain -o - | head -c 10``: the reader goes away; no traceback."""
-    proc = subprocess.Popen([str(BIN / "dt-pretrain"), "--pairs", str(fx / "pairs.tsv"), "--epochs", "1", "-p", "1", "-o", "-", "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(BIN / "dt-pretrain"), "--pairs", str(fx / "pairs.tsv"), "--epochs", "1", "-p", "1", "-o", "-", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     head = proc.stdout.read(10)
     proc.stdout.close()
     err = proc.stderr.read().decode()
@@ -270,8 +324,14 @@ def test_closed_stdout_pipe_ends_quietly(fx, tmp_path):
 
 # --------------------------------------------------------------------------- 3. values
 
-BAD_FLOATS = [("nan", r"not a finite"), ("inf", r"not a finite"), ("-inf", r"not a finite"), ("1e999", r"not a finite number"),
-              ("1_0", r"not a finite decimal number"), ("0x10", r"not a finite decimal number")]
+BAD_FLOATS = [
+    ("nan", r"not a finite"),
+    ("inf", r"not a finite"),
+    ("-inf", r"not a finite"),
+    ("1e999", r"not a finite number"),
+    ("1_0", r"not a finite decimal number"),
+    ("0x10", r"not a finite decimal number"),
+]
 FLOAT_OPTIONS = [  # (tool, option, argv around it)
     ("dt-pretrain", "--lr", ["--pairs", "{fx}/pairs.tsv", "-o", "{tmp}/ae.pt"]),
     ("dt-train", "--lr", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "-o", "{tmp}/m.pt"]),
@@ -298,7 +358,9 @@ def test_every_float_option_of_every_tool_refuses_nan():
         for param in get_command(C._app(tool)).params:
             if isinstance(param.default, float) and not isinstance(param.default, bool):
                 found.append((tool, param.opts[0]))
-                res = C.invoke(tool, {"dt-train": ["--train", "x.tsv"], "dt-eval": ["x.tsv"]}.get(tool, []) + [param.opts[0], "nan"])
+                res = C.invoke(
+                    tool, {"dt-train": ["--train", "x.tsv"], "dt-eval": ["x.tsv"]}.get(tool, []) + [param.opts[0], "nan"]
+                )
                 assert_refused(res, 2, re.escape(param.opts[0]))
     assert {(t, o) for t, o, _ in FLOAT_OPTIONS} <= set(found)
 
@@ -309,18 +371,31 @@ SEED_TOOLS = ["dt-make-negatives", "dt-pretrain", "dt-train", "dt-predict"]
 @pytest.mark.parametrize("tool", SEED_TOOLS)
 @pytest.mark.parametrize("value", ["-1", str(2**64), str(2**32), "1_0", "1.5", "seven"])
 def test_one_seed_type_with_a_range_for_every_tool(work, tool, value):
-    base = {"dt-make-negatives": ["--positives", "{fx}/gene_pairs.tsv"], "dt-pretrain": ["--pairs", "{fx}/pairs.tsv", "-o", "{tmp}/a.pt"],
-            "dt-train": ["--train", "{fx}/pairs.tsv", "--no-pretrain", "-o", "{tmp}/m.pt"],
-            "dt-predict": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt"]}[tool]
-    refused(tool, fmt(base, work) + ["--seed", value], work, 2, r"'--seed': .* is not a seed: give a whole number from 0 to 4294967295")
+    base = {
+        "dt-make-negatives": ["--positives", "{fx}/gene_pairs.tsv"],
+        "dt-pretrain": ["--pairs", "{fx}/pairs.tsv", "-o", "{tmp}/a.pt"],
+        "dt-train": ["--train", "{fx}/pairs.tsv", "--no-pretrain", "-o", "{tmp}/m.pt"],
+        "dt-predict": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt"],
+    }[tool]
+    refused(
+        tool,
+        fmt(base, work) + ["--seed", value],
+        work,
+        2,
+        r"'--seed': .* is not a seed: give a whole number from 0 to 4294967295",
+    )
 
 
-@pytest.mark.parametrize("tool, argv", [
-    ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-p", "1000"]),
-    ("dt-make-negatives", ["--positives", "{fx}/gene_pairs.tsv", "--mocks-per-mirna", "100000"]),
-    ("dt-train", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--cv", "1000"]),
-    ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--batch-size", "0"]),
-], ids=["threads", "mocks", "cv", "batch"])
+@pytest.mark.parametrize(
+    "tool, argv",
+    [
+        ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-p", "1000"]),
+        ("dt-make-negatives", ["--positives", "{fx}/gene_pairs.tsv", "--mocks-per-mirna", "100000"]),
+        ("dt-train", ["--train", "{fx}/pairs.tsv", "--no-pretrain", "--cv", "1000"]),
+        ("dt-predict", ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--batch-size", "0"]),
+    ],
+    ids=["threads", "mocks", "cv", "batch"],
+)
 def test_options_are_bounded_to_sensible_ranges(work, tool, argv):
     refused(tool, fmt(argv, work), work, 2, r"range|between|less than|greater than|at most|at least")
 
@@ -363,34 +438,52 @@ CHECKPOINT_EDITS = [
 @pytest.mark.parametrize("case, edit, pattern", CHECKPOINT_EDITS, ids=[c[0] for c in CHECKPOINT_EDITS])
 def test_edited_checkpoint_is_refused_naming_the_field(work, tool, case, edit, pattern):
     bad = _edited(work / "toy.pt", work / "edited.pt", edit)
-    argv = {"dt-predict": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-o", "{tmp}/o.tsv"],
-            "dt-explain": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-o", "{tmp}/ex"]}[tool]
+    argv = {
+        "dt-predict": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-o", "{tmp}/o.tsv"],
+        "dt-explain": ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "-o", "{tmp}/ex"],
+    }[tool]
     line = refused(tool, fmt(argv, work) + ["--model", str(bad)], work, 1, pattern)
     assert str(bad) in line
 
 
 def test_edited_autoencoders_are_refused_naming_the_field(work):
     bad = _edited(work / "ae.pt", work / "ae-edited.pt", lambda p: p["config"].__setitem__("encoder_hidden", -3))
-    refused("dt-train", ["--train", work / "pairs.tsv", "--pretrained", bad, "-o", work / "m.pt"], work, 1,
-            r"field 'config.encoder_hidden' is -3")
+    refused(
+        "dt-train",
+        ["--train", work / "pairs.tsv", "--pretrained", bad, "-o", work / "m.pt"],
+        work,
+        1,
+        r"field 'config.encoder_hidden' is -3",
+    )
 
 
-@pytest.mark.parametrize("case, pattern", [
-    ("gzip", r"gzip-compressed: .*gunzip it first"),
-    ("empty-zip", r"not a deepTarget checkpoint \(neither a torch zip archive nor a pickle\)"),
-    ("empty", r"the file is empty"),
-    ("stdin", r"checkpoints are not read from stdin"),
-    ("dev-zero", r"more than 256 MB from a pipe or device"),
-])
+@pytest.mark.parametrize(
+    "case, pattern",
+    [
+        ("gzip", r"gzip-compressed: .*gunzip it first"),
+        ("empty-zip", r"not a deepTarget checkpoint \(neither a torch zip archive nor a pickle\)"),
+        ("empty", r"the file is empty"),
+        ("stdin", r"checkpoints are not read from stdin"),
+        ("dev-zero", r"more than 256 MB from a pipe or device"),
+    ],
+)
 def test_checkpoint_names_that_are_not_checkpoint_files(work, case, pattern):
-    path = {"gzip": work / "toy.pt.gz", "empty-zip": work / "e.zip", "empty": work / "e.pt", "stdin": "-", "dev-zero": "/dev/zero"}[case]
+    path = {
+        "gzip": work / "toy.pt.gz",
+        "empty-zip": work / "e.zip",
+        "empty": work / "e.pt",
+        "stdin": "-",
+        "dev-zero": "/dev/zero",
+    }[case]
     if case == "gzip":
         path.write_bytes(gzip.compress((work / "toy.pt").read_bytes()))
     elif case == "empty-zip":
         zipfile.ZipFile(path, "w").close()
     elif case == "empty":
         path.write_bytes(b"")
-    refused("dt-predict", [work / "sites.tsv", "--mirna", work / "mirnas.fa", "--model", path, "-o", work / "o.tsv"], work, 1, pattern)
+    refused(
+        "dt-predict", [work / "sites.tsv", "--mirna", work / "mirnas.fa", "--model", path, "-o", work / "o.tsv"], work, 1, pattern
+    )
 
 
 def test_checkpoints_with_non_finite_weights_are_never_written(tmp_path):
@@ -400,7 +493,11 @@ def test_checkpoints_with_non_finite_weights_are_never_written(tmp_path):
     with pytest.raises(InputError, match=r"weight 'classifier.bias' is not finite .*lower --lr"):
         M.save_checkpoint(tmp_path / "m.pt", net, M.CheckpointInfo(kind="classifier", config=net.config))
     with pytest.raises(InputError, match=r"not gzip-compressed"):
-        M.save_checkpoint(tmp_path / "m.pt.gz", M.DeepTarget(M.ModelConfig(layers=1)), M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=1)))
+        M.save_checkpoint(
+            tmp_path / "m.pt.gz",
+            M.DeepTarget(M.ModelConfig(layers=1)),
+            M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=1)),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -412,6 +509,7 @@ def test_diverging_training_stops_with_an_error_line(fx):
 
 def _killed_run(work: Path, monkeypatch, extra: list[str]) -> None:
     """dt-train killed after its first epoch: the resume file stays."""
+
     class Killed(KeyboardInterrupt):
         pass
 
@@ -424,19 +522,40 @@ def _killed_run(work: Path, monkeypatch, extra: list[str]) -> None:
         raise Killed
 
     monkeypatch.setattr(T, "train_classifier", one_epoch_then_die)
-    res = C.invoke("dt-train", ["--train", work / "pairs.tsv", "--val", work / "pairs.tsv", "--no-pretrain", "--layers", "1",
-                                "--epochs", "3", "-p", "1", "-o", work / "m.pt", *extra])
+    res = C.invoke(
+        "dt-train",
+        [
+            "--train",
+            work / "pairs.tsv",
+            "--val",
+            work / "pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "3",
+            "-p",
+            "1",
+            "-o",
+            work / "m.pt",
+            *extra,
+        ],
+    )
     assert res.code == 130, res.stderr
     monkeypatch.setattr(T, "train_classifier", original)
     assert (work / "m.pt.resume").is_file()
 
 
-@pytest.mark.parametrize("change, pattern", [
-    (["--layers", "2"], r"--layers differs from the interrupted run \(1 then, 2 now\)"),
-    (["--layers", "1", "--lr", "0.01"], r"--lr differs from the interrupted run"),
-    (["--layers", "1", "--cts-length", "30"], r"--cts-length differs"),
-    (["--layers", "1", "TRAIN"], r"--train \(its content\) differs"),
-], ids=["layers", "lr", "cts-length", "train-data"])
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        (["--layers", "2"], r"--layers differs from the interrupted run \(1 then, 2 now\)"),
+        (["--layers", "1", "--lr", "0.01"], r"--lr differs from the interrupted run"),
+        (["--layers", "1", "--cts-length", "30"], r"--cts-length differs"),
+        (["--layers", "1", "TRAIN"], r"--train \(its content\) differs"),
+    ],
+    ids=["layers", "lr", "cts-length", "train-data"],
+)
 def test_resume_with_other_options_or_data_is_refused_naming_the_option(work, monkeypatch, change, pattern):
     _killed_run(work, monkeypatch, [])
     train = work / "pairs.tsv"
@@ -446,14 +565,45 @@ def test_resume_with_other_options_or_data_is_refused_naming_the_option(work, mo
         lines = train.read_text().splitlines()
         other.write_text("\n".join(lines[:-2]) + "\n")
         train = other
-    argv = ["--train", train, "--val", work / "pairs.tsv", "--no-pretrain", "--epochs", "3", "-p", "1", "-o", work / "m.pt", "--resume", *change]
+    argv = [
+        "--train",
+        train,
+        "--val",
+        work / "pairs.tsv",
+        "--no-pretrain",
+        "--epochs",
+        "3",
+        "-p",
+        "1",
+        "-o",
+        work / "m.pt",
+        "--resume",
+        *change,
+    ]
     refused("dt-train", argv, work, 1, pattern)
 
 
 def test_resume_with_the_same_options_continues(work, monkeypatch):
     _killed_run(work, monkeypatch, [])
-    res = C.invoke("dt-train", ["--train", work / "pairs.tsv", "--val", work / "pairs.tsv", "--no-pretrain", "--layers", "1",
-                                "--epochs", "2", "-p", "1", "-o", work / "m.pt", "--resume"])
+    res = C.invoke(
+        "dt-train",
+        [
+            "--train",
+            work / "pairs.tsv",
+            "--val",
+            work / "pairs.tsv",
+            "--no-pretrain",
+            "--layers",
+            "1",
+            "--epochs",
+            "2",
+            "-p",
+            "1",
+            "-o",
+            work / "m.pt",
+            "--resume",
+        ],
+    )
     assert res.code == 0, res.stderr
     assert "resuming after epoch 1" in res.stderr and not (work / "m.pt.resume").exists()
 
@@ -466,15 +616,38 @@ def test_grouped_cv_with_one_label_folds_is_refused_before_training(work):
         for t in range(4):
             rows.append(f"m{m}\t{seq}\tt{m}_{t}\t{''.join(rng.choices('ACGU', k=40))}\t{m % 2}")
     (work / "twelve.tsv").write_text("\n".join(rows) + "\n")
-    refused("dt-train", ["--train", work / "twelve.tsv", "--no-pretrain", "--cv", "10", "--group-by", "mirna", "-o", work / "cv.tsv"],
-            work, 1, r"--cv 10 grouped by miRNA: \d+ of 10 held-out folds .* hold only one label")
+    refused(
+        "dt-train",
+        ["--train", work / "twelve.tsv", "--no-pretrain", "--cv", "10", "--group-by", "mirna", "-o", work / "cv.tsv"],
+        work,
+        1,
+        r"--cv 10 grouped by miRNA: \d+ of 10 held-out folds .* hold only one label",
+    )
 
 
 def test_site_prior_on_a_one_label_validation_table_is_refused(work):
     lines = (work / "pairs.tsv").read_text().splitlines()
     (work / "val1.tsv").write_text("\n".join([lines[0]] + [l for l in lines[1:] if l.split("\t")[4] == "1"]) + "\n")
-    refused("dt-train", ["--train", work / "pairs.tsv", "--val", work / "val1.tsv", "--no-pretrain", "--site-prior", "--layers", "1",
-                         "--epochs", "1", "-o", work / "m.pt"], work, 1, r"val1.tsv: the site-type prior .* all have label 1")
+    refused(
+        "dt-train",
+        [
+            "--train",
+            work / "pairs.tsv",
+            "--val",
+            work / "val1.tsv",
+            "--no-pretrain",
+            "--site-prior",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "-o",
+            work / "m.pt",
+        ],
+        work,
+        1,
+        r"val1.tsv: the site-type prior .* all have label 1",
+    )
 
 
 @pytest.mark.parametrize("value", ["1_0", "0x1p-2", "\u0661"])  # underscore, hex float, an Arabic-Indic digit
@@ -492,8 +665,13 @@ def _write(path: Path, text: str) -> Path:
 def test_empty_or_tiny_cts_in_a_site_table_is_refused(work, tool, value):
     bad = _write(work / "s.tsv", C.set_field(3, "cts_seq", value)((work / "sites.tsv").read_text()))
     out = ["-o", work / "o.tsv"] if tool == "dt-predict" else ["-o", work / "ex"]
-    refused(tool, [bad, "--mirna", work / "mirnas.fa", "--model", work / "toy.pt", *out], work, 1,
-            r"s.tsv:3: cts_seq ('\w*' is \d nt; a CTS needs at least 6 nt|is empty)")
+    refused(
+        tool,
+        [bad, "--mirna", work / "mirnas.fa", "--model", work / "toy.pt", *out],
+        work,
+        1,
+        r"s.tsv:3: cts_seq ('\w*' is \d nt; a CTS needs at least 6 nt|is empty)",
+    )
 
 
 # --------------------------------------------------------------------------- 4. FIFOs and other non-files
@@ -567,12 +745,18 @@ def test_fifo_in_every_input_slot_is_read_once_and_gives_the_file_result(fx, tmp
                 fifo.close()
         assert fifo is None or not fifo.reopened, "the pipe was opened a second time"
         assert res.code == 0, (variant, res.stderr, res.exception)
-        runs[variant] = {k: v.replace(str(d).encode(), b"D") for k, v in _outputs(d).items()
-                         if not k.startswith("in.") and not k.endswith(".log.tsv")}
+        runs[variant] = {
+            k: v.replace(str(d).encode(), b"D")
+            for k, v in _outputs(d).items()
+            if not k.startswith("in.") and not k.endswith(".log.tsv")
+        }
     assert runs["file"] and runs["file"].keys() == runs["fifo"].keys()
     for name in runs["file"]:
         if name.endswith(".pt"):  # the checkpoint records the input's digest (a pipe's is not read twice)
-            a, b = torch.load(tmp_path / "file" / name, weights_only=True), torch.load(tmp_path / "fifo" / name, weights_only=True)
+            a, b = (
+                torch.load(tmp_path / "file" / name, weights_only=True),
+                torch.load(tmp_path / "fifo" / name, weights_only=True),
+            )
             assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"]), name
         elif name.endswith(".html") or name.endswith(".tsv") and tool == "dt-explain":
             continue  # they name the input file
@@ -593,8 +777,10 @@ def test_stdin_and_dev_stdin_are_read_once(fx, tmp_path):
 
 def test_train_to_stdout_writes_no_side_files(fx, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = C.runner.invoke(C._app("dt-train"), ["--train", str(fx / "pairs.tsv"), "--no-pretrain", "--layers", "1", "--epochs", "1",
-                                               "-p", "1", "-o", "-", "-q"])
+    res = C.runner.invoke(
+        C._app("dt-train"),
+        ["--train", str(fx / "pairs.tsv"), "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "-o", "-", "-q"],
+    )
     assert res.exit_code == 0, res.stderr
     assert res.stdout_bytes[:2] == b"PK"
     assert list(tmp_path.iterdir()) == []  # no '-.log.tsv', no '-.resume'
@@ -612,12 +798,23 @@ def test_byte_order_mark_is_accepted(work):
 
 
 def test_a_file_without_line_breaks_fails_early(work, monkeypatch):
-    refused("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", "/dev/zero", "-o", work / "o.tsv"], work, 1, r"/dev/zero:1: not a text file")
+    refused(
+        "dt-scan-cts",
+        ["--mirna", work / "mirnas.fa", "--utr", "/dev/zero", "-o", work / "o.tsv"],
+        work,
+        1,
+        r"/dev/zero:1: not a text file",
+    )
     monkeypatch.setattr(streams, "MAX_LINE_CHARS", 5000)
     monkeypatch.setattr(streams, "_PIECE", 1000)
     _write(work / "long.fa", ">u\n" + "ACGU" * 3000)  # 12,000 letters, no newline
-    refused("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", work / "long.fa", "-o", work / "o.tsv"], work, 1,
-            r"long.fa:2: line longer than 5,000 characters")
+    refused(
+        "dt-scan-cts",
+        ["--mirna", work / "mirnas.fa", "--utr", work / "long.fa", "-o", work / "o.tsv"],
+        work,
+        1,
+        r"long.fa:2: line longer than 5,000 characters",
+    )
 
 
 # --------------------------------------------------------------------------- 6. messages that point at the right thing
@@ -632,22 +829,41 @@ def _with_sites(work: Path, start: str, end: str) -> Path:
     return _write(work / "annotated.tsv", "\n".join("\t".join(r) for r in rows) + "\n")
 
 
-@pytest.mark.parametrize("start, end, pattern", [
-    ("30", "20", r"annotated.tsv:3: site_start 30 is after site_end 20"),
-    ("12", "NA", r"annotated.tsv:3: site_start is 12 but site_end is 'NA'"),
-    ("1_0", "20", r"annotated.tsv:3: site_start/site_end must be whole numbers"),
-], ids=["start-after-end", "end-missing", "underscore"])
+@pytest.mark.parametrize(
+    "start, end, pattern",
+    [
+        ("30", "20", r"annotated.tsv:3: site_start 30 is after site_end 20"),
+        ("12", "NA", r"annotated.tsv:3: site_start is 12 but site_end is 'NA'"),
+        ("1_0", "20", r"annotated.tsv:3: site_start/site_end must be whole numbers"),
+    ],
+    ids=["start-after-end", "end-missing", "underscore"],
+)
 def test_annotated_site_columns(work, start, end, pattern):
-    refused("dt-make-negatives", ["--positives", _with_sites(work, start, end), "--include-positives", "--min-score", "100",
-                                  "-o", work / "o.tsv"], work, 1, pattern)
+    refused(
+        "dt-make-negatives",
+        ["--positives", _with_sites(work, start, end), "--include-positives", "--min-score", "100", "-o", work / "o.tsv"],
+        work,
+        1,
+        pattern,
+    )
 
 
 def test_two_stdout_outputs_are_refused(work):
     refused("dt-eval", [work / "pred.tsv", "-o", "-", "--json", "-"], work, 2, r"-o and --json cannot both be stdout")
-    refused("dt-predict", [work / "sites.tsv", "--mirna", work / "mirnas.fa", "--model", work / "toy.pt", "-o", "-", "--gene-output", "-"],
-            work, 2, r"cannot both be stdout")
-    refused("dt-make-negatives", ["--positives", work / "gene_pairs.tsv", "-o", "-", "--mock-fasta", "-"], work, 2,
-            r"--mock-fasta and -o cannot both be stdout")
+    refused(
+        "dt-predict",
+        [work / "sites.tsv", "--mirna", work / "mirnas.fa", "--model", work / "toy.pt", "-o", "-", "--gene-output", "-"],
+        work,
+        2,
+        r"cannot both be stdout",
+    )
+    refused(
+        "dt-make-negatives",
+        ["--positives", work / "gene_pairs.tsv", "-o", "-", "--mock-fasta", "-"],
+        work,
+        2,
+        r"--mock-fasta and -o cannot both be stdout",
+    )
 
 
 def test_newline_in_a_path_keeps_the_error_on_one_line(work):

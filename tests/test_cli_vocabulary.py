@@ -97,10 +97,13 @@ def test_old_spellings_still_work(tmp_path):
     assert "--pairs is the old spelling of --id-pairs" in verbose.stderr
 
 
-@pytest.mark.parametrize("tool, args", [
-    ("dt-pretrain", ["--pair-table", "x.tsv"]),
-    ("dt-train", ["--train", "x.tsv", "--no-pretrain"]),
-])
+@pytest.mark.parametrize(
+    "tool, args",
+    [
+        ("dt-pretrain", ["--pair-table", "x.tsv"]),
+        ("dt-train", ["--train", "x.tsv", "--no-pretrain"]),
+    ],
+)
 @pytest.mark.parametrize("name", ["ae.pt.gz", "model.bgz"])
 def test_gzipped_checkpoint_outputs_are_refused_before_any_work(tool, args, name, tmp_path):
     (tmp_path / "x.tsv").write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\n")

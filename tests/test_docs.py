@@ -67,4 +67,5 @@ def test_tool_pages_name_only_current_options():
         flags = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", page.read_text()))
         stale = sorted(flags - shown - others)
         assert not stale, f"docs/tools/{page.name} names {stale}: " + (
-            "deprecated spellings" if set(stale) <= hidden else "not an option of any dt-* tool")
+            "deprecated spellings" if set(stale) <= hidden else "not an option of any dt-* tool"
+        )

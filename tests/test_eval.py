@@ -126,8 +126,20 @@ def test_stdin_and_errors_name_file_and_line(preds, tmp_path):
 
 def test_dt_predict_seed_match_through_dt_eval(tmp_path):
     pred = subprocess.run(
-        [str(BIN / "dt-predict"), "--pairs", EXAMPLES / "pairs.tsv", "--model", "seed-match", "--gene-output", tmp_path / "g.tsv", "-o", "/dev/null", "-q"],
-        capture_output=True, text=True,
+        [
+            str(BIN / "dt-predict"),
+            "--pairs",
+            EXAMPLES / "pairs.tsv",
+            "--model",
+            "seed-match",
+            "--gene-output",
+            tmp_path / "g.tsv",
+            "-o",
+            "/dev/null",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert pred.returncode == 0, pred.stderr
     res = run([tmp_path / "g.tsv", "-q", "--group-by", "mirna"])

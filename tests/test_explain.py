@@ -108,7 +108,7 @@ def test_completeness_holds_with_pairing_channels(pairs):
 def test_padding_and_n_get_zero_attribution(toy, pairs):
     res = ex.explain(toy, pairs, method="ig", steps=8)
     for e in res:
-        assert np.all(e.mirna_attr[len(e.pair.mirna_seq):] == 0)
+        assert np.all(e.mirna_attr[len(e.pair.mirna_seq) :] == 0)
         n_pos = [i for i, c in enumerate(e.window) if c == "N"]
         assert np.all(e.cts_attr[n_pos] == 0)
         assert np.abs(e.cts_attr).sum() > 0
@@ -172,8 +172,11 @@ def test_top_pairs_by_score_ties_in_input_order():
     chunks = [[p(0, 0.5), p(1, 0.9), p(2, 0.7)], [p(3, 0.9), p(4, 0.1), p(5, 0.7)]]
     top = ex.top_pairs(iter(chunks), 4)
     assert [x.mirna_id for x in top] == ["m1", "m3", "m2", "m5"]
-    model_scored = ex.top_pairs(iter([[ex.ExplainPair(f"m{i}", LET7, "t", "A" * 40) for i in range(5)]]), 2,
-                                lambda ps: np.array([0.1, 0.3, 0.3, 0.2, 0.0]))
+    model_scored = ex.top_pairs(
+        iter([[ex.ExplainPair(f"m{i}", LET7, "t", "A" * 40) for i in range(5)]]),
+        2,
+        lambda ps: np.array([0.1, 0.3, 0.3, 0.2, 0.0]),
+    )
     assert [x.mirna_id for x in model_scored] == ["m1", "m2"]
 
 
@@ -184,8 +187,9 @@ def _sites(tmp_path) -> Path:
     from deeptarget_tools.scan_cts import app as scan_app
 
     out = tmp_path / "sites.tsv"
-    res = runner.invoke(scan_app, ["--mirna", str(EXAMPLES / "mirnas.fa"), "--utr", str(EXAMPLES / "utrs.fa.gz"),
-                                   "-o", str(out), "-q"])
+    res = runner.invoke(
+        scan_app, ["--mirna", str(EXAMPLES / "mirnas.fa"), "--utr", str(EXAMPLES / "utrs.fa.gz"), "-o", str(out), "-q"]
+    )
     assert res.exit_code == 0, res.output
     lines = out.read_text().splitlines()
     out.write_text("\n".join(lines[:7]) + "\n")  # header + 6 sites keep the test fast
@@ -200,8 +204,9 @@ def _read_tsv(path: Path) -> tuple[list[str], list[list[str]]]:
 def test_cli_makes_every_file_and_the_tsv_matches_the_model(tmp_path, toy_path, toy):
     sites = _sites(tmp_path)
     out = tmp_path / "explain"
-    res = runner.invoke(app, [str(sites), "--mirna", str(EXAMPLES / "mirnas.fa"), "--model", str(toy_path),
-                              "-o", str(out), "-q", "--steps", "8"])
+    res = runner.invoke(
+        app, [str(sites), "--mirna", str(EXAMPLES / "mirnas.fa"), "--model", str(toy_path), "-o", str(out), "-q", "--steps", "8"]
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout == ""  # data go to files; stdout stays clean
     cols, summary = _read_tsv(out / "pairs.tsv")
@@ -248,8 +253,23 @@ def test_cli_top_n_of_a_prediction_table_and_determinism(tmp_path, toy_path):
     pred.write_text("\n".join([header + "\tscore"] + [r + "\t" + s for r, s in zip(rows, scores)]) + "\n")
     outs = []
     for name in ("a", "b"):
-        res = runner.invoke(app, [str(pred), "--mirna", str(EXAMPLES / "mirnas.fa"), "--model", str(toy_path),
-                                  "--top", "3", "-o", str(tmp_path / name), "-q", "--steps", "4"])
+        res = runner.invoke(
+            app,
+            [
+                str(pred),
+                "--mirna",
+                str(EXAMPLES / "mirnas.fa"),
+                "--model",
+                str(toy_path),
+                "--top",
+                "3",
+                "-o",
+                str(tmp_path / name),
+                "-q",
+                "--steps",
+                "4",
+            ],
+        )
         assert res.exit_code == 0, res.output
         outs.append(tmp_path / name)
     cols, summary = _read_tsv(outs[0] / "pairs.tsv")
@@ -296,8 +316,22 @@ def test_drawing_in_worker_processes_gives_the_same_files(tmp_path, toy, pairs):
 def test_cli_sequences_on_the_command_line_and_force(tmp_path, toy_path):
     rng = np.random.default_rng(5)
     out = tmp_path / "o"
-    args = ["--mirna-seq", LET7, "--cts-seq", site_window(rng, LET7).replace("U", "T").lower(),
-            "--model", str(toy_path), "-o", str(out), "-q", "--no-svg", "--steps", "4", "--layer", "1"]
+    args = [
+        "--mirna-seq",
+        LET7,
+        "--cts-seq",
+        site_window(rng, LET7).replace("U", "T").lower(),
+        "--model",
+        str(toy_path),
+        "-o",
+        str(out),
+        "-q",
+        "--no-svg",
+        "--steps",
+        "4",
+        "--layer",
+        "1",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert sorted(p.suffix for p in out.iterdir() if not p.name.startswith(".")) == [".html", ".png", ".tsv", ".tsv"]
@@ -340,8 +374,12 @@ def test_cli_bad_input_is_one_error_line_and_no_output(tmp_path, toy_path, make,
     (tmp_path / "bad.tsv").write_text("\n".join([header, rows[0], rows[1].replace("\tA", "\tX", 1)[:-5] + "XXJXX"]) + "\n")
     (tmp_path / "pred.tsv").write_text("\n".join([header + "\tscore", rows[0] + "\thigh"]) + "\n")
     (tmp_path / "one.fa").write_text(">other\n" + MIR21 + "\n")
-    repl = {"SITES": str(sites), "BADCTS": str(tmp_path / "bad.tsv"), "BADSCORE": str(tmp_path / "pred.tsv"),
-            "ONE_MIRNA": str(tmp_path / "one.fa")}
+    repl = {
+        "SITES": str(sites),
+        "BADCTS": str(tmp_path / "bad.tsv"),
+        "BADSCORE": str(tmp_path / "pred.tsv"),
+        "ONE_MIRNA": str(tmp_path / "one.fa"),
+    }
     args = [repl.get(a, a) for a in make(tmp_path)]
     if "--model" not in args:
         args += ["--model", str(toy_path)]
@@ -375,9 +413,22 @@ def test_usage_errors_exit_2(toy_path, tmp_path):
 def test_entry_point_reads_stdin(tmp_path, toy_path):
     sites = _sites_small(tmp_path)
     res = subprocess.run(
-        [str(Path(sys.executable).parent / "dt-explain"), "-", "--mirna", str(EXAMPLES / "mirnas.fa"),
-         "--model", str(toy_path), "-o", str(tmp_path / "o"), "--steps", "4", "--no-svg"],
-        input=sites.read_text(), capture_output=True, text=True,
+        [
+            str(Path(sys.executable).parent / "dt-explain"),
+            "-",
+            "--mirna",
+            str(EXAMPLES / "mirnas.fa"),
+            "--model",
+            str(toy_path),
+            "-o",
+            str(tmp_path / "o"),
+            "--steps",
+            "4",
+            "--no-svg",
+        ],
+        input=sites.read_text(),
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""

@@ -145,7 +145,7 @@ def test_command_parameters_are_single_quoted(path: Path):
 def test_quoting_check_catches_unquoted_and_half_quoted_references():
     # the checker itself must fail on the unsafe forms
     assert unquoted_references("dt-scan-cts --mirna $mirna") != []
-    assert unquoted_references("dt-scan-cts --mirna \"$mirna\"") != []
+    assert unquoted_references('dt-scan-cts --mirna "$mirna"') != []
     assert unquoted_references("dt-scan-cts --mirna '$mirna -o out") != []
     assert unquoted_references("dt-scan-cts -o ${output}") != []
     assert unquoted_references("dt-scan-cts --mirna '$mirna' -p \\${GALAXY_SLOTS:-1}\n#if $x:\n#end if") == []
@@ -153,19 +153,22 @@ def test_quoting_check_catches_unquoted_and_half_quoted_references():
 
 def test_quoted_dataset_name_cannot_inject(tmp_path):
     """What single quoting buys: a hostile name stays one argument (Galaxy also sanitizes ')."""
-    hostile = "my data; touch INJECTED $(touch INJECTED2) \"x"
+    hostile = 'my data; touch INJECTED $(touch INJECTED2) "x'
     line = f"printf '%s\\n' '{hostile}'"
     out = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout == hostile + "\n"
     assert not (tmp_path / "INJECTED").exists() and not (tmp_path / "INJECTED2").exists()
 
 
-@pytest.mark.skipif(shutil.which("planemo") is None and not (ROOT / ".venv/bin/planemo").exists(),
-                    reason="planemo not installed (make galaxy-lint installs it)")
+@pytest.mark.skipif(
+    shutil.which("planemo") is None and not (ROOT / ".venv/bin/planemo").exists(),
+    reason="planemo not installed (make galaxy-lint installs it)",
+)
 def test_planemo_lint_every_wrapper():
     planemo = shutil.which("planemo") or str(ROOT / ".venv/bin/planemo")
-    result = subprocess.run([planemo, "lint", "--skip", "BioToolsValid", *map(str, WRAPPERS)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [planemo, "lint", "--skip", "BioToolsValid", *map(str, WRAPPERS)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert result.stdout.count("Linting tool") == len(WRAPPERS)
 

@@ -37,8 +37,21 @@ HOSTILE_SQ = HOSTILE + " it's"  # for element identifiers, which Galaxy does not
 def galaxy_sanitize(text: str) -> str:
     """Galaxy's default text-parameter sanitizer (galaxy.util.sanitize_param): quotes and a few
     other characters become __sq__, __dq__, ... ; letters, digits, spaces and ._-/:,=+ stay."""
-    mapped = {"'": "__sq__", '"': "__dq__", "<": "__lt__", ">": "__gt__", "[": "__ob__", "]": "__cb__",
-              "{": "__oc__", "}": "__cc__", "@": "__at__", "\n": "__cn__", "\r": "__cr__", "\t": "__tc__", "#": "__pd__"}
+    mapped = {
+        "'": "__sq__",
+        '"': "__dq__",
+        "<": "__lt__",
+        ">": "__gt__",
+        "[": "__ob__",
+        "]": "__cb__",
+        "{": "__oc__",
+        "}": "__cc__",
+        "@": "__at__",
+        "\n": "__cn__",
+        "\r": "__cr__",
+        "\t": "__tc__",
+        "#": "__pd__",
+    }
     ok = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-+=_/:,")
     return "".join(c if c in ok else mapped.get(c, "X") for c in text)
 
@@ -156,8 +169,10 @@ KNOWN_UNSAFE: dict[str, str] = {}  # wrapper file name -> reason (strict xfail);
 
 @pytest.mark.parametrize(
     "path",
-    [pytest.param(w, marks=pytest.mark.xfail(strict=True, reason=KNOWN_UNSAFE[w.name])) if w.name in KNOWN_UNSAFE else w
-     for w in WRAPPERS],
+    [
+        pytest.param(w, marks=pytest.mark.xfail(strict=True, reason=KNOWN_UNSAFE[w.name])) if w.name in KNOWN_UNSAFE else w
+        for w in WRAPPERS
+    ],
     ids=lambda p: p.name,
 )
 def test_hostile_names_stay_inside_one_argument(path: Path, tmp_path: Path):
@@ -170,12 +185,33 @@ def test_hostile_names_stay_inside_one_argument(path: Path, tmp_path: Path):
         # program is replaced by a function printing its arguments, except touch, which an
         # injection would really run (in this sandbox directory)
         script = tmp_path / f"cmd{case}.sh"
-        stubs = ("dt-scan-cts", "dt-make-negatives", "dt-pretrain", "dt-train", "dt-predict", "dt-eval", "dt-explain",
-                 "cp", "mkdir", "mv", "ln", "cat", "gzip", "zip", "tar", "rm", "python", "python3", "find", "ls")
+        stubs = (
+            "dt-scan-cts",
+            "dt-make-negatives",
+            "dt-pretrain",
+            "dt-train",
+            "dt-predict",
+            "dt-eval",
+            "dt-explain",
+            "cp",
+            "mkdir",
+            "mv",
+            "ln",
+            "cat",
+            "gzip",
+            "zip",
+            "tar",
+            "rm",
+            "python",
+            "python3",
+            "find",
+            "ls",
+        )
         script.write_text(
-            "show() { for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done; }\n"
-            + "".join(f"{exe}() {{ show \"$@\"; }}\n" for exe in stubs)
-            + shell + "\n"
+            'show() { for a in "$@"; do printf \'[%s]\\n\' "$a"; done; }\n'
+            + "".join(f'{exe}() {{ show "$@"; }}\n' for exe in stubs)
+            + shell
+            + "\n"
         )
         env = {"PATH": "/usr/bin:/bin", "GALAXY_SLOTS": "2", "HOME": str(tmp_path)}
         res = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=30)

@@ -132,7 +132,9 @@ def test_pairs_without_canonical_site_share_the_floor_below_all_others(tmp_path)
     fpath, upath = write_functional(tmp_path, frame, utrs)
     model = gm.fit(gt.functional_table(fpath, upath))
     rng = np.random.default_rng(9)
-    f = features_of(LET7, {"a": random_utr(rng, 500), "b": random_utr(rng, 2000), "c": "GG" + reverse_complement(LET7[1:7]) + "GGG"})
+    f = features_of(
+        LET7, {"a": random_utr(rng, 500), "b": random_utr(rng, 2000), "c": "GG" + reverse_complement(LET7[1:7]) + "GGG"}
+    )
     s = dict(zip(f["mrna_id"], model.score(f[list(gf.FEATURE_NAMES)].to_numpy())))
     assert s["a"] == s["b"] == model.floor
     assert s["c"] > model.floor
@@ -210,8 +212,21 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     assert res.returncode == 0, res.stderr
     mirnas = tmp_path / "m.fa"
     mirnas.write_text(f">mir-e1\n{LET7}\n>mir-e2\n{MIR21}\n")
-    res = run("dt-predict", "--mirna", mirnas, "--utr", upath, "--model", "seed-match", "--gene-model", tmp_path / "gene.pt",
-              "-o", tmp_path / "s.tsv", "--gene-output", tmp_path / "g.tsv")
+    res = run(
+        "dt-predict",
+        "--mirna",
+        mirnas,
+        "--utr",
+        upath,
+        "--model",
+        "seed-match",
+        "--gene-model",
+        tmp_path / "gene.pt",
+        "-o",
+        tmp_path / "s.tsv",
+        "--gene-output",
+        tmp_path / "g.tsv",
+    )
     assert res.returncode == 0, res.stderr
     genes = pd.read_csv(tmp_path / "g.tsv", sep="\t")
     assert list(genes.columns) == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type"]
@@ -220,7 +235,9 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     want = gm.load(tmp_path / "gene.pt").score(table[list(gf.FEATURE_NAMES)].to_numpy())
     got = table[["mirna_id", "mrna_id"]].assign(want=want).merge(genes, on=["mirna_id", "mrna_id"])
     assert len(got) > 0 and np.allclose(got["want"], got["score"], atol=1e-6)
-    res = run("dt-eval", tmp_path / "g.tsv", "--name", "model", "--functional", fpath, "--utr", upath, "-o", tmp_path / "e.tsv", "-q")
+    res = run(
+        "dt-eval", tmp_path / "g.tsv", "--name", "model", "--functional", fpath, "--utr", upath, "-o", tmp_path / "e.tsv", "-q"
+    )
     assert res.returncode == 0, res.stderr
     ev = pd.read_csv(tmp_path / "e.tsv", sep="\t")
     mean = ev[ev["experiment"] == "mean"].set_index("predictor")
@@ -239,8 +256,16 @@ def test_dt_eval_functional_against_a_hand_computed_spearman(tmp_path):
     for i in (0, 1, 2):  # three genes with one 7mer-m8, three without a site
         utrs[f"g{i}"] = utrs[f"g{i}"][:40] + site + utrs[f"g{i}"][47:]
     logfc = [-0.9, -0.5, -0.1, 0.2, 0.0, 0.4]  # OE: repression = -logFC
-    frame = pd.DataFrame({"experiment": "e", "type": "OE", "mirna_id": "let-7", "mirna_seq": LET7,
-                          "mrna_id": [f"g{i}" for i in range(6)], "logFC": logfc})
+    frame = pd.DataFrame(
+        {
+            "experiment": "e",
+            "type": "OE",
+            "mirna_id": "let-7",
+            "mirna_seq": LET7,
+            "mrna_id": [f"g{i}" for i in range(6)],
+            "logFC": logfc,
+        }
+    )
     fpath, upath = write_functional(tmp_path, frame, utrs)
     scores = [0.9, 0.7, 0.8, 0.1, 0.3, 0.2]
     (tmp_path / "p.tsv").write_text("mirna_id\tmrna_id\tscore\n" + "".join(f"let-7\tg{i}\t{s}\n" for i, s in enumerate(scores)))
@@ -248,7 +273,7 @@ def test_dt_eval_functional_against_a_hand_computed_spearman(tmp_path):
     assert res.returncode == 0, res.stderr
     ev = pd.read_csv(tmp_path / "e.tsv", sep="\t").set_index(["predictor", "experiment"])
     # ranks of score: 6 4 5 1 3 2; ranks of repression (0.9 .5 .1 -.2 0 -.4): 6 5 4 2 3 1
-    d2 = (0**2 + 1**2 + 1**2 + 1**2 + 0**2 + 1**2)
+    d2 = 0**2 + 1**2 + 1**2 + 1**2 + 0**2 + 1**2
     assert ev.loc[("p", "e"), "spearman_all"] == pytest.approx(1 - 6 * d2 / (6 * 35), abs=1e-4)
     # genes with a canonical site: g0-g2, score ranks 3 1 2, repression ranks 3 2 1 -> rho 0.5
     assert ev.loc[("p", "e"), "spearman_canonical"] == pytest.approx(0.5, abs=1e-4)

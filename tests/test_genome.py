@@ -106,7 +106,10 @@ def synthetic(tmp_path):
                 genome_seq[chrom][start + s + i] = next(exon_seq)
         bed_lines.append(
             f"{chrom}\t{start}\t{end}\t{name}\t0\t{strand}\t{start}\t{end}\t0\t{len(sizes)}\t"
-            + ",".join(map(str, sizes)) + ",\t" + ",".join(map(str, starts)) + ",\n"
+            + ",".join(map(str, sizes))
+            + ",\t"
+            + ",".join(map(str, starts))
+            + ",\n"
         )
         fasta.append(f">{name}\n{seq}\n")
     (tmp_path / "m.fa").write_text(f">let-7a\n{MIRNA}\n")
@@ -121,9 +124,9 @@ def spell(genome_seq: dict[str, str], fields: list[str]) -> str:
     if len(fields) >= 12:
         sizes = [int(x) for x in fields[10].split(",") if x]
         starts = [int(x) for x in fields[11].split(",") if x]
-        seq = "".join(genome_seq[chrom][start + s:start + s + n] for s, n in zip(starts, sizes))
+        seq = "".join(genome_seq[chrom][start + s : start + s + n] for s, n in zip(starts, sizes))
     else:
-        seq = genome_seq[chrom][start:int(fields[2])]
+        seq = genome_seq[chrom][start : int(fields[2])]
     return seq if strand == "+" else revcomp(seq)
 
 
@@ -162,7 +165,18 @@ def test_predict_bed_scores_are_the_model_scores(synthetic):
     # a site table piped in gives the same BED
     scan = run("dt-scan-cts", "--mirna", d / "m.fa", "--utr", d / "utrs.fa", "-o", d / "sites.tsv")
     assert scan.returncode == 0
-    piped = run("dt-predict", d / "sites.tsv", "--mirna", d / "m.fa", "--model", "seed-match", "--utr-bed", d / "utrs.bed", "--format", "bed")
+    piped = run(
+        "dt-predict",
+        d / "sites.tsv",
+        "--mirna",
+        d / "m.fa",
+        "--model",
+        "seed-match",
+        "--utr-bed",
+        d / "utrs.bed",
+        "--format",
+        "bed",
+    )
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == bed.stdout
 
@@ -209,7 +223,19 @@ def test_length_mismatch_and_missing_utr_are_errors(synthetic):
     assert res.returncode == 1
     assert "target 'u_plus' is 40 nt but its exons" in res.stderr and "30 nt" in res.stderr
     (d / "some.bed").write_text("chrA\t100\t140\tu_plus\t0\t+\n")
-    res = run("dt-scan-cts", "--mirna", d / "m.fa", "--utr", d / "utrs.fa", "--utr-bed", d / "some.bed", "--format", "bed", "-o", d / "x.bed")
+    res = run(
+        "dt-scan-cts",
+        "--mirna",
+        d / "m.fa",
+        "--utr",
+        d / "utrs.fa",
+        "--utr-bed",
+        d / "some.bed",
+        "--format",
+        "bed",
+        "-o",
+        d / "x.bed",
+    )
     assert res.returncode == 1 and "'u_minus' has no line in the --utr-bed" in res.stderr
     assert not (d / "x.bed").exists()
 
@@ -259,8 +285,21 @@ def test_bgz_bed_round_trips_through_tabix(synthetic):
     pysam = pytest.importorskip("pysam")
     d, _ = synthetic
     out = d / "sites.bed.bgz"
-    res = run("dt-predict", "--mirna", d / "m.fa", "--utr", d / "utrs.fa", "--model", "seed-match",
-              "--utr-bed", d / "utrs.bed", "--format", "bed", "-o", out)
+    res = run(
+        "dt-predict",
+        "--mirna",
+        d / "m.fa",
+        "--utr",
+        d / "utrs.fa",
+        "--model",
+        "seed-match",
+        "--utr-bed",
+        d / "utrs.bed",
+        "--format",
+        "bed",
+        "-o",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     with pysam.TabixFile(str(out)) as tbx:
         assert sorted(tbx.contigs) == ["chrA", "chrB"]
@@ -334,7 +373,9 @@ def test_scan_with_id_pairs_reads_an_indexed_fasta_by_random_access(tmp_path):
     with gzip.open(examples / "utrs.fa.gz", "rt") as f:
         fa.write_text(f.read())
     ids = tmp_path / "ids.tsv"
-    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n")
+    ids.write_text(
+        "mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n"
+    )
     args = ["--mirna", examples / "mirnas.fa", "--utr", fa, "--id-pairs", ids]
     plain = run("dt-scan-cts", *args)
     pysam.faidx(str(fa))
@@ -356,7 +397,21 @@ def test_poisson_utr_lengths_come_from_the_fai(tmp_path):
         fa.write_text(f.read())
     sites = tmp_path / "sites.tsv"
     assert run("dt-scan-cts", "--mirna", examples / "mirnas.fa", "--utr", fa, "-o", sites).returncode == 0
-    args = [sites, "--mirna", examples / "mirnas.fa", "--utr", fa, "--model", "seed-match", "--aggregate", "poisson", "-o", "/dev/null", "--gene-output", "-"]
+    args = [
+        sites,
+        "--mirna",
+        examples / "mirnas.fa",
+        "--utr",
+        fa,
+        "--model",
+        "seed-match",
+        "--aggregate",
+        "poisson",
+        "-o",
+        "/dev/null",
+        "--gene-output",
+        "-",
+    ]
     plain = run("dt-predict", *args)
     pysam.faidx(str(fa))
     from deeptarget_core.predict import read_utr_lengths
@@ -378,14 +433,29 @@ def test_pair_table_utrs_map_to_the_genome_too(synthetic):
     d, genome_seq = synthetic
     utrs = dict(zip(*[iter(x.strip() for x in (d / "utrs.fa").read_text().splitlines())] * 2))
     table = d / "pt.tsv"
-    table.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\n"
-                     + "".join(f"let-7a\t{MIRNA}\t{name[1:]}\t{seq}\n" for name, seq in utrs.items()))
+    table.write_text(
+        "mirna_id\tmirna_seq\tmrna_id\tmrna_seq\n"
+        + "".join(f"let-7a\t{MIRNA}\t{name[1:]}\t{seq}\n" for name, seq in utrs.items())
+    )
     scan = run("dt-scan-cts", "--pair-table", table, "--utr-bed", d / "utrs.bed", "--format", "bed")
     assert scan.returncode == 0, scan.stderr
     lines = [line.split("\t") for line in scan.stdout.splitlines()]
     assert len(lines) == 4 and all(spell(genome_seq, f) == SITE for f in lines)
-    pred = run("dt-predict", "--pair-table", table, "--level", "gene", "--model", "seed-match", "--aggregate", "max",
-               "--utr-bed", d / "utrs.bed", "--format", "bed")
+    pred = run(
+        "dt-predict",
+        "--pair-table",
+        table,
+        "--level",
+        "gene",
+        "--model",
+        "seed-match",
+        "--aggregate",
+        "max",
+        "--utr-bed",
+        d / "utrs.bed",
+        "--format",
+        "bed",
+    )
     assert pred.returncode == 0, pred.stderr
     assert [f[:4] for f in (x.split("\t") for x in pred.stdout.splitlines())] == [f[:4] for f in lines]
     (d / "short.bed").write_text("chrA\t100\t130\tu_plus\t0\t+\n")
@@ -400,10 +470,24 @@ def test_gene_model_reads_only_the_site_tables_utrs_through_the_fai(tmp_path):
     with gzip.open(examples / "utrs.fa.gz", "rt") as f:
         fa.write_text(f.read())
     ids = tmp_path / "ids.tsv"
-    ids.write_text("mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n")
+    ids.write_text(
+        "mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR013_let-7a-5p_8mer+7mer-m8\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n"
+    )
     sites = tmp_path / "sites.tsv"
     assert run("dt-scan-cts", "--mirna", examples / "mirnas.fa", "--utr", fa, "--id-pairs", ids, "-o", sites).returncode == 0
-    args = [sites, "--mirna", examples / "mirnas.fa", "--utr", fa, "--model", "seed-match", "-o", "/dev/null", "--gene-output", "-"]
+    args = [
+        sites,
+        "--mirna",
+        examples / "mirnas.fa",
+        "--utr",
+        fa,
+        "--model",
+        "seed-match",
+        "-o",
+        "/dev/null",
+        "--gene-output",
+        "-",
+    ]
     plain = run("dt-predict", *args)
     pysam.faidx(str(fa))
     fast = run("dt-predict", *args, "-v")

@@ -234,8 +234,7 @@ def positives_tsv(tmp_path):
 
 def test_cli_writes_negatives_mocks_and_a_summary(positives_tsv, tmp_path):
     out, fa = tmp_path / "neg.tsv", tmp_path / "mocks.fa"
-    res = run(["--positives", positives_tsv, "--min-score", "100", "--ratio", "2", "--seed", "3",
-               "-o", out, "--mock-fasta", fa])
+    res = run(["--positives", positives_tsv, "--min-score", "100", "--ratio", "2", "--seed", "3", "-o", out, "--mock-fasta", fa])
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""
     table = [l.split("\t") for l in out.read_text().splitlines()]
@@ -303,9 +302,13 @@ def test_mirmark_positives_get_a_balanced_set(tmp_path):
     pos = tmp_path / "mirmark.tsv"
     body = [l.split("\t") for l in lines[1:]]
     body = [r for r in body if r[i["label"]] == "1"][:40]
-    pos.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tsite_start\tsite_end\n" + "".join(
-        f"{r[i['mirna_id']]}\t{r[i['mirna_seq']]}\t{r[i['refseq_id']]}\t{r[i['utr_seq']]}\t{r[i['site_start']]}\t{r[i['site_end']]}\n"
-        for r in body))
+    pos.write_text(
+        "mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tsite_start\tsite_end\n"
+        + "".join(
+            f"{r[i['mirna_id']]}\t{r[i['mirna_seq']]}\t{r[i['refseq_id']]}\t{r[i['utr_seq']]}\t{r[i['site_start']]}\t{r[i['site_end']]}\n"
+            for r in body
+        )
+    )
     res = run(["--positives", pos, "--reference-mirnas", SHARED / "miRBase" / "mature_v22.1.fa.gz", "--include-positives"])
     assert res.returncode == 0, res.stderr
     table = [l.split("\t") for l in res.stdout.splitlines()[1:]]
@@ -321,12 +324,26 @@ def test_cli_fasta_inputs_with_a_pair_list(tmp_path):
     (tmp_path / "m.fa").write_text(">hsa-miR-21-5p\nUAGCTTATCAGACTGATGTTGA\n>hsa-let-7a-5p\nugagguaguagguuguauaguu\n")
     (tmp_path / "u.fa").write_text("".join(f">utr{i}\n{random_seq(rng, 1200)}\n" for i in range(3)))
     (tmp_path / "p.tsv").write_text("hsa-miR-21-5p\tutr0\nhsa-let-7a-5p\tutr2\n")
-    res = run(["--mirna", tmp_path / "m.fa", "--utr", tmp_path / "u.fa", "--pairs", tmp_path / "p.tsv",
-               "--min-score", "100", "--include-positives"])
+    res = run(
+        [
+            "--mirna",
+            tmp_path / "m.fa",
+            "--utr",
+            tmp_path / "u.fa",
+            "--pairs",
+            tmp_path / "p.tsv",
+            "--min-score",
+            "100",
+            "--include-positives",
+        ]
+    )
     assert res.returncode == 0, res.stderr
     table = [l.split("\t") for l in res.stdout.splitlines()[1:]]
     assert sorted((r[4], r[5], r[2]) for r in table) == [
-        ("0", "hsa-let-7a-5p", "utr2"), ("0", "hsa-miR-21-5p", "utr0"),
-        ("1", "hsa-let-7a-5p", "utr2"), ("1", "hsa-miR-21-5p", "utr0")]
+        ("0", "hsa-let-7a-5p", "utr2"),
+        ("0", "hsa-miR-21-5p", "utr0"),
+        ("1", "hsa-let-7a-5p", "utr2"),
+        ("1", "hsa-miR-21-5p", "utr0"),
+    ]
     bad = run(["--mirna", tmp_path / "m.fa", "--utr", tmp_path / "u.fa", "--pairs", tmp_path / "missing.tsv"])
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "missing.tsv" in bad.stderr

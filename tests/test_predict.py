@@ -40,8 +40,16 @@ def random_cts(rng, n, length=40):
 
 @pytest.mark.parametrize(
     "cfg",
-    [{}, {"layers": 1}, {"layers": 3}, {"bidirectional": True}, {"bidirectional": True, "layers": 1}, {"bidirectional": True, "layers": 3},
-     {"pairing_offsets": (3, 4, 5)}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}],
+    [
+        {},
+        {"layers": 1},
+        {"layers": 3},
+        {"bidirectional": True},
+        {"bidirectional": True, "layers": 1},
+        {"bidirectional": True, "layers": 3},
+        {"pairing_offsets": (3, 4, 5)},
+        {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)},
+    ],
 )
 def test_fast_path_matches_eager_network(cfg, device):
     net = make_toy(seed=3, **cfg)
@@ -186,7 +194,8 @@ def test_poisson_keeps_a_strong_site_in_a_short_utr(toy):
 def test_pipe_from_scan_and_determinism(toy):
     scan = subprocess.run(
         [str(BIN / "dt-scan-cts"), "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-q"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     ).stdout
     a = run(["-", "--mirna", EXAMPLES / "mirnas.fa", "--model", toy, "-q"], stdin=scan)
     assert a.returncode == 0, a.stderr
@@ -218,7 +227,20 @@ def test_missing_mirna_id_names_file_and_line(toy, tmp_path):
 
 
 def test_pairs_gene_level_keeps_every_row_and_label(toy, tmp_path):
-    res = run(["--pairs", EXAMPLES / "pairs.tsv", "--model", "seed-match", "--aggregate", "max", "--gene-output", tmp_path / "g.tsv", "-o", tmp_path / "s.tsv"])
+    res = run(
+        [
+            "--pairs",
+            EXAMPLES / "pairs.tsv",
+            "--model",
+            "seed-match",
+            "--aggregate",
+            "max",
+            "--gene-output",
+            tmp_path / "g.tsv",
+            "-o",
+            tmp_path / "s.tsv",
+        ]
+    )
     assert res.returncode == 0, res.stderr
     assert "gene level" in res.stderr
     pairs = (EXAMPLES / "pairs.tsv").read_text().splitlines()

@@ -36,7 +36,9 @@ def random_fasta(path: Path, n: int, length: int, seed: int, prefix: str = "u") 
 
 
 def test_output_into_missing_directory(tmp_path):
-    res = tool("dt-scan-cts", "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-o", tmp_path / "no" / "x.tsv")
+    res = tool(
+        "dt-scan-cts", "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-o", tmp_path / "no" / "x.tsv"
+    )
     assert_clean_error(res, "output directory does not exist")
 
 

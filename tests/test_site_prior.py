@@ -106,7 +106,9 @@ def test_predict_scorers_apply_the_prior_like_training(cfg):
         np.testing.assert_allclose(got, want, atol=1e-5)
     # the offsets matter: the same network without them scores differently
     with torch.no_grad():
-        plain = net.predict_proba(torch.from_numpy(data.mirna), torch.from_numpy(data.cts), torch.full((len(pairs),), sites.NO_SITE_INDEX))
+        plain = net.predict_proba(
+            torch.from_numpy(data.mirna), torch.from_numpy(data.cts), torch.full((len(pairs),), sites.NO_SITE_INDEX)
+        )
     assert np.abs(plain.numpy() - want).max() > 0.05
     with pytest.raises(ValueError, match="site types"):
         predict.NeuralScorer(net).score(mirnas, idx, codes)
@@ -120,7 +122,9 @@ def test_dt_predict_and_dt_explain_give_the_training_scores(tmp_path):
     with open(table, "w") as f:
         f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\n")
         f.writelines(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\n" for p in pairs)
-    res = subprocess.run([str(BIN / "dt-predict"), "--pairs", str(table), "--model", str(path), "-p", "1"], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(BIN / "dt-predict"), "--pairs", str(table), "--model", str(path), "-p", "1"], capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stderr
     got = np.array([float(line.split("\t")[-1]) for line in res.stdout.splitlines()[1:]])
     want = T.predict_scores(net, T.encode_pairs(pairs, 40))
@@ -143,7 +147,19 @@ def test_cli_site_prior_needs_validation_and_is_stored(tmp_path):
 
     train = write(tmp_path / "train.tsv", mixed_pairs(120, 5))
     val = write(tmp_path / "val.tsv", mixed_pairs(90, 6))
-    base = [str(BIN / "dt-train"), "--train", str(train), "--no-pretrain", "--layers", "1", "--epochs", "1", "-p", "1", "--site-prior"]
+    base = [
+        str(BIN / "dt-train"),
+        "--train",
+        str(train),
+        "--no-pretrain",
+        "--layers",
+        "1",
+        "--epochs",
+        "1",
+        "-p",
+        "1",
+        "--site-prior",
+    ]
     res = subprocess.run(base + ["-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
     assert res.returncode == 2 and "--val" in res.stderr and not (tmp_path / "x.pt").exists()
     res = subprocess.run(base + ["--val", str(val), "-o", str(tmp_path / "m.pt")], capture_output=True, text=True)

@@ -212,9 +212,7 @@ def test_many_targets_in_one_chunk_equal_one_by_one(cases, relaxed):
     scanner = sites.SiteScanner([sites.Mirna("m", mirna)], relaxed=relaxed)
     block = next(scanner.scan_chunk(sites.pack_targets(targets, 40)))
     got = list(zip(block.target_index.tolist(), block.site_start.tolist(), sites_types(block)))
-    want = [
-        (i, r[1], r[0]) for i, (_, utr) in enumerate(targets) for r in reference_sites(mirna, utr, relaxed)
-    ]
+    want = [(i, r[1], r[0]) for i, (_, utr) in enumerate(targets) for r in reference_sites(mirna, utr, relaxed)]
     assert got == want
 
 

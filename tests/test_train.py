@@ -162,7 +162,9 @@ def test_foreign_truncated_and_malicious_checkpoints_are_refused(tmp_path):
     with open(evil, "wb") as f:
         pickle.dump({"format": "deeptarget-checkpoint", "x": Evil()}, f)
     other_arch = tmp_path / "arch.pt"
-    M.save_checkpoint(other_arch, M.DeepTarget(M.ModelConfig(layers=1)), M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=3)))
+    M.save_checkpoint(
+        other_arch, M.DeepTarget(M.ModelConfig(layers=1)), M.CheckpointInfo(kind="classifier", config=M.ModelConfig(layers=3))
+    )
     future = tmp_path / "future.pt"
     payload = torch.load(good, weights_only=True)
     payload["format_version"] = 99
@@ -182,7 +184,9 @@ def test_foreign_truncated_and_malicious_checkpoints_are_refused(tmp_path):
 def test_pretrain_reconstructs_and_loads_into_the_network(tmp_path):
     torch.set_num_threads(1)
     pairs = planted_pairs(200, 3)
-    result = T.pretrain_autoencoders([p.mirna_seq for p in pairs], [p.mrna_seq for p in pairs], M.ModelConfig(), epochs=3, lr=0.02)
+    result = T.pretrain_autoencoders(
+        [p.mirna_seq for p in pairs], [p.mrna_seq for p in pairs], M.ModelConfig(), epochs=3, lr=0.02
+    )
     assert result.history[-1]["cts_accuracy"] > 0.9
     T.save_pretrained(tmp_path / "ae.pt", result, M.ModelConfig(), seed=1, digest=None)
     net = M.DeepTarget(M.ModelConfig())
@@ -200,7 +204,9 @@ def test_resume_continues_to_the_same_weights(tmp_path):
     full, hist_full = T.train_classifier(data, val, cfg, T.TrainOptions(epochs=3, batch_size=20, seed=2, patience=9))
     resume = tmp_path / "run.resume"
     T.train_classifier(data, val, cfg, T.TrainOptions(epochs=2, batch_size=20, seed=2, patience=9), resume_path=resume)
-    resumed, hist = T.train_classifier(data, val, cfg, T.TrainOptions(epochs=3, batch_size=20, seed=2, patience=9), resume_path=resume)
+    resumed, hist = T.train_classifier(
+        data, val, cfg, T.TrainOptions(epochs=3, batch_size=20, seed=2, patience=9), resume_path=resume
+    )
     assert [r["epoch"] for r in hist] == [1, 2, 3]
     for va, vb in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.allclose(va, vb, atol=1e-6)
@@ -223,13 +229,32 @@ def test_cli_pretrain_train_and_cv(tmp_path):
     train = write_pairs(tmp_path / "train.tsv", planted_pairs(200, 1))
     val = write_pairs(tmp_path / "val.tsv", planted_pairs(60, 2))
     ae = tmp_path / "ae.pt"
-    res = subprocess.run([str(BIN / "dt-pretrain"), "--pairs", str(train), "--epochs", "1", "-p", "1", "-o", str(ae)], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(BIN / "dt-pretrain"), "--pairs", str(train), "--epochs", "1", "-p", "1", "-o", str(ae)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     assert "reconstruction accuracy" in res.stderr
     model = tmp_path / "model.pt"
     res = subprocess.run(
-        [str(BIN / "dt-train"), "--train", str(train), "--val", str(val), "--pretrained", str(ae), "--epochs", "2", "-p", "1", "-o", str(model)],
-        capture_output=True, text=True,
+        [
+            str(BIN / "dt-train"),
+            "--train",
+            str(train),
+            "--val",
+            str(val),
+            "--pretrained",
+            str(ae),
+            "--epochs",
+            "2",
+            "-p",
+            "1",
+            "-o",
+            str(model),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stderr
     net, info = M.load_model(model)
@@ -240,9 +265,15 @@ def test_cli_pretrain_train_and_cv(tmp_path):
     # unlabeled training table and missing pretraining are clear errors
     nolabel = tmp_path / "nolabel.tsv"
     nolabel.write_text("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\nm\tUGAGGUAGUAGG\tt\tACGUACGU\n")
-    res = subprocess.run([str(BIN / "dt-train"), "--train", str(nolabel), "--no-pretrain", "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(BIN / "dt-train"), "--train", str(nolabel), "--no-pretrain", "-o", str(tmp_path / "x.pt")],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 1 and "label column" in res.stderr and not (tmp_path / "x.pt").exists()
-    res = subprocess.run([str(BIN / "dt-train"), "--train", str(train), "-o", str(tmp_path / "x.pt")], capture_output=True, text=True)
+    res = subprocess.run(
+        [str(BIN / "dt-train"), "--train", str(train), "-o", str(tmp_path / "x.pt")], capture_output=True, text=True
+    )
     assert res.returncode == 2
 
 
@@ -272,15 +303,37 @@ def test_cli_cv_writes_fold_metrics_and_out_of_fold_predictions(tmp_path):
     pairs = []
     for m in range(4):
         mirna = "".join(rng.choice("ACGU") for _ in range(22))
-        pairs += [Pair(f"m{m}", mirna, f"t{m}_{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)]
+        pairs += [
+            Pair(f"m{m}", mirna, f"t{m}_{i}", "".join(rng.choice("ACGU") for _ in range(40)), i % 2, (), 2) for i in range(10)
+        ]
     table = tmp_path / "pairs.tsv"
     with open(table, "w") as f:
         f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\tscore\n")  # score: e.g. a duplex score
         for i, p in enumerate(pairs):
             f.write(f"{p.mirna_id}\t{p.mirna_seq}\t{p.mrna_id}\t{p.mrna_seq}\t{p.label}\t{'decoy' if i % 3 else 'miraw'}\t{i}\n")
     out, oof = tmp_path / "cv.tsv", tmp_path / "oof.tsv"
-    cmd = [str(BIN / "dt-train"), "--train", str(table), "--no-pretrain", "--cv", "2", "--group-by", "mirna", "--layers", "1",
-           "--pairing", "--epochs", "1", "-p", "1", "-q", "-o", str(out), "--cv-predictions", str(oof)]
+    cmd = [
+        str(BIN / "dt-train"),
+        "--train",
+        str(table),
+        "--no-pretrain",
+        "--cv",
+        "2",
+        "--group-by",
+        "mirna",
+        "--layers",
+        "1",
+        "--pairing",
+        "--epochs",
+        "1",
+        "-p",
+        "1",
+        "-q",
+        "-o",
+        str(out),
+        "--cv-predictions",
+        str(oof),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert [r.split("\t")[0] for r in out.read_text().splitlines()] == ["fold", "1", "2", "mean", "sd"]
@@ -331,7 +384,9 @@ def test_balanced_training_ignores_a_label_skewed_mirna_identity():
         label = (rng.random() < 0.9) if mirna == skewed else (rng.random() < 0.5)
         pairs.append(Pair("s" if mirna == skewed else "p", mirna, f"t{i}", rand(40), int(label), (), i + 2))
     data = T.encode_pairs(pairs, 40)
-    probe = T.encode_pairs([Pair(x, m, f"q{j}", rand(40), 0, (), 2) for j in range(100) for x, m in (("s", skewed), ("p", plain))], 40)
+    probe = T.encode_pairs(
+        [Pair(x, m, f"q{j}", rand(40), 0, (), 2) for j in range(100) for x, m in (("s", skewed), ("p", plain))], 40
+    )
     gaps = {}
     for balance in (False, True):
         opts = T.TrainOptions(epochs=4, batch_size=20, lr=0.01, seed=1, balance_by_mirna=balance)
@@ -348,7 +403,10 @@ def test_kept_weights_and_reported_best_epoch_follow_select_by(select_by):
     rng = random.Random(5)
     mirnas = ["".join(rng.choice("ACGU") for _ in range(22)) for _ in range(4)]
     pairs = planted_pairs(240, 1)
-    pairs = [Pair(f"m{i % 4}", mirnas[i % 4] if i % 3 else p.mirna_seq, p.mrna_id, p.mrna_seq, p.label, (), p.line) for i, p in enumerate(pairs)]
+    pairs = [
+        Pair(f"m{i % 4}", mirnas[i % 4] if i % 3 else p.mirna_seq, p.mrna_id, p.mrna_seq, p.label, (), p.line)
+        for i, p in enumerate(pairs)
+    ]
     train, val = T.encode_pairs(pairs[:160], 40), T.encode_pairs(pairs[160:], 40)
     opts = T.TrainOptions(epochs=5, batch_size=20, lr=0.01, seed=2, patience=9, select_by=select_by)
     model, history = T.train_classifier(train, val, M.ModelConfig(layers=1, dropout=0.0), opts)
@@ -363,11 +421,26 @@ def test_balance_by_mirna_on_single_label_mirnas_names_the_table(tmp_path):
     one line naming the table, exit 1, no checkpoint."""
     pairs = planted_pairs(40, 1)
     mock = "UGGAGUGUGACAAUGGUGUUUG"
-    table = write_pairs(tmp_path / "mock_only.tsv", [p if p.label else Pair("mock", mock, p.mrna_id, p.mrna_seq, 0, (), p.line) for p in pairs])
+    table = write_pairs(
+        tmp_path / "mock_only.tsv", [p if p.label else Pair("mock", mock, p.mrna_id, p.mrna_seq, 0, (), p.line) for p in pairs]
+    )
     out = tmp_path / "m.pt"
     res = subprocess.run(
-        [str(BIN / "dt-train"), "--train", str(table), "--no-pretrain", "--balance-by-mirna", "--epochs", "1", "-p", "1", "-o", str(out)],
-        capture_output=True, text=True,
+        [
+            str(BIN / "dt-train"),
+            "--train",
+            str(table),
+            "--no-pretrain",
+            "--balance-by-mirna",
+            "--epochs",
+            "1",
+            "-p",
+            "1",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 1 and "mock_only.tsv" in res.stderr and "both labels" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -68,8 +68,16 @@ def test_sharded_scan_equals_single_process_run(tmp_path):
     assert len(shards) == 21
     single = tmp_path / "single.tsv"
     subprocess.run(
-        [str(BIN / "dt-scan-cts"), "-q", "--mirna", str(ROOT / "examples/mirnas.fa"),
-         "--utr", str(ROOT / "examples/utrs.fa.gz"), "-o", str(single)],
+        [
+            str(BIN / "dt-scan-cts"),
+            "-q",
+            "--mirna",
+            str(ROOT / "examples/mirnas.fa"),
+            "--utr",
+            str(ROOT / "examples/utrs.fa.gz"),
+            "-o",
+            str(single),
+        ],
         check=True,
     )
     merged = (out / "sites.tsv").read_text().splitlines()
@@ -100,10 +108,24 @@ def test_sharded_predict_equals_single_process_run(tmp_path):
     out = tmp_path / "out"
     sites_single, genes_single = tmp_path / "scored.tsv", tmp_path / "genes.tsv"
     subprocess.run(
-        [str(BIN / "dt-predict"), str(out / "sites.tsv"), "--mirna", str(ROOT / "examples/mirnas.fa"),
-         "--utr", str(ROOT / "examples/utrs.fa.gz"),
-         "--model", str(model), "--device", "cpu", "-o", str(sites_single), "--gene-output", str(genes_single)],
-        check=True, capture_output=True,
+        [
+            str(BIN / "dt-predict"),
+            str(out / "sites.tsv"),
+            "--mirna",
+            str(ROOT / "examples/mirnas.fa"),
+            "--utr",
+            str(ROOT / "examples/utrs.fa.gz"),
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+            "-o",
+            str(sites_single),
+            "--gene-output",
+            str(genes_single),
+        ],
+        check=True,
+        capture_output=True,
     )
     scores = [line.split("\t")[-1] for line in sites_single.read_text().splitlines()[1:]]
     assert len(set(scores)) > 10  # real, varying scores
@@ -125,13 +147,13 @@ def test_slurm_profile_dry_run(tmp_path):
     train = '{"enabled": True, "positives": "%s", "folds": 4, "seed": 1, "device": "auto"}' % (ROOT / "examples/pairs.tsv")
     predict = '{"enabled": True, "model": "", "aggregate": "max", "batch_size": 4096, "device": "auto"}'
     result = run_snakemake(
-        ["-n", "--workflow-profile", str(WORKFLOW / "profiles/slurm"),
-         *example_config(tmp_path, train=train, predict=predict)],
-        tmp_path, env=env_with_tools(shim),
+        ["-n", "--workflow-profile", str(WORKFLOW / "profiles/slurm"), *example_config(tmp_path, train=train, predict=predict)],
+        tmp_path,
+        env=env_with_tools(shim),
     )
     text = result.stdout + result.stderr
     stats = {}
-    for line in text[text.index("Job stats"):].splitlines()[3:]:
+    for line in text[text.index("Job stats") :].splitlines()[3:]:
         parts = line.split()
         if len(parts) != 2:
             break
@@ -165,7 +187,9 @@ def test_cv_folds_never_split_a_mirna(tmp_path):
     folds(["--pairs", str(pairs), "--folds", "3", "--seed", "5", "--outdir", str(tmp_path / "f")])
     seen = []
     for k in range(3):
-        val, stop, train = ((tmp_path / "f" / f"{part}_{k}.tsv").read_text().splitlines()[1:] for part in ("val", "stop", "train"))
+        val, stop, train = (
+            (tmp_path / "f" / f"{part}_{k}.tsv").read_text().splitlines()[1:] for part in ("val", "stop", "train")
+        )
         assert len(val) + len(stop) + len(train) == 50 and val and stop and train
         mirnas = [{r.split("\t")[0] for r in part} for part in (val, stop, train)]
         # the held-out fold, the early-stopping set and the training part share no miRNA
@@ -191,8 +215,10 @@ def test_compare_scored_tolerates_only_tiny_score_differences(tmp_path):
 def test_training_branch_runs_folds_as_jobs(tmp_path):
     snakemake_exe()
     assert_tools_run("dt-make-negatives", "dt-pretrain", "dt-train", "dt-predict", "dt-eval")
-    train = ('{"enabled": True, "positives": "%s", "folds": 2, "ratio": 1.0, "pretrain_epochs": 1, '
-             '"epochs": 1, "seed": 1, "device": "cpu"}' % (ROOT / "examples/pairs.tsv"))
+    train = (
+        '{"enabled": True, "positives": "%s", "folds": 2, "ratio": 1.0, "pretrain_epochs": 1, '
+        '"epochs": 1, "seed": 1, "device": "cpu"}' % (ROOT / "examples/pairs.tsv")
+    )
     config = example_config(tmp_path, train=train, utr_chunks="1", mirna_groups="1")
     result = run_snakemake(["--cores", "2", *config, "--set-threads", "pretrain=1", "train_fold=1", "predict_fold=1"], tmp_path)
     tout = tmp_path / "out" / "train"
@@ -211,9 +237,11 @@ def test_training_branch_runs_folds_as_jobs(tmp_path):
     metrics = (tout / "cv_metrics.tsv").read_text().splitlines()
     assert [m.split("\t")[0] for m in metrics[1:]] == ["fold_0", "fold_1"]
     assert "roc_auc" in metrics[0]
+
     # no miRNA (with its mocks) on both sides of a fold
     def sources(path):
         return {line.split("\t")[0].split("_mock")[0] for line in path.read_text().splitlines()[1:]}
+
     for k in range(2):
         assert sources(tout / "folds" / f"train_{k}.tsv").isdisjoint(sources(tout / "folds" / f"val_{k}.tsv"))
 

@@ -57,7 +57,7 @@ def _usage_line(exc: Exception) -> str:
     text = " ".join(str(exc.format_message()).split())
     for prefix in ("Invalid value for ", "Invalid value: "):
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -254,16 +254,22 @@ def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: 
                 )
         for other_label, other, other_ident in seen:
             if other_ident == ident:
-                raise typer.BadParameter(f"{label} {path} and {other_label} {other} name the same file; give two different outputs")
+                raise typer.BadParameter(
+                    f"{label} {path} and {other_label} {other} name the same file; give two different outputs"
+                )
         seen.append((label, path, ident))
     for label, path in _named(replaced_dirs or {}):
         target = Path(os.path.realpath(path))
         cwd = Path(os.path.realpath(os.getcwd()))
         if cwd == target or cwd.is_relative_to(target):
-            raise typer.BadParameter(f"{label} {path} is the current directory (or holds it); the output directory is replaced as a whole: name a new one")
+            raise typer.BadParameter(
+                f"{label} {path} is the current directory (or holds it); the output directory is replaced as a whole: name a new one"
+            )
         for other_label, other, _ in ins:
             if Path(os.path.realpath(other)).is_relative_to(target):
-                raise typer.BadParameter(f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one")
+                raise typer.BadParameter(
+                    f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one"
+                )
 
 
 def run(app: typer.Typer) -> None:

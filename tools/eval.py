@@ -29,13 +29,20 @@ SHORTCUT_NAME = "identity-shortcut"
 def command(
     predictions: Annotated[
         List[str],
-        typer.Argument(help="Prediction tables with a score column (dt-predict site or gene output), or dt-train CV tables.", metavar="PRED..."),
+        typer.Argument(
+            help="Prediction tables with a score column (dt-predict site or gene output), or dt-train CV tables.",
+            metavar="PRED...",
+        ),
     ],
     output: OptOutput = "-",
     json_out: Annotated[Optional[str], typer.Option("--json", help="Also write all results as JSON.", metavar="FILE")] = None,
     labels: Annotated[
         Optional[str],
-        typer.Option("--labels", help="Label table (mirna_id, mrna_id, label) joined to the predictions on (mirna_id, mrna_id).", metavar="TSV"),
+        typer.Option(
+            "--labels",
+            help="Label table (mirna_id, mrna_id, label) joined to the predictions on (mirna_id, mrna_id).",
+            metavar="TSV",
+        ),
     ] = None,
     threshold: Annotated[float, float_option("--threshold", help="Score at or above which a pair is called a target.")] = 0.5,
     names: Annotated[
@@ -43,21 +50,48 @@ def command(
     ] = None,
     group_by: Annotated[
         Optional[str],
-        typer.Option("--group-by", help="'mirna': also the within-miRNA AUC (P(target outscores non-target of the same miRNA)).", metavar="mirna"),
+        typer.Option(
+            "--group-by",
+            help="'mirna': also the within-miRNA AUC (P(target outscores non-target of the same miRNA)).",
+            metavar="mirna",
+        ),
     ] = None,
     per_mirna: Annotated[
-        Optional[str], typer.Option("--per-mirna", help="With --group-by mirna: per-miRNA AUC table (miRNAs with both labels).", metavar="FILE")
+        Optional[str],
+        typer.Option("--per-mirna", help="With --group-by mirna: per-miRNA AUC table (miRNAs with both labels).", metavar="FILE"),
     ] = None,
     shortcut_baseline: Annotated[
         Optional[str],
-        typer.Option("--shortcut-baseline", help="Training pair table: add the identity-only predictor (score = the miRNA's positive rate there) on the first file's rows.", metavar="TRAIN.tsv"),
+        typer.Option(
+            "--shortcut-baseline",
+            help="Training pair table: add the identity-only predictor (score = the miRNA's positive rate there) on the first file's rows.",
+            metavar="TRAIN.tsv",
+        ),
     ] = None,
-    plots: Annotated[Optional[Path], typer.Option("--plots", help="Write ROC, PR, histogram and confusion-matrix PNGs here (with --functional: the fold-change CDF by score bin).", metavar="DIR")] = None,
+    plots: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--plots",
+            help="Write ROC, PR, histogram and confusion-matrix PNGs here (with --functional: the fold-change CDF by score bin).",
+            metavar="DIR",
+        ),
+    ] = None,
     functional: Annotated[
         Optional[str],
-        typer.Option("--functional", help="Fold-change table (experiment [type] mirna_id mirna_seq mrna_id logFC): per-experiment Spearman (all genes, genes with a canonical site) and AUC for the 10% most repressed genes of gene-level predictions, the site count beside them. Needs --utr.", metavar="TSV"),
+        typer.Option(
+            "--functional",
+            help="Fold-change table (experiment [type] mirna_id mirna_seq mrna_id logFC): per-experiment Spearman (all genes, genes with a canonical site) and AUC for the 10% most repressed genes of gene-level predictions, the site count beside them. Needs --utr.",
+            metavar="TSV",
+        ),
     ] = None,
-    utr: Annotated[Optional[str], typer.Option("--utr", help="--functional: 3'UTR FASTA of its genes (for the site count and the canonical-site subset).", metavar="FASTA")] = None,
+    utr: Annotated[
+        Optional[str],
+        typer.Option(
+            "--utr",
+            help="--functional: 3'UTR FASTA of its genes (for the site count and the canonical-site subset).",
+            metavar="FASTA",
+        ),
+    ] = None,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
     debug: OptDebug = False,
@@ -70,7 +104,9 @@ def command(
         return
     if utr is not None:
         raise typer.BadParameter("--utr belongs to --functional")
-    _eval(predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=debug)
+    _eval(
+        predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=debug
+    )
 
 
 @_cli.handle_errors
@@ -96,11 +132,16 @@ def _eval_functional(predictions, functional, utr, output, names, plots, quiet, 
                 F.plot_cdf(frame, name, plots / f"functional_cdf_{safe_name(name)}.png")
     if not quiet:
         means = table[table["experiment"] == "mean"]
-        _show(list(means.columns), [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)])
+        _show(
+            list(means.columns),
+            [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)],
+        )
 
 
 @_cli.handle_errors
-def _eval(predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=False) -> None:
+def _eval(
+    predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=False
+) -> None:
     from deeptarget_core import metrics
     from deeptarget_core.baselines import IdentityBaseline
 
@@ -115,8 +156,10 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
     stdout_outputs = [name for name, path in (("-o", output), ("--json", json_out), ("--per-mirna", per_mirna)) if path == "-"]
     if len(stdout_outputs) > 1:
         raise typer.BadParameter(f"{' and '.join(stdout_outputs)} cannot both be stdout")
-    _cli.check_paths({"PRED": predictions, "--labels": labels, "--shortcut-baseline": shortcut_baseline},
-                     {"-o": output, "--json": json_out, "--per-mirna": per_mirna})
+    _cli.check_paths(
+        {"PRED": predictions, "--labels": labels, "--shortcut-baseline": shortcut_baseline},
+        {"-o": output, "--json": json_out, "--per-mirna": per_mirna},
+    )
     # Every output is checked before any work; then all are written or none is.
     for path in (output, json_out, per_mirna):
         if path is not None:
@@ -153,7 +196,11 @@ def _eval(predictions, output, json_out, labels, threshold, names, group_by, per
         m, per = metrics.evaluate(pred, threshold, group)
         m["train_coverage"] = base.coverage(first.mirna_ids)
         evaluated.append((SHORTCUT_NAME, m, per, pred))
-        log.info("identity shortcut: %d training rows, %.0f%% of evaluated rows have a seen miRNA", base.n_train, 100 * m["train_coverage"])
+        log.info(
+            "identity shortcut: %d training rows, %.0f%% of evaluated rows have a seen miRNA",
+            base.n_train,
+            100 * m["train_coverage"],
+        )
 
     columns = ["name", "stat", *metrics.METRIC_NAMES]
     if group:
@@ -242,7 +289,14 @@ def _show(columns: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    short = {"accuracy": "acc", "sensitivity": "sens", "specificity": "spec", "f_measure": "F", "within_mirna_auc": "wAUC", "n_mirnas_both": "miRNAs"}
+    short = {
+        "accuracy": "acc",
+        "sensitivity": "sens",
+        "specificity": "spec",
+        "f_measure": "F",
+        "within_mirna_auc": "wAUC",
+        "n_mirnas_both": "miRNAs",
+    }
     table = Table(title="dt-eval", title_justify="left")
     for c in columns:
         table.add_column(short.get(c, c), justify="left" if c in ("name", "stat") else "right")

@@ -57,7 +57,11 @@ def command(
     ] = None,
     top: Annotated[
         Optional[int],
-        typer.Option("--top", min=1, help="Explain only the N best-scoring rows (the table's score column, else the model's score); ties: earlier row first."),
+        typer.Option(
+            "--top",
+            min=1,
+            help="Explain only the N best-scoring rows (the table's score column, else the model's score); ties: earlier row first.",
+        ),
     ] = None,
     outdir: Annotated[
         Path, typer.Option("-o", "--outdir", help="Output directory (must not exist, or be empty; see --force).", metavar="DIR")
@@ -87,15 +91,43 @@ def command(
     """Write per-pair pictures and TSVs, pairs.tsv and index.html into --outdir."""
     _cli.setup_logging(quiet, verbose)
     _explain(
-        table, mirna, mirna_seq or [], cts_seq or [], top, outdir, method.value, steps, layer,
-        no_svg, force, model, device.value, batch_size, threads, debug=debug,
+        table,
+        mirna,
+        mirna_seq or [],
+        cts_seq or [],
+        top,
+        outdir,
+        method.value,
+        steps,
+        layer,
+        no_svg,
+        force,
+        model,
+        device.value,
+        batch_size,
+        threads,
+        debug=debug,
     )
 
 
 @_cli.handle_errors
 def _explain(
-    table, mirna, mirna_seqs, cts_seqs, top, outdir, method, steps, layer,
-    no_svg, force, model_path, device, batch_size, threads, debug=False,
+    table,
+    mirna,
+    mirna_seqs,
+    cts_seqs,
+    top,
+    outdir,
+    method,
+    steps,
+    layer,
+    no_svg,
+    force,
+    model_path,
+    device,
+    batch_size,
+    threads,
+    debug=False,
 ) -> None:
     from deeptarget_core import explain as ex
     from deeptarget_core import explain_report as report
@@ -154,7 +186,10 @@ def _explain(
         report.write_outputs(explanations, outdir, info, force=force, advance=advance, workers=threads)
     log.info(
         "dt-explain: %d pair(s): model %.2f s, pictures %.2f s -> %s/index.html",
-        len(explanations), info.seconds_compute, info.seconds_draw, outdir,
+        len(explanations),
+        info.seconds_compute,
+        info.seconds_draw,
+        outdir,
     )
 
 

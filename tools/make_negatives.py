@@ -47,25 +47,44 @@ class OutFormat(str, Enum):
 def command(
     positives: Annotated[
         Optional[List[Path]],
-        typer.Option("--positives", help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.", metavar="TSV", rich_help_panel="Input"),
+        typer.Option(
+            "--positives",
+            help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.",
+            metavar="TSV",
+            rich_help_panel="Input",
+        ),
     ] = None,
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
     pairs: Annotated[
         Optional[Path],
-        typer.Option("--id-pairs", help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).", metavar="TSV", rich_help_panel="Input"),
+        typer.Option(
+            "--id-pairs",
+            help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).",
+            metavar="TSV",
+            rich_help_panel="Input",
+        ),
     ] = None,
     pairs_old: Annotated[Optional[Path], hidden_alias("--pairs")] = None,
     reference_mirnas: Annotated[
         Optional[Path],
-        typer.Option("--reference-mirnas", help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).", metavar="FASTA", rich_help_panel="Input"),
+        typer.Option(
+            "--reference-mirnas",
+            help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).",
+            metavar="FASTA",
+            rich_help_panel="Input",
+        ),
     ] = None,
     ratio: Annotated[float, float_option("--ratio", low=0.0, high=1000.0, help="Negatives per positive.")] = 1.0,
     mocks_per_mirna: Annotated[
-        Optional[int], typer.Option("--mocks-per-mirna", min=1, max=1000, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1].")
+        Optional[int],
+        typer.Option("--mocks-per-mirna", min=1, max=1000, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1]."),
     ] = None,
     min_score: Annotated[
-        float, float_option("--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed).")
+        float,
+        float_option(
+            "--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed)."
+        ),
     ] = negatives.DEFAULT_MIN_SCORE,
     cts_length: OptCtsLength = 40,
     max_tries: Annotated[
@@ -75,10 +94,15 @@ def command(
         bool, typer.Option("--fill/--no-fill", help="Make up a shortfall with further sites of other positives' targets.")
     ] = True,
     include_positives: Annotated[
-        bool, typer.Option("--include-positives", help="Also write the positives (label 1): a ready training set. Targets longer than --cts-length are cut to the window of the annotated site (extra columns site_start/site_end, 1-based, site_end opposite miRNA nt 1) or else of the real miRNA's best duplex sites.")
+        bool,
+        typer.Option(
+            "--include-positives",
+            help="Also write the positives (label 1): a ready training set. Targets longer than --cts-length are cut to the window of the annotated site (extra columns site_start/site_end, 1-based, site_end opposite miRNA nt 1) or else of the real miRNA's best duplex sites.",
+        ),
     ] = False,
     out_format: Annotated[
-        OutFormat, typer.Option("--format", help="pairs: pair table with label; sites: site table (site_type 'duplex') of the negatives.")
+        OutFormat,
+        typer.Option("--format", help="pairs: pair table with label; sites: site table (site_type 'duplex') of the negatives."),
     ] = OutFormat.pairs,
     mock_fasta: Annotated[
         Optional[Path], typer.Option("--mock-fasta", help="Also write the mock miRNAs that were used as FASTA.", metavar="FASTA")
@@ -104,15 +128,51 @@ def command(
     if include_positives and out_format == OutFormat.sites:
         raise typer.BadParameter("--include-positives needs --format pairs")
     k = mocks_per_mirna if mocks_per_mirna is not None else max(1, math.ceil(ratio))
-    _make(positives or [], mirna, utr, pairs, reference_mirnas, ratio, k, min_score, cts_length, max_tries,
-          fill, include_positives, out_format, mock_fasta, seed, output, debug=debug)
+    _make(
+        positives or [],
+        mirna,
+        utr,
+        pairs,
+        reference_mirnas,
+        ratio,
+        k,
+        min_score,
+        cts_length,
+        max_tries,
+        fill,
+        include_positives,
+        out_format,
+        mock_fasta,
+        seed,
+        output,
+        debug=debug,
+    )
 
 
 @_cli.handle_errors
-def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts_length, max_tries,
-          fill, include_positives, out_format, mock_fasta, seed, output, debug=False) -> None:
-    _cli.check_paths({"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--reference-mirnas": reference},
-                     {"-o": output, "--mock-fasta": mock_fasta})
+def _make(
+    positive_paths,
+    mirna,
+    utr,
+    pairs,
+    reference,
+    ratio,
+    k,
+    min_score,
+    cts_length,
+    max_tries,
+    fill,
+    include_positives,
+    out_format,
+    mock_fasta,
+    seed,
+    output,
+    debug=False,
+) -> None:
+    _cli.check_paths(
+        {"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--reference-mirnas": reference},
+        {"-o": output, "--mock-fasta": mock_fasta},
+    )
     if mock_fasta is not None and str(mock_fasta) == str(output) == "-":
         raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
     stdin_inputs = [p for p in [*positive_paths, mirna, utr, pairs, reference] if p is not None and str(p) == "-"]
@@ -123,10 +183,20 @@ def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts
         more = negatives.positives_from_fasta(mirna, utr, pairs)
         pos.pairs += more.pairs
         pos.paths += more.paths
-        pos.pairs = [p if len(p.extra) == len(pos.extra_names) else
-                     io.Pair(p.mirna_id, p.mirna_seq, p.mrna_id, p.mrna_seq, p.label,
-                             p.extra + ("",) * (len(pos.extra_names) - len(p.extra)), p.line)
-                     for p in pos.pairs]
+        pos.pairs = [
+            p
+            if len(p.extra) == len(pos.extra_names)
+            else io.Pair(
+                p.mirna_id,
+                p.mirna_seq,
+                p.mrna_id,
+                p.mrna_seq,
+                p.label,
+                p.extra + ("",) * (len(pos.extra_names) - len(p.extra)),
+                p.line,
+            )
+            for p in pos.pairs
+        ]
     if not pos.pairs:
         where = ", ".join(io.display_name(p) for p in positive_paths) or io.display_name(mirna)
         raise InputError("no positive pairs (every row has label 0, or the input is empty)", where)
@@ -137,15 +207,27 @@ def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts
     if reference is not None:
         ref = negatives.read_reference_seeds(reference)
         ref_seeds = ref.seeds
-        log.info("reference: %d miRNAs, %d distinct seeds (%d with IUPAC codes expanded, %d under 8 nt skipped)",
-                 ref.n_records, len(ref.seeds), ref.n_ambiguous, ref.n_short)
+        log.info(
+            "reference: %d miRNAs, %d distinct seeds (%d with IUPAC codes expanded, %d under 8 nt skipped)",
+            ref.n_records,
+            len(ref.seeds),
+            ref.n_ambiguous,
+            ref.n_short,
+        )
     with _cli.progress("mock miRNAs", total=len(mirnas) * k) as advance:
         mocks = negatives.make_mock_mirnas(mirnas, ref_seeds, per_mirna=k, seed=seed, max_tries=max_tries, advance=advance)
     known = _annotated_sites(pos) if include_positives else None
     with _cli.progress("negatives", total=len(pos.pairs)) as advance:
         rows, summary = negatives.make_negatives(
-            pos.pairs, mocks, ratio=ratio, min_score=min_score, cts_length=cts_length, fill=fill,
-            include_positives=include_positives, advance=advance, positive_sites=known,
+            pos.pairs,
+            mocks,
+            ratio=ratio,
+            min_score=min_score,
+            cts_length=cts_length,
+            fill=fill,
+            include_positives=include_positives,
+            advance=advance,
+            positive_sites=known,
         )
     own = set(negatives.OUTPUT_COLUMNS) | {"site_start", "site_end"}
     extra_names = [x for x in pos.extra_names if x not in own]
@@ -169,17 +251,29 @@ def _make(positive_paths, mirna, utr, pairs, reference, ratio, k, min_score, cts
     log.info(
         "dt-make-negatives: %d positives (%d miRNAs, %d distinct miRNA-target pairs), %d mock miRNAs "
         "(%d used): %d negatives at score >= %g (positives: %s; %d filled from other targets) in %.1f s",
-        summary.n_positives, summary.n_mirnas, summary.n_groups, summary.n_mocks, len(used),
-        summary.n_negatives, min_score, hist, summary.n_filled, summary.seconds,
+        summary.n_positives,
+        summary.n_mirnas,
+        summary.n_groups,
+        summary.n_mocks,
+        len(used),
+        summary.n_negatives,
+        min_score,
+        hist,
+        summary.n_filled,
+        summary.seconds,
     )
     if summary.mirnas_without_mocks:
-        log.warning("warning: %d miRNA(s) got no mock, e.g. '%s'", len(summary.mirnas_without_mocks),
-                    summary.mirnas_without_mocks[0])
+        log.warning(
+            "warning: %d miRNA(s) got no mock, e.g. '%s'", len(summary.mirnas_without_mocks), summary.mirnas_without_mocks[0]
+        )
     if summary.n_negatives < summary.target:
         log.warning(
             "warning: ratio %g not reached: %d of %d negatives (%.1f%%); lower --min-score, raise "
             "--mocks-per-mirna or give longer targets",
-            ratio, summary.n_negatives, summary.target, 100.0 * summary.n_negatives / max(summary.target, 1),
+            ratio,
+            summary.n_negatives,
+            summary.target,
+            100.0 * summary.n_negatives / max(summary.target, 1),
         )
 
 

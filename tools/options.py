@@ -89,11 +89,12 @@ OptVersion = Annotated[
 OptQuiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only errors on stderr.")]
 OptVerbose = Annotated[bool, typer.Option("-v", "--verbose", help="More detail on stderr.")]
 OptDebug = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks on errors.")]
-OptOutput = Annotated[
-    str, typer.Option("-o", "--output", help="Output file ('-' = stdout; '.gz' = gzip).", metavar="FILE")
-]
+OptOutput = Annotated[str, typer.Option("-o", "--output", help="Output file ('-' = stdout; '.gz' = gzip).", metavar="FILE")]
 OptSeed = Annotated[
-    int, typer.Option("--seed", parser=parse_seed, metavar="INT", help=f"Random seed (0-{SEED_MAX}): the same seed gives identical output.")
+    int,
+    typer.Option(
+        "--seed", parser=parse_seed, metavar="INT", help=f"Random seed (0-{SEED_MAX}): the same seed gives identical output."
+    ),
 ]
 OptDevice = Annotated[Device, typer.Option("--device", help="Where to run the model.")]
 OptBatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=1_000_000, help="Sequences per model batch.")]
@@ -102,9 +103,7 @@ OptModel = Annotated[
     Optional[str],
     typer.Option("--model", help="Model checkpoint (default: the model shipped in the package).", metavar="FILE"),
 ]
-OptCtsLength = Annotated[
-    int, typer.Option("--cts-length", min=20, max=200, help="Length of each candidate target site window.")
-]
+OptCtsLength = Annotated[int, typer.Option("--cts-length", min=20, max=200, help="Length of each candidate target site window.")]
 OptSiteTypes = Annotated[
     SiteTypes,
     typer.Option("--site-types", help="canonical: 8mer/7mer-m8/7mer-A1/6mer; relaxed: also offset-6mer, GU and mismatch seeds."),
@@ -112,10 +111,10 @@ OptSiteTypes = Annotated[
 OptMirnaFasta = Annotated[
     Optional[Path], typer.Option("--mirna", help="miRNA FASTA (plain or gzip; '-' = stdin).", metavar="FASTA")
 ]
-OptUtrFasta = Annotated[
-    Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")
+OptUtrFasta = Annotated[Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")]
+OptCell = Annotated[
+    Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")
 ]
-OptCell = Annotated[Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")]
 OptEpochs = Annotated[int, typer.Option("--epochs", min=1, max=100_000, help="Training epochs (the most, with early stopping).")]
 OptLearningRate = Annotated[float, float_option("--lr", low=0.0, high=10.0, low_open=True, help="Adam learning rate.")]
 

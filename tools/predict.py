@@ -60,41 +60,66 @@ class Aggregate(str, Enum):
 def command(
     sites_table: Annotated[
         Optional[str],
-        typer.Argument(help="Site table from dt-scan-cts ('-' = stdin); needs --mirna for the miRNA sequences.", metavar="[SITES]"),
+        typer.Argument(
+            help="Site table from dt-scan-cts ('-' = stdin); needs --mirna for the miRNA sequences.", metavar="[SITES]"
+        ),
     ] = None,
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
     pairs: Annotated[
         Optional[str],
-        typer.Option("--pair-table", help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).", metavar="TSV", rich_help_panel="Input"),
+        typer.Option(
+            "--pair-table",
+            help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).",
+            metavar="TSV",
+            rich_help_panel="Input",
+        ),
     ] = None,
     utr_bed: OptUtrBed = None,
     pairs_old: Annotated[Optional[str], hidden_alias("--pairs")] = None,
     level: Annotated[
         Level,
-        typer.Option("--level", help="For --pair-table: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt."),
+        typer.Option(
+            "--level",
+            help="For --pair-table: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt.",
+        ),
     ] = Level.auto,
     model: OptModel = None,
     gene_output: Annotated[
         Optional[str],
-        typer.Option("--gene-output", help="Also write one row per (miRNA, target) pair: score, n_sites, best_site_type [, label].", metavar="FILE"),
+        typer.Option(
+            "--gene-output",
+            help="Also write one row per (miRNA, target) pair: score, n_sites, best_site_type [, label].",
+            metavar="FILE",
+        ),
     ] = None,
     aggregate: Annotated[
         Aggregate,
-        typer.Option("--aggregate", help="Gene score: model = the gene model (every site and its context; needs the UTRs: --utr with a site table), max = best site score, poisson = max discounted by the chance of such a site in a UTR of that length."),
+        typer.Option(
+            "--aggregate",
+            help="Gene score: model = the gene model (every site and its context; needs the UTRs: --utr with a site table), max = best site score, poisson = max discounted by the chance of such a site in a UTR of that length.",
+        ),
     ] = Aggregate.model,
     gene_model: Annotated[
         Optional[str],
-        typer.Option("--gene-model", help="--aggregate model: gene model checkpoint from dt-train --level gene (default: the packaged one).", metavar="FILE"),
+        typer.Option(
+            "--gene-model",
+            help="--aggregate model: gene model checkpoint from dt-train --level gene (default: the packaged one).",
+            metavar="FILE",
+        ),
     ] = None,
     alpha: Annotated[
         float,
-        float_option("--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
+        float_option(
+            "--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."
+        ),
     ] = 0.05,
     site_types: OptSiteTypes = SiteTypes.canonical,
     cts_length: Annotated[
         Optional[int],
-        typer.Option("--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."),
+        typer.Option(
+            "--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."
+        ),
     ] = None,
     output: OptOutput = "-",
     out_format: OptSiteFormat = SiteFormat.tsv,
@@ -102,7 +127,8 @@ def command(
     threads: OptThreads = 2,
     device: OptDevice = Device.auto,
     exact: Annotated[
-        bool, typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower).")
+        bool,
+        typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower)."),
     ] = False,
     seed: OptSeed = DEFAULT_SEED,
     quiet: OptQuiet = False,
@@ -117,23 +143,70 @@ def command(
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
     _predict(
-        sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-        output, batch_size, threads, device, exact, seed, utr_bed, out_format.value, gene_model, debug=debug,
+        sites_table,
+        mirna,
+        utr,
+        pairs,
+        level,
+        model,
+        gene_output,
+        aggregate,
+        alpha,
+        site_types,
+        cts_length,
+        output,
+        batch_size,
+        threads,
+        device,
+        exact,
+        seed,
+        utr_bed,
+        out_format.value,
+        gene_model,
+        debug=debug,
     )
 
 
 @_cli.handle_errors
 def _predict(
-    sites_table, mirna, utr, pairs, level, model, gene_output, aggregate, alpha, site_types, cts_length,
-    output, batch_size, threads, device, exact, seed, utr_bed=None, out_format="tsv", gene_model=None, debug=False,
+    sites_table,
+    mirna,
+    utr,
+    pairs,
+    level,
+    model,
+    gene_output,
+    aggregate,
+    alpha,
+    site_types,
+    cts_length,
+    output,
+    batch_size,
+    threads,
+    device,
+    exact,
+    seed,
+    utr_bed=None,
+    out_format="tsv",
+    gene_model=None,
+    debug=False,
 ) -> None:
     from contextlib import ExitStack
 
     from deeptarget_core import genome, predict
 
-    _cli.check_paths({"SITES": sites_table, "--mirna": mirna, "--utr": utr, "--pair-table": pairs, "--model": model, "--utr-bed": utr_bed,
-                      "--gene-model": gene_model},
-                     {"-o": output, "--gene-output": gene_output})
+    _cli.check_paths(
+        {
+            "SITES": sites_table,
+            "--mirna": mirna,
+            "--utr": utr,
+            "--pair-table": pairs,
+            "--model": model,
+            "--utr-bed": utr_bed,
+            "--gene-model": gene_model,
+        },
+        {"-o": output, "--gene-output": gene_output},
+    )
     if sites_table is not None and pairs is not None:
         raise typer.BadParameter("give a site table or --pair-table, not both")
     if sites_table is None and pairs is None and (mirna is None or utr is None):
@@ -158,7 +231,11 @@ def _predict(
     scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)
     if cts_length is not None and cts_length != scorer.cts_length:
         raise typer.BadParameter(f"--cts-length {cts_length}: this model reads {scorer.cts_length}-nt CTSs")
-    log.info("dt-predict: model %s (CTS length %d)", "seed-match" if model == predict.SEED_MATCH else (model or "packaged default"), scorer.cts_length)
+    log.info(
+        "dt-predict: model %s (CTS length %d)",
+        "seed-match" if model == predict.SEED_MATCH else (model or "packaged default"),
+        scorer.cts_length,
+    )
 
     pair_level = None
     if pairs is not None:
@@ -205,8 +282,13 @@ def _predict(
                 extra = [c for c in table_cols if c not in io.PAIR_COLUMNS and c != "label"]
             if gene_scorer is None or pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
                 genes = predict.GeneWriter(
-                    gh, "max" if gene_scorer else aggregate.value, chance, utr_lengths, extra_columns=extra,
-                    has_label=has_label, source=sites_table,
+                    gh,
+                    "max" if gene_scorer else aggregate.value,
+                    chance,
+                    utr_lengths,
+                    extra_columns=extra,
+                    has_label=has_label,
+                    source=sites_table,
                 )
             elif sites_table is not None:
                 genes = PairCollector(source=sites_table)
@@ -230,7 +312,9 @@ def _predict(
             elif pairs is not None:
                 if genes is None:
                     genes = predict.GeneWriter(stack.enter_context(io.atomic_output("/dev/null")), aggregate.value, chance, {})
-                summary = predict.predict_pairs_gene(pairs, scorer, out, genes, relaxed=relaxed, progress=advance, gene_scorer=gene_scorer)
+                summary = predict.predict_pairs_gene(
+                    pairs, scorer, out, genes, relaxed=relaxed, progress=advance, gene_scorer=gene_scorer
+                )
             else:
                 from deeptarget_core.sites import Mirna
 
@@ -239,7 +323,14 @@ def _predict(
                 if annotation is not None:
                     targets = annotation.check_lengths(targets, io.display_name(utr))
                 summary = predict.predict_scan(
-                    mirnas, targets, scorer, out, genes, relaxed=relaxed, utr_lengths=utr_lengths, progress=advance,
+                    mirnas,
+                    targets,
+                    scorer,
+                    out,
+                    genes,
+                    relaxed=relaxed,
+                    utr_lengths=utr_lengths,
+                    progress=advance,
                     gene_model=gene_rows,
                 )
     log.info(

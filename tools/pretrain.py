@@ -34,15 +34,36 @@ log = logging.getLogger("deeptarget")
 app = _cli.make_app("Pre-train the two RNN autoencoders (miRNA, CTS) of deepTarget; writes one checkpoint holding both.")
 
 
-
 @app.command()
 def command(
-    pairs: Annotated[Optional[List[Path]], typer.Option("--pair-table", help="Pair table(s); labels are ignored. Repeatable.", metavar="TSV", rich_help_panel="Input")] = None,
-    mirna_fasta: Annotated[Optional[List[Path]], typer.Option("--mirna", help="Extra miRNA FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input")] = None,
-    cts_fasta: Annotated[Optional[List[Path]], typer.Option("--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input")] = None,
+    pairs: Annotated[
+        Optional[List[Path]],
+        typer.Option(
+            "--pair-table", help="Pair table(s); labels are ignored. Repeatable.", metavar="TSV", rich_help_panel="Input"
+        ),
+    ] = None,
+    mirna_fasta: Annotated[
+        Optional[List[Path]],
+        typer.Option("--mirna", help="Extra miRNA FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input"),
+    ] = None,
+    cts_fasta: Annotated[
+        Optional[List[Path]],
+        typer.Option(
+            "--cts-fasta", help="Extra CTS / UTR-window FASTA (unlabeled). Repeatable.", metavar="FASTA", rich_help_panel="Input"
+        ),
+    ] = None,
     pairs_old: Annotated[Optional[List[Path]], hidden_alias("--pairs")] = None,
     mirna_fasta_old: Annotated[Optional[List[Path]], hidden_alias("--mirna-fasta")] = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="Autoencoder checkpoint (uncompressed: a .gz name is refused).", metavar="FILE", rich_help_panel="Output")] = "autoencoders.pt",
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Autoencoder checkpoint (uncompressed: a .gz name is refused).",
+            metavar="FILE",
+            rich_help_panel="Output",
+        ),
+    ] = "autoencoders.pt",
     cell: OptCell = Cell.gru,
     cts_length: OptCtsLength = 40,
     epochs: OptEpochs = 3,
@@ -61,11 +82,27 @@ def command(
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     mirna_fasta = alias(mirna_fasta, mirna_fasta_old, "--mirna", "--mirna-fasta")
     refuse_compressed_checkpoint(output)
-    _run(pairs or [], mirna_fasta or [], cts_fasta or [], output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=debug)
+    _run(
+        pairs or [],
+        mirna_fasta or [],
+        cts_fasta or [],
+        output,
+        cell,
+        cts_length,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        device,
+        threads,
+        debug=debug,
+    )
 
 
 @_cli.handle_errors
-def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=False) -> None:
+def _run(
+    pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_size, lr, seed, device, threads, debug=False
+) -> None:
 
     from deeptarget_core import io, runtime
     from deeptarget_core import model as M
@@ -80,11 +117,19 @@ def _run(pairs, mirna_fasta, cts_fasta, output, cell, cts_length, epochs, batch_
     def report(row):
         log.info(
             "epoch %d: miRNA reconstruction accuracy %.4f (loss %.4f), CTS %.4f (loss %.4f)",
-            row["epoch"], row["mirna_accuracy"], row["mirna_loss"], row["cts_accuracy"], row["cts_loss"],
+            row["epoch"],
+            row["mirna_accuracy"],
+            row["mirna_loss"],
+            row["cts_accuracy"],
+            row["cts_loss"],
         )
 
     result = T.pretrain_autoencoders(mirnas, cts, config, epochs, batch_size, lr, seed, dev, on_epoch=report)
-    digest = M.file_digest(*[p for p in [*pairs, *mirna_fasta, *cts_fasta] if str(p) != "-"]) if pairs or mirna_fasta or cts_fasta else None
+    digest = (
+        M.file_digest(*[p for p in [*pairs, *mirna_fasta, *cts_fasta] if str(p) != "-"])
+        if pairs or mirna_fasta or cts_fasta
+        else None
+    )
     T.save_pretrained(output, result, config, seed, digest)
     log.info("dt-pretrain: %d miRNAs, %d CTSs -> %s", len(set(mirnas)), len(set(cts)), output)
 

@@ -42,11 +42,21 @@ def command(
     utr: OptUtrFasta = None,
     pairs: Annotated[
         Optional[Path],
-        typer.Option("--id-pairs", help="Restrict to these (miRNA, target) id pairs: a table with mirna_id and mrna_id columns, or two id columns. With a .fai beside --utr only those targets are read.", metavar="TSV", rich_help_panel="Input"),
+        typer.Option(
+            "--id-pairs",
+            help="Restrict to these (miRNA, target) id pairs: a table with mirna_id and mrna_id columns, or two id columns. With a .fai beside --utr only those targets are read.",
+            metavar="TSV",
+            rich_help_panel="Input",
+        ),
     ] = None,
     pairs_with_seq: Annotated[
         Optional[Path],
-        typer.Option("--pair-table", help="Pair table with whole 3'UTRs in mrna_seq (miRAW/TargetNet gene-level format); replaces --mirna/--utr.", metavar="TSV", rich_help_panel="Input"),
+        typer.Option(
+            "--pair-table",
+            help="Pair table with whole 3'UTRs in mrna_seq (miRAW/TargetNet gene-level format); replaces --mirna/--utr.",
+            metavar="TSV",
+            rich_help_panel="Input",
+        ),
     ] = None,
     utr_bed: OptUtrBed = None,
     pairs_old: Annotated[Optional[Path], hidden_alias("--pairs")] = None,
@@ -54,7 +64,12 @@ def command(
     site_types: OptSiteTypes = SiteTypes.canonical,
     cts_length: OptCtsLength = sites.DEFAULT_CTS_LENGTH,
     chunk_size: Annotated[
-        int, typer.Option("--chunk-size", min=1_000_000, help="Target nucleotides indexed at once (peak memory about 40 bytes per nt: 1.4 GB at the default).")
+        int,
+        typer.Option(
+            "--chunk-size",
+            min=1_000_000,
+            help="Target nucleotides indexed at once (peak memory about 40 bytes per nt: 1.4 GB at the default).",
+        ),
     ] = sites.DEFAULT_CHUNK_NT,
     output: OptOutput = "-",
     out_format: OptSiteFormat = SiteFormat.tsv,
@@ -75,10 +90,15 @@ def command(
 
 
 @_cli.handle_errors
-def _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, utr_bed=None, out_format="tsv", debug=False) -> None:
+def _scan(
+    mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, utr_bed=None, out_format="tsv", debug=False
+) -> None:
     from deeptarget_core import genome
 
-    _cli.check_paths({"--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--pair-table": pairs_with_seq, "--utr-bed": utr_bed}, {"-o": output})
+    _cli.check_paths(
+        {"--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--pair-table": pairs_with_seq, "--utr-bed": utr_bed},
+        {"-o": output},
+    )
     if pairs_with_seq is not None:
         if mirna or utr or pairs:
             raise typer.BadParameter("--pair-table replaces --mirna, --utr and --id-pairs")
@@ -90,9 +110,7 @@ def _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size,
             raise InputError("only one of --mirna and --utr can be read from stdin")
         restriction = io.read_id_pairs(pairs) if pairs is not None else None
         inputs = sites.inputs_from_fasta(mirna, utr, restriction, pairs)
-    scanner = sites.SiteScanner(
-        inputs.mirnas, cts_length=cts_length, relaxed=site_types == SiteTypes.relaxed, pairs=inputs.pairs
-    )
+    scanner = sites.SiteScanner(inputs.mirnas, cts_length=cts_length, relaxed=site_types == SiteTypes.relaxed, pairs=inputs.pairs)
     annotation, type_scores = None, None
     targets = inputs.targets
     if utr_bed is not None:

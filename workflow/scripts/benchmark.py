@@ -53,7 +53,7 @@ def compare_scored(a: Path, b: Path) -> tuple[bool, float]:
 
     def split(line: str):
         f = line.split("\t")
-        return f[:i] + f[i + 1:], float(f[i])
+        return f[:i] + f[i + 1 :], float(f[i])
 
     ra, rb = sorted(map(split, la[1:])), sorted(map(split, lb[1:]))
     if [k for k, _ in ra] != [k for k, _ in rb]:
@@ -73,7 +73,9 @@ def shard_stats(bench_dir: Path, rule: str) -> dict:
     rss = [float(r["max_rss"]) for r in rows if r["max_rss"] not in ("-", "NA", "")]
     return {
         "shards": len(rows),
-        "s_min": round(min(s), 2), "s_median": round(statistics.median(s), 2), "s_max": round(max(s), 2),
+        "s_min": round(min(s), 2),
+        "s_median": round(statistics.median(s), 2),
+        "s_max": round(max(s), 2),
         "rss_mb_median": round(statistics.median(rss)) if rss else None,
         "rss_mb_max": round(max(rss)) if rss else None,
     }
@@ -113,23 +115,60 @@ def main() -> None:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
     single_sites = out / "single/sites.tsv"
-    scan_s, scan_rss = timed([str(BIN / "dt-scan-cts"), "-q", "--mirna", str(mirna), "--utr", args.utr, "-o", str(single_sites)], env)
+    scan_s, scan_rss = timed(
+        [str(BIN / "dt-scan-cts"), "-q", "--mirna", str(mirna), "--utr", args.utr, "-o", str(single_sites)], env
+    )
     single = {"scan_s": round(scan_s, 1), "scan_rss_mb": round(scan_rss)}
     if args.predict:
         model = ["--model", str(Path(args.model).resolve())] if args.model else []
-        p_s, p_rss = timed([str(BIN / "dt-predict"), str(single_sites), "--mirna", str(mirna), "--device", "cpu", *model,
-                            "--threads", str(args.threads or args.cores), "--batch-size", "2048",
-                            "-o", str(out / "single/sites_scored.tsv"), "--gene-output", str(out / "single/genes.tsv")], env)
+        p_s, p_rss = timed(
+            [
+                str(BIN / "dt-predict"),
+                str(single_sites),
+                "--mirna",
+                str(mirna),
+                "--device",
+                "cpu",
+                *model,
+                "--threads",
+                str(args.threads or args.cores),
+                "--batch-size",
+                "2048",
+                "-o",
+                str(out / "single/sites_scored.tsv"),
+                "--gene-output",
+                str(out / "single/genes.tsv"),
+            ],
+            env,
+        )
         single.update(predict_s=round(p_s, 1), predict_rss_mb=round(p_rss))
     single["total_s"] = round(scan_s + single.get("predict_s", 0), 1)
 
     wf = out / "workflow"
     model_cfg = str(Path(args.model).resolve()) if args.model else ""
-    predict_cfg = "{enabled: %s, model: '%s', aggregate: max, batch_size: 2048, device: cpu}" % (str(args.predict).lower(), model_cfg)
-    cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "workflow/Snakefile"), "--directory", str(out), "--cores", str(args.cores), "-q",
-           "--config", f"mirna={mirna}", f"utr={Path(args.utr).resolve()}", f"outdir={wf}",
-           f"utr_chunks={args.utr_chunks}", f"mirna_groups={args.mirna_groups}", f"predict={predict_cfg}",
-           "--set-threads", f"predict={args.shard_threads}"]
+    predict_cfg = "{enabled: %s, model: '%s', aggregate: max, batch_size: 2048, device: cpu}" % (
+        str(args.predict).lower(),
+        model_cfg,
+    )
+    cmd = [
+        str(BIN / "snakemake"),
+        "-s",
+        str(ROOT / "workflow/Snakefile"),
+        "--directory",
+        str(out),
+        "--cores",
+        str(args.cores),
+        "-q",
+        "--config",
+        f"mirna={mirna}",
+        f"utr={Path(args.utr).resolve()}",
+        f"outdir={wf}",
+        f"utr_chunks={args.utr_chunks}",
+        f"mirna_groups={args.mirna_groups}",
+        f"predict={predict_cfg}",
+        "--set-threads",
+        f"predict={args.shard_threads}",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
     wf_s = time.perf_counter() - t0
@@ -143,12 +182,22 @@ def main() -> None:
             max_diff = max(max_diff, diff)
     n_sites = sum(1 for _ in open(single_sites)) - 1
     result = {
-        "mirnas": n_mirna, "utr": args.utr, "sites": n_sites, "cores": args.cores,
-        "utr_chunks": args.utr_chunks, "mirna_groups": args.mirna_groups, "predict": args.predict,
-        "single_process": single, "workflow_s": round(wf_s, 1), "identical_after_sorting": identical,
+        "mirnas": n_mirna,
+        "utr": args.utr,
+        "sites": n_sites,
+        "cores": args.cores,
+        "utr_chunks": args.utr_chunks,
+        "mirna_groups": args.mirna_groups,
+        "predict": args.predict,
+        "single_process": single,
+        "workflow_s": round(wf_s, 1),
+        "identical_after_sorting": identical,
         "max_abs_score_diff": max_diff,
-        "per_shard": {rule: shard_stats(wf / "benchmarks", rule) for rule in ("scan", "predict") if shard_stats(wf / "benchmarks", rule)},
-        "load_avg": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+        "per_shard": {
+            rule: shard_stats(wf / "benchmarks", rule) for rule in ("scan", "predict") if shard_stats(wf / "benchmarks", rule)
+        },
+        "load_avg": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
     (out / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.keep:

@@ -45,14 +45,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", required=True, nargs="+", help="one or more pair tables with the same header")
     ap.add_argument("--folds", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--group-by", default="source_mirna_id,mirna_id",
-                    help="grouping column; a comma list means the first one present")
+    ap.add_argument(
+        "--group-by", default="source_mirna_id,mirna_id", help="grouping column; a comma list means the first one present"
+    )
     ap.add_argument("--outdir", required=True)
-    ap.add_argument("--stop-fraction", type=float, default=0.1,
-                    help="share of each fold's training groups held apart for early stopping")
-    ap.add_argument("--columns", default="mirna_id,mirna_seq,mrna_id,mrna_seq,label",
-                    help="columns to keep, in this order ('' = all): the pair-table core, so that the "
-                         "folds feed dt-train and dt-predict --pairs (which adds its own score column)")
+    ap.add_argument(
+        "--stop-fraction", type=float, default=0.1, help="share of each fold's training groups held apart for early stopping"
+    )
+    ap.add_argument(
+        "--columns",
+        default="mirna_id,mirna_seq,mrna_id,mrna_seq,label",
+        help="columns to keep, in this order ('' = all): the pair-table core, so that the "
+        "folds feed dt-train and dt-predict --pairs (which adds its own score column)",
+    )
     args = ap.parse_args(argv)
     header, rows = None, []
     for path in args.pairs:
@@ -85,8 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         folds = cv_folds(data, args.folds, group_by_mirna=True, seed=args.seed)
         # the same inner split as dt-train --cv: fold i (1-based) holds out with seed + i
-        stops = [holdout_split(data.subset(tr), True, args.seed + i, fraction=args.stop_fraction)
-                 for i, (tr, _) in enumerate(folds, start=1)]
+        stops = [
+            holdout_split(data.subset(tr), True, args.seed + i, fraction=args.stop_fraction)
+            for i, (tr, _) in enumerate(folds, start=1)
+        ]
     except InputError as exc:
         raise SystemExit(f"error: {args.pairs[0]}: {exc}") from None
     os.makedirs(args.outdir, exist_ok=True)
@@ -100,9 +107,12 @@ def main(argv: list[str] | None = None) -> None:
         write(f"val_{k}.tsv", te)
         write(f"stop_{k}.tsv", tr[stop])
         write(f"train_{k}.tsv", tr[fit])
-        print(f"fold {k}: {len(set(groups[i] for i in tr[fit]))} training, {len(set(groups[i] for i in tr[stop]))} "
-              f"early-stopping and {len(set(groups[i] for i in te))} held-out groups "
-              f"({len(fit)}, {len(stop)}, {len(te)} rows)", file=sys.stderr)
+        print(
+            f"fold {k}: {len(set(groups[i] for i in tr[fit]))} training, {len(set(groups[i] for i in tr[stop]))} "
+            f"early-stopping and {len(set(groups[i] for i in te))} held-out groups "
+            f"({len(fit)}, {len(stop)}, {len(te)} rows)",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ test: install
 LINT_PATHS := deeptarget_core tools tests workflow docs examples galaxy scripts
 lint: install
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow tests

@@ -1,4 +1,5 @@
-"""The one error type for bad input: it carries the file and line so the CLI can name them."""
+"""The library's errors: :class:`InputError` for bad input (it carries the file and line so the CLI
+can name them) and its kind :class:`DeviceUnavailable` (the tools add which option to change)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,11 @@
   complete, so a failed or interrupted run leaves no partial file behind; a tool with several
   outputs opens them in one :func:`output_group`: all of them or none.
 * Readers raise :class:`~deeptarget_core.errors.InputError` naming file and line.
+
+Owns FASTA (one parser, :func:`iter_fasta_text`), TSV tables, pair tables and their one
+row validation (:func:`pairs_of_table`), id-pair lists, and the prediction / label / CV
+tables that dt-eval reads. The stream layer (opening, gzip, stdin replay, atomic outputs)
+lives in :mod:`deeptarget_core.streams` and is re-exported here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Batched, streaming inference: site scores and gene-level aggregation.
+"""The prediction pipelines: batched, streaming inference of site scores and gene rows.
 
 Inputs (all streamed; never every CTS of a run in memory at once):
 

@@ -384,3 +384,14 @@ def test_site_tables_without_seed_types_get_the_best_seed_match_of_each_cts(tmp_
     table.write_text("mirna_id\tmrna_id\tsite_type\tcts_seq\nlet7\tt0\t9mer\t" + ctss[0] + "\n")
     res = run([table, "--mirna", mirna, "--model", "seed-match"])
     assert res.returncode == 1 and "sites.tsv:2" in res.stderr and "9mer" in res.stderr
+
+
+def test_gene_level_pair_table_without_gene_output(tmp_path):
+    """A gene-level pair table with no --gene-output writes its site rows (it used to end in a
+    traceback: the discarded gene rows were given the 'model' aggregation)."""
+    a, b, genes = tmp_path / "a.tsv", tmp_path / "b.tsv", tmp_path / "genes.tsv"
+    res = run(["--pair-table", EXAMPLES / "pairs.tsv", "--model", "seed-match", "-o", a])
+    assert res.returncode == 0, res.stderr
+    res = run(["--pair-table", EXAMPLES / "pairs.tsv", "--model", "seed-match", "-o", b, "--gene-output", genes])
+    assert res.returncode == 0, res.stderr
+    assert a.read_bytes() == b.read_bytes() and len(a.read_text().splitlines()) > 1

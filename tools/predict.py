@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from deeptarget_core import io
 from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
@@ -191,22 +190,60 @@ def _predict(
     gene_model=None,
     debug=False,
 ) -> None:
-    from contextlib import ExitStack
+    from deeptarget_core import predict, runtime
+    from deeptarget_core.predict_command import PredictCommand, run_predict
 
-    from deeptarget_core import genome, predict
-
-    _cli.check_paths(
-        {
-            "SITES": sites_table,
-            "--mirna": mirna,
-            "--utr": utr,
-            "--pair-table": pairs,
-            "--model": model,
-            "--utr-bed": utr_bed,
-            "--gene-model": gene_model,
-        },
-        {"-o": output, "--gene-output": gene_output},
+    _check(sites_table, mirna, utr, pairs, model, gene_output, output, utr_bed, gene_model)
+    dev = "cpu" if model == predict.SEED_MATCH else str(runtime.setup(threads, device.value))
+    scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)
+    if cts_length is not None and cts_length != scorer.cts_length:
+        raise typer.BadParameter(f"--cts-length {cts_length}: this model reads {scorer.cts_length}-nt CTSs")
+    shown = "seed-match" if model == predict.SEED_MATCH else (model or "packaged default")
+    log.info("dt-predict: model %s (CTS length %d)", shown, scorer.cts_length)
+    pair_level = None
+    if pairs is not None:
+        pair_level = level.value if level != Level.auto else predict.pair_table_level(pairs)
+        log.info("dt-predict: pair table read at %s level", pair_level)
+    if pair_level == "site" and gene_output is not None:
+        raise typer.BadParameter("--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)")
+    if aggregate == Aggregate.model and gene_output is not None and sites_table is not None and utr is None:
+        log.warning("dt-predict: gene scores by --aggregate max: the gene model needs the UTRs (give --utr)")
+        aggregate = Aggregate.max
+    if aggregate == Aggregate.poisson and gene_output is not None and sites_table is not None and utr is None:
+        raise typer.BadParameter("--aggregate poisson on a site table needs --utr FASTA (for the UTR lengths)")
+    cmd = PredictCommand(
+        output=output,
+        sites_table=sites_table,
+        mirna=mirna,
+        utr=utr,
+        pairs=pairs,
+        pair_level=pair_level,
+        gene_output=gene_output,
+        aggregate=aggregate.value,
+        gene_model=gene_model,
+        alpha=alpha,
+        relaxed=site_types == SiteTypes.relaxed,
+        out_format=out_format,
+        utr_bed=utr_bed,
+        seed=seed,
     )
+    summary = run_predict(cmd, scorer, _cli.progress)
+    rows = f"; {summary.n_pairs} gene rows" if gene_output is not None else ""
+    log.info("dt-predict: %d CTS scored in %.1f s (%.0f CTS/s)%s", summary.n_cts, summary.seconds, summary.rate, rows)
+
+
+def _check(sites_table, mirna, utr, pairs, model, gene_output, output, utr_bed, gene_model) -> None:
+    """The option combinations dt-predict accepts (usage errors, exit 2)."""
+    inputs = {
+        "SITES": sites_table,
+        "--mirna": mirna,
+        "--utr": utr,
+        "--pair-table": pairs,
+        "--model": model,
+        "--utr-bed": utr_bed,
+        "--gene-model": gene_model,
+    }
+    _cli.check_paths(inputs, {"-o": output, "--gene-output": gene_output})
     if sites_table is not None and pairs is not None:
         raise typer.BadParameter("give a site table or --pair-table, not both")
     if sites_table is None and pairs is None and (mirna is None or utr is None):
@@ -215,137 +252,10 @@ def _predict(
         raise typer.BadParameter("--pair-table carries its own sequences; drop --mirna/--utr")
     if sites_table is not None and mirna is None:
         raise typer.BadParameter("a site table needs --mirna FASTA for the miRNA sequences")
-    dashes = [x for x in (sites_table, pairs, mirna, utr) if x is not None and str(x) == "-"]
-    if len(dashes) > 1:
+    if len([x for x in (sites_table, pairs, mirna, utr) if x is not None and str(x) == "-"]) > 1:
         raise InputError("only one input can be read from stdin")
     if gene_output is not None and gene_output == output == "-":
         raise typer.BadParameter("-o and --gene-output cannot both be stdout")
-
-    relaxed = site_types == SiteTypes.relaxed
-    if model != predict.SEED_MATCH:
-        from deeptarget_core import runtime
-
-        dev = str(runtime.setup(threads, device.value))
-    else:
-        dev = "cpu"
-    scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)
-    if cts_length is not None and cts_length != scorer.cts_length:
-        raise typer.BadParameter(f"--cts-length {cts_length}: this model reads {scorer.cts_length}-nt CTSs")
-    log.info(
-        "dt-predict: model %s (CTS length %d)",
-        "seed-match" if model == predict.SEED_MATCH else (model or "packaged default"),
-        scorer.cts_length,
-    )
-
-    pair_level = None
-    if pairs is not None:
-        pair_level = level.value if level != Level.auto else predict.pair_table_level(pairs)
-        log.info("dt-predict: pair table read at %s level", pair_level)
-    if pair_level == "site" and gene_output is not None:
-        raise typer.BadParameter("--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)")
-
-    if aggregate == Aggregate.model and gene_output is not None and sites_table is not None and utr is None:
-        log.warning("dt-predict: gene scores by --aggregate max: the gene model needs the UTRs (give --utr)")
-        aggregate = Aggregate.max
-    gene_scorer = None
-    if aggregate == Aggregate.model and gene_output is not None:
-        from deeptarget_core import gene_model as gm
-        from deeptarget_core.gene_scoring import GeneScorer
-
-        gene_scorer = GeneScorer(gm.load(gene_model), cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=relaxed)
-    chance = predict.ChanceModel(scorer, relaxed=relaxed, alpha=alpha, seed=seed) if aggregate == Aggregate.poisson else None
-    utr_lengths: dict[str, int] | None = None
-    if aggregate == Aggregate.poisson and gene_output is not None:
-        if sites_table is not None:
-            if utr is None:
-                raise typer.BadParameter("--aggregate poisson on a site table needs --utr FASTA (for the UTR lengths)")
-            utr_lengths = predict.read_utr_lengths(utr)
-        else:
-            utr_lengths = {}
-
-    annotation = genome.read_utr_bed(utr_bed) if utr_bed is not None else None
-    if annotation is not None and utr_lengths:
-        annotation.check_length_map(utr_lengths, io.display_name(utr))
-    from deeptarget_core.gene_scoring import GeneRows, PairCollector, write_collected
-
-    gene_rows = None
-    with io.output_group(), ExitStack() as stack:
-        out = stack.enter_context(genome.site_output(output, out_format, annotation, source="scored site table"))
-        genes = None
-        if gene_output is not None:
-            gh = stack.enter_context(io.atomic_output(gene_output))
-            has_label = False
-            extra: list[str] = []
-            if pair_level == "gene":
-                table_cols = _pair_columns(pairs)
-                has_label = "label" in table_cols
-                extra = [c for c in table_cols if c not in io.PAIR_COLUMNS and c != "label"]
-            if gene_scorer is None or pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
-                genes = predict.GeneWriter(
-                    gh,
-                    "max" if gene_scorer else aggregate.value,
-                    chance,
-                    utr_lengths,
-                    extra_columns=extra,
-                    has_label=has_label,
-                    source=sites_table,
-                )
-            elif sites_table is not None:
-                genes = PairCollector(source=sites_table)
-            else:
-                gene_rows = (gene_scorer, GeneRows(gh))
-        with _cli.progress("scoring CTS") as advance:
-            if sites_table is not None:
-                seqs = predict.read_mirna_seqs(mirna)
-                summary = predict.predict_site_table(
-                    sites_table, seqs, scorer, out, genes, mirna_source=str(mirna), progress=advance
-                )
-                if isinstance(genes, PairCollector):
-                    rows = GeneRows(gh)
-                    from deeptarget_core.indexed import read_some_targets  # only the table's UTRs; by .fai when indexed
-
-                    needed = set().union(*genes.pairs.values()) if genes.pairs else set()
-                    write_collected(gene_scorer, genes, seqs, read_some_targets(utr, needed), rows, io.display_name(utr))
-                    summary.n_pairs = rows.n_written
-            elif pairs is not None and pair_level == "site":
-                summary = predict.predict_pairs_site(pairs, scorer, out, progress=advance)
-            elif pairs is not None:
-                if genes is None:
-                    genes = predict.GeneWriter(stack.enter_context(io.atomic_output("/dev/null")), aggregate.value, chance, {})
-                summary = predict.predict_pairs_gene(
-                    pairs, scorer, out, genes, relaxed=relaxed, progress=advance, gene_scorer=gene_scorer
-                )
-            else:
-                from deeptarget_core.sites import Mirna
-
-                mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(mirna).items()]
-                targets = io.read_fasta(utr, kind="target")
-                if annotation is not None:
-                    targets = annotation.check_lengths(targets, io.display_name(utr))
-                summary = predict.predict_scan(
-                    mirnas,
-                    targets,
-                    scorer,
-                    out,
-                    genes,
-                    relaxed=relaxed,
-                    utr_lengths=utr_lengths,
-                    progress=advance,
-                    gene_model=gene_rows,
-                )
-    log.info(
-        "dt-predict: %d CTS scored in %.1f s (%.0f CTS/s)%s",
-        summary.n_cts,
-        summary.seconds,
-        summary.rate,
-        f"; {summary.n_pairs} gene rows" if gene_output is not None else "",
-    )
-
-
-def _pair_columns(path: str) -> list[str]:
-    for table in io.iter_tsv(path, io.PAIR_COLUMNS, chunk_rows=1):
-        return table.columns
-    return list(io.PAIR_COLUMNS)
 
 
 def main() -> None:

@@ -1,0 +1,143 @@
+"""dt-predict's operation as a library call: :class:`PredictCommand` (typed options) + a site
+scorer -> :func:`run_predict` -> :class:`~deeptarget_core.predict.PredictSummary`.
+
+Owns the choice of pipeline (site table, scan of miRNA x UTR FASTAs, site- or gene-level pair
+table), the gene-level sink that goes with it (max / Poisson :class:`GeneWriter`, the gene
+model's rows) and the opening of the outputs as one group (all written or none). The command
+layer (tools/predict.py) checks the option combinations, makes the scorer and logs.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Callable, ContextManager, Iterator
+
+from . import genome, io, predict
+
+Progress = Callable[[str, "int | None"], ContextManager[Callable[[int], None]]]
+
+
+@dataclass
+class PredictCommand:
+    """Inputs and outputs of one prediction run (values, not flags). Exactly one input kind:
+    ``sites_table`` (+ ``mirna``), ``mirna`` + ``utr`` (a scan), or ``pairs`` at ``pair_level``."""
+
+    output: str = "-"
+    sites_table: str | None = None
+    mirna: str | None = None
+    utr: str | None = None
+    pairs: str | None = None
+    pair_level: str | None = None  # 'site' or 'gene' for a pair table
+    gene_output: str | None = None
+    aggregate: str = "model"  # model | max | poisson
+    gene_model: str | None = None  # None: the packaged gene model
+    alpha: float = 0.05
+    relaxed: bool = False
+    out_format: str = "tsv"
+    utr_bed: str | None = None
+    seed: int = 1
+
+
+class _Discard:
+    """A text sink that keeps nothing (gene rows of a pair table nobody asked for)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+@contextmanager
+def _no_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    yield lambda n=1: None
+
+
+def run_predict(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | None = None) -> predict.PredictSummary:
+    """Score the sites of ``cmd``'s input with ``scorer`` and write -o (and the gene table)."""
+    gene_scorer = None
+    if cmd.aggregate == "model" and cmd.gene_output is not None:
+        from . import gene_model as gm
+        from .gene_scoring import GeneScorer
+
+        gene_scorer = GeneScorer(
+            gm.load(cmd.gene_model), cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=cmd.relaxed
+        )
+    chance = None
+    if cmd.aggregate == "poisson":
+        chance = predict.ChanceModel(scorer, relaxed=cmd.relaxed, alpha=cmd.alpha, seed=cmd.seed)
+    utr_lengths: dict[str, int] | None = None
+    if cmd.aggregate == "poisson" and cmd.gene_output is not None:
+        utr_lengths = predict.read_utr_lengths(cmd.utr) if cmd.sites_table is not None else {}
+    annotation = genome.read_utr_bed(cmd.utr_bed) if cmd.utr_bed is not None else None
+    if annotation is not None and utr_lengths:
+        annotation.check_length_map(utr_lengths, io.display_name(cmd.utr))
+    with io.output_group(), ExitStack() as stack:
+        out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
+        gh = stack.enter_context(io.atomic_output(cmd.gene_output)) if cmd.gene_output is not None else None
+        genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
+        with (progress or _no_progress)("scoring CTS", None) as advance:
+            if cmd.sites_table is not None:
+                return _site_table(cmd, scorer, out, gh, genes, gene_scorer, advance)
+            if cmd.pairs is not None and cmd.pair_level == "site":
+                return predict.predict_pairs_site(cmd.pairs, scorer, out, progress=advance)
+            if cmd.pairs is not None:
+                if genes is None:  # no gene table asked for: its rows go nowhere
+                    genes = predict.GeneWriter(_Discard(), "max")
+                return predict.predict_pairs_gene(
+                    cmd.pairs, scorer, out, genes, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
+                )
+            return _scan(cmd, scorer, out, genes, gene_rows, utr_lengths, annotation, advance)
+
+
+def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
+    """(genes, gene_rows): what receives the gene-level rows, by input kind and aggregation."""
+    from .gene_scoring import GeneRows, PairCollector
+
+    if gh is None:
+        return None, None
+    has_label, extra = False, []
+    if cmd.pair_level == "gene":
+        cols = _pair_columns(cmd.pairs)
+        has_label = "label" in cols
+        extra = [c for c in cols if c not in io.PAIR_COLUMNS and c != "label"]
+    if gene_scorer is None or cmd.pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
+        aggregate = "max" if gene_scorer else cmd.aggregate
+        writer = predict.GeneWriter(
+            gh, aggregate, chance, utr_lengths, extra_columns=extra, has_label=has_label, source=cmd.sites_table
+        )
+        return writer, None
+    if cmd.sites_table is not None:
+        return PairCollector(source=cmd.sites_table), None
+    return None, (gene_scorer, GeneRows(gh))
+
+
+def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advance) -> predict.PredictSummary:
+    from .gene_scoring import GeneRows, PairCollector, write_collected
+
+    seqs = predict.read_mirna_seqs(cmd.mirna)
+    summary = predict.predict_site_table(cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance)
+    if isinstance(genes, PairCollector):
+        from .indexed import read_some_targets  # only the table's UTRs; by .fai when indexed
+
+        rows = GeneRows(gh)
+        needed = set().union(*genes.pairs.values()) if genes.pairs else set()
+        write_collected(gene_scorer, genes, seqs, read_some_targets(cmd.utr, needed), rows, io.display_name(cmd.utr))
+        summary.n_pairs = rows.n_written
+    return summary
+
+
+def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, advance) -> predict.PredictSummary:
+    from .sites import Mirna
+
+    mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna).items()]
+    targets = io.read_fasta(cmd.utr, kind="target")
+    if annotation is not None:
+        targets = annotation.check_lengths(targets, io.display_name(cmd.utr))
+    return predict.predict_scan(
+        mirnas, targets, scorer, out, genes, relaxed=cmd.relaxed, utr_lengths=utr_lengths, progress=advance, gene_model=gene_rows
+    )
+
+
+def _pair_columns(path: str) -> list[str]:
+    for table in io.iter_tsv(path, io.PAIR_COLUMNS, chunk_rows=1):
+        return table.columns
+    return list(io.PAIR_COLUMNS)

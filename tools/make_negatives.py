@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from enum import Enum
@@ -11,7 +10,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core import io, negatives
+from deeptarget_core import negatives
 from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
@@ -169,6 +168,8 @@ def _make(
     output,
     debug=False,
 ) -> None:
+    from deeptarget_core.negatives_command import NegativesCommand, run_make_negatives
+
     _cli.check_paths(
         {"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--reference-mirnas": reference},
         {"-o": output, "--mock-fasta": mock_fasta},
@@ -178,129 +179,52 @@ def _make(
     stdin_inputs = [p for p in [*positive_paths, mirna, utr, pairs, reference] if p is not None and str(p) == "-"]
     if len(stdin_inputs) > 1:
         raise InputError("only one input can be read from stdin")
-    pos = negatives.read_positives(positive_paths) if positive_paths else negatives.Positives([], [], [])
-    if mirna is not None:
-        more = negatives.positives_from_fasta(mirna, utr, pairs)
-        pos.pairs += more.pairs
-        pos.paths += more.paths
-        pos.pairs = [
-            p
-            if len(p.extra) == len(pos.extra_names)
-            else io.Pair(
-                p.mirna_id,
-                p.mirna_seq,
-                p.mrna_id,
-                p.mrna_seq,
-                p.label,
-                p.extra + ("",) * (len(pos.extra_names) - len(p.extra)),
-                p.line,
-            )
-            for p in pos.pairs
-        ]
-    if not pos.pairs:
-        where = ", ".join(io.display_name(p) for p in positive_paths) or io.display_name(mirna)
-        raise InputError("no positive pairs (every row has label 0, or the input is empty)", where)
-    if pos.n_ignored:
-        log.info("%d input row(s) with label 0 ignored", pos.n_ignored)
-    mirnas = negatives.mirnas_of(pos)
-    ref_seeds: set[str] = set()
-    if reference is not None:
-        ref = negatives.read_reference_seeds(reference)
-        ref_seeds = ref.seeds
-        log.info(
-            "reference: %d miRNAs, %d distinct seeds (%d with IUPAC codes expanded, %d under 8 nt skipped)",
-            ref.n_records,
-            len(ref.seeds),
-            ref.n_ambiguous,
-            ref.n_short,
-        )
-    with _cli.progress("mock miRNAs", total=len(mirnas) * k) as advance:
-        mocks = negatives.make_mock_mirnas(mirnas, ref_seeds, per_mirna=k, seed=seed, max_tries=max_tries, advance=advance)
-    known = _annotated_sites(pos) if include_positives else None
-    with _cli.progress("negatives", total=len(pos.pairs)) as advance:
-        rows, summary = negatives.make_negatives(
-            pos.pairs,
-            mocks,
-            ratio=ratio,
-            min_score=min_score,
-            cts_length=cts_length,
-            fill=fill,
-            include_positives=include_positives,
-            advance=advance,
-            positive_sites=known,
-        )
-    own = set(negatives.OUTPUT_COLUMNS) | {"site_start", "site_end"}
-    extra_names = [x for x in pos.extra_names if x not in own]
-    dropped = [x for x in pos.extra_names if x in own]
-    if dropped:
-        log.info("input column(s) %s not carried (this tool writes its own)", ", ".join(dropped))
-        keep = [i for i, x in enumerate(pos.extra_names) if x not in own]
-        rows = [dataclasses.replace(r, extra=tuple(r.extra[i] for i in keep)) for r in rows]
-    used = {r.mirna_id for r in rows if r.label == 0}
-    if mock_fasta is not None and str(mock_fasta) == str(output) and str(output) == "-":
-        raise InputError("--mock-fasta and -o cannot both be stdout")
-    lines = negatives.format_rows(rows, extra_names) if out_format == OutFormat.pairs else negatives.format_site_rows(rows)
-    if mock_fasta is not None:
-        with io.output_group(), io.atomic_output(mock_fasta) as fa, io.atomic_output(output) as handle:
-            handle.writelines(lines)
-            io.write_fasta(fa, [(m.id, m.seq) for m in mocks if m.id in used])
-    else:
-        with io.atomic_output(output) as handle:
-            handle.writelines(lines)
-    hist = ", ".join(f"{n} with {made}" for made, n in summary.per_positive.items())
+    cmd = NegativesCommand(
+        positives=positive_paths,
+        mirna=mirna,
+        utr=utr,
+        id_pairs=pairs,
+        reference=reference,
+        ratio=ratio,
+        mocks_per_mirna=k,
+        min_score=min_score,
+        cts_length=cts_length,
+        max_tries=max_tries,
+        fill=fill,
+        include_positives=include_positives,
+        out_format=out_format.value,
+        mock_fasta=mock_fasta,
+        seed=seed,
+        output=output,
+    )
+    out = run_make_negatives(cmd, _cli.progress)
+    s = out.summary
+    hist = ", ".join(f"{n} with {made}" for made, n in s.per_positive.items())
     log.info(
         "dt-make-negatives: %d positives (%d miRNAs, %d distinct miRNA-target pairs), %d mock miRNAs "
         "(%d used): %d negatives at score >= %g (positives: %s; %d filled from other targets) in %.1f s",
-        summary.n_positives,
-        summary.n_mirnas,
-        summary.n_groups,
-        summary.n_mocks,
-        len(used),
-        summary.n_negatives,
+        s.n_positives,
+        s.n_mirnas,
+        s.n_groups,
+        s.n_mocks,
+        out.n_mocks_used,
+        s.n_negatives,
         min_score,
         hist,
-        summary.n_filled,
-        summary.seconds,
+        s.n_filled,
+        s.seconds,
     )
-    if summary.mirnas_without_mocks:
-        log.warning(
-            "warning: %d miRNA(s) got no mock, e.g. '%s'", len(summary.mirnas_without_mocks), summary.mirnas_without_mocks[0]
-        )
-    if summary.n_negatives < summary.target:
+    if s.mirnas_without_mocks:
+        log.warning("warning: %d miRNA(s) got no mock, e.g. '%s'", len(s.mirnas_without_mocks), s.mirnas_without_mocks[0])
+    if s.n_negatives < s.target:
         log.warning(
             "warning: ratio %g not reached: %d of %d negatives (%.1f%%); lower --min-score, raise "
             "--mocks-per-mirna or give longer targets",
             ratio,
-            summary.n_negatives,
-            summary.target,
-            100.0 * summary.n_negatives / max(summary.target, 1),
+            s.n_negatives,
+            s.target,
+            100.0 * s.n_negatives / max(s.target, 1),
         )
-
-
-def _annotated_sites(pos: negatives.Positives) -> list[tuple[int, int] | None] | None:
-    """(site_start, site_end) of each positive from extra columns of those names, if present."""
-    if "site_end" not in pos.extra_names:
-        return None
-    ie = pos.extra_names.index("site_end")
-    i_s = pos.extra_names.index("site_start") if "site_start" in pos.extra_names else ie
-    out: list[tuple[int, int] | None] = []
-    for p, path in zip(pos.pairs, pos.paths):
-        a, b = p.extra[i_s].strip(), p.extra[ie].strip()
-        if not b or b == "NA":
-            if i_s != ie and a and a != "NA":
-                raise InputError(f"site_start is {a} but site_end is '{b or ''}': give both or neither", path, p.line)
-            out.append(None)
-            continue
-        try:
-            start, end = io.parse_integer(a or b), io.parse_integer(b)
-        except ValueError:
-            raise InputError(f"site_start/site_end must be whole numbers, found '{a}'/'{b}'", path, p.line) from None
-        if start > end:
-            raise InputError(f"site_start {start} is after site_end {end}", path, p.line)
-        if not 1 <= start <= end <= len(p.mrna_seq):
-            raise InputError(f"site {start}-{end} lies outside mrna_seq (1-{len(p.mrna_seq)})", path, p.line)
-        out.append((start, end))
-    return out
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The library's errors: :class:`InputError` for bad input (it carries the file and line so the CLI
-can name them) and its kind :class:`DeviceUnavailable` (the tools add which option to change)."""
+can name them) and its kinds :class:`DeviceUnavailable` (the tools add which option to change) and
+:class:`UsageError` (options that do not fit the input: the tools exit 2)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,8 @@ class InputError(Exception):
 class DeviceUnavailable(InputError):
     """A compute device was requested that this machine does not have (the tools add which
     option to change)."""
+
+
+class UsageError(InputError):
+    """The options given do not fit the input (e.g. grouping by miRNA without a mirna_id column):
+    the tools report it as a usage error (exit 2)."""

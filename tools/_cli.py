@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import typer
 from typer.core import TyperCommand
 
-from deeptarget_core.errors import DeviceUnavailable, InputError
+from deeptarget_core.errors import DeviceUnavailable, InputError, UsageError
 from deeptarget_tools._help import with_description
 
 log = logging.getLogger("deeptarget")
@@ -169,6 +169,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except UsageError as exc:
+            raise typer.BadParameter(exc.message) from None
         except DeviceUnavailable as exc:
             if debug:
                 raise

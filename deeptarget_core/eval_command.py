@@ -1,0 +1,176 @@
+"""dt-eval's operation as a library call: :class:`EvalCommand` (typed options) ->
+:func:`run_eval` -> :class:`EvalOutcome` (the metrics table, also for the tool's display).
+
+Owns what dt-eval writes: the metrics table, the per-miRNA AUC table, the JSON summary and the
+plots, as one output group; and the identity-shortcut baseline's row. Prediction, label and
+CV tables are read by :mod:`deeptarget_core.io`; the arithmetic is :mod:`deeptarget_core.metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from . import io, metrics
+from .errors import UsageError
+
+log = logging.getLogger("deeptarget")
+SHORTCUT_NAME = "identity-shortcut"
+
+
+@dataclass
+class EvalCommand:
+    """Options of one evaluation (values, not flags)."""
+
+    predictions: Sequence[str]
+    names: Sequence[str] = ()  # empty: from the file names
+    output: str = "-"
+    json_out: str | None = None
+    labels: str | None = None
+    threshold: float = 0.5
+    group_by_mirna: bool = False
+    per_mirna: str | None = None
+    shortcut_baseline: str | None = None
+    plots: Path | None = None
+
+
+@dataclass
+class EvalOutcome:
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def run_eval(cmd: EvalCommand) -> EvalOutcome:
+    """Evaluate every prediction (or CV) table and write the outputs."""
+    for path in (cmd.output, cmd.json_out, cmd.per_mirna):  # every output checked before any work
+        if path is not None:
+            io.check_output_path(path)
+    if cmd.plots is not None:
+        io.check_output_path(cmd.plots, directory=True)
+    evaluated, cv = _evaluate_all(cmd)
+    group = cmd.group_by_mirna
+    columns = ["name", "stat", *metrics.METRIC_NAMES]
+    if group:
+        columns += ["within_mirna_auc", "n_mirnas_both"]
+    rows: list[list[str]] = []
+    for name, m, _, _ in evaluated:
+        rows.append([name, "value", *(metrics.format_metric(m.get(c, float("nan"))) for c in columns[2:])])
+    for name, summary, _ in cv:
+        for stat in ("mean", "sd", "min", "max"):
+            rows.append([name, stat, *(metrics.format_metric(summary[stat].get(c, float("nan"))) for c in columns[2:])])
+    plots = cmd.plots
+    plots_made = plots is not None and not plots.exists()
+    try:
+        _write_outputs(cmd.output, cmd.per_mirna, cmd.json_out, plots, columns, rows, evaluated, cv, cmd.threshold, group)
+    except BaseException:
+        if plots_made and plots.is_dir() and not any(plots.iterdir()):
+            plots.rmdir()  # the pictures went with the tables (one output group)
+        raise
+    return EvalOutcome(columns, rows)
+
+
+def _evaluate_all(cmd: EvalCommand):
+    """(evaluated prediction tables, summarised CV tables)."""
+    from .baselines import IdentityBaseline
+
+    label_map = io.read_labels(cmd.labels) if cmd.labels else None
+    display = list(cmd.names) if cmd.names else default_names(cmd.predictions)
+    group = cmd.group_by_mirna
+    evaluated: list[tuple[str, dict, dict, io.Predictions]] = []
+    cv: list[tuple[str, dict, int]] = []
+    for path, name in zip(cmd.predictions, display):
+        kind = io.table_kind(path)  # stdin and pipes too: io replays the header it reads
+        if kind == "cv":
+            folds = io.read_cv_table(path)
+            cv.append((name, metrics.summarise_folds(folds, _cv_names(folds)), len(folds)))
+            continue
+        pred = io.read_predictions(path, name, label_map)
+        if pred.n_unlabelled:
+            log.warning("%s: %d rows without a label in %s were left out", name, pred.n_unlabelled, cmd.labels)
+        if group and not any(pred.mirna_ids):
+            raise UsageError(f"--group-by mirna needs a mirna_id column in {path}")
+        m, per = metrics.evaluate(pred, cmd.threshold, group)
+        evaluated.append((name, m, per, pred))
+    if cmd.shortcut_baseline:
+        if not evaluated:
+            raise UsageError("--shortcut-baseline needs a prediction file")
+        base = IdentityBaseline.fit(cmd.shortcut_baseline)
+        first = evaluated[0][3]
+        if not any(first.mirna_ids):
+            raise UsageError(f"--shortcut-baseline needs a mirna_id column in {first.path}")
+        pred = io.Predictions(SHORTCUT_NAME, first.path, first.mirna_ids, first.labels, base.score(first.mirna_ids))
+        m, per = metrics.evaluate(pred, cmd.threshold, group)
+        m["train_coverage"] = base.coverage(first.mirna_ids)
+        evaluated.append((SHORTCUT_NAME, m, per, pred))
+        log.info(
+            "identity shortcut: %d training rows, %.0f%% of evaluated rows have a seen miRNA",
+            base.n_train,
+            100 * m["train_coverage"],
+        )
+    return evaluated, cv
+
+
+def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated, cv, threshold, group) -> None:
+    with io.output_group(), ExitStack() as stack:
+        # Renamed into place together, after the plots: a failure anywhere leaves none of the
+        # tables (and write_plots removes its pictures).
+        handle = stack.enter_context(io.atomic_output(output))
+        io.write_tsv_header(handle, columns)
+        handle.write("".join("\t".join(r) + "\n" for r in rows))
+        if per_mirna:
+            handle = stack.enter_context(io.atomic_output(per_mirna))
+            io.write_tsv_header(handle, ["name", "mirna_id", "n", "n_pos", "auc"])
+            for name, _, per, _ in evaluated:
+                for g, rec in per.items():
+                    handle.write(f"{name}\t{g}\t{rec['n']}\t{rec['n_pos']}\t{metrics.format_metric(rec['auc'])}\n")
+        if json_out:
+            payload = {
+                "threshold": threshold,
+                "predictors": {
+                    name: {"file": pred.path, "metrics": _clean(m), **({"per_mirna_auc": _clean(per)} if group else {})}
+                    for name, m, per, pred in evaluated
+                },
+                "cross_validation": {name: {"folds": n, **_clean(s)} for name, s, n in cv},
+            }
+            handle = stack.enter_context(io.atomic_output(json_out))
+            handle.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        if plots is not None and evaluated:
+            from .plots import write_plots
+
+            files = write_plots([(n, p.labels, p.scores) for n, _, _, p in evaluated], plots, threshold)
+            log.info("dt-eval: %d plots in %s", len(files), plots)
+
+
+def default_names(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        base = "stdin" if p == "-" else Path(p).name
+        for suffix in (".gz", ".tsv", ".txt"):
+            base = base.removesuffix(suffix)
+        name, k = base, 2
+        while name in out:
+            name, k = f"{base}_{k}", k + 1
+        out.append(name)
+    return out
+
+
+def _cv_names(folds: list[dict]) -> list[str]:
+    seen: list[str] = []
+    for f in folds:
+        for k in f:
+            if k not in seen:
+                seen.append(k)
+    return seen
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj

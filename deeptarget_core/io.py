@@ -480,3 +480,24 @@ def read_cv_table(path) -> list[dict[str, float]]:
     if not folds:
         raise InputError("cross-validation table has no fold rows", str(path))
     return folds
+
+
+# --------------------------------------------------------------------------- pre-training sequences (dt-pretrain)
+
+
+def read_sequences_for_pretraining(
+    pair_paths: Sequence[PathLike], fasta_mirnas: Sequence[PathLike], fasta_cts: Sequence[PathLike]
+) -> tuple[list[str], list[str]]:
+    mirnas: list[str] = []
+    cts: list[str] = []
+    for p in pair_paths:
+        for pair in read_pairs(p)[1]:
+            mirnas.append(pair.mirna_seq)
+            cts.append(pair.mrna_seq)
+    for p in fasta_mirnas:
+        mirnas.extend(r.seq for r in read_fasta(p, kind="mirna"))
+    for p in fasta_cts:
+        cts.extend(r.seq for r in read_fasta(p, kind="target"))
+    if not mirnas or not cts:
+        raise InputError("pre-training needs miRNAs and CTSs (give --pair-table, or --mirna and --cts-fasta)")
+    return mirnas, cts

@@ -33,7 +33,7 @@ from scipy.special import expit  # scipy comes with scikit-learn
 from torch import nn
 
 from .errors import InputError
-from .io import Pair, read_fasta, read_pairs
+from .io import Pair
 from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
 from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
 from .seq import encode_batch
@@ -590,21 +590,3 @@ def cross_validate(
             warnings.simplefilter("ignore", RuntimeWarning)
             rows.append({"fold": name, **{m: float(fn(np.array([r[m] for r in rows[:k]], dtype=float))) for m in CV_COLUMNS[1:]}})
     return CVResult(rows, scores, folds)
-
-
-def read_sequences_for_pretraining(
-    pair_paths: Sequence[str | Path], fasta_mirnas: Sequence[str | Path], fasta_cts: Sequence[str | Path]
-) -> tuple[list[str], list[str]]:
-    mirnas: list[str] = []
-    cts: list[str] = []
-    for p in pair_paths:
-        for pair in read_pairs(p)[1]:
-            mirnas.append(pair.mirna_seq)
-            cts.append(pair.mrna_seq)
-    for p in fasta_mirnas:
-        mirnas.extend(r.seq for r in read_fasta(p, kind="mirna"))
-    for p in fasta_cts:
-        cts.extend(r.seq for r in read_fasta(p, kind="target"))
-    if not mirnas or not cts:
-        raise InputError("pre-training needs miRNAs and CTSs (give --pair-table, or --mirna and --cts-fasta)")
-    return mirnas, cts

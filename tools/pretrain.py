@@ -111,7 +111,7 @@ def _run(
     _cli.check_paths({"--pair-table": pairs, "--mirna": mirna_fasta, "--cts-fasta": cts_fasta}, {"-o": output})
     io.check_output_path(output)
     dev = runtime.setup(threads, device.value)
-    mirnas, cts = T.read_sequences_for_pretraining(pairs, mirna_fasta, cts_fasta)
+    mirnas, cts = io.read_sequences_for_pretraining(pairs, mirna_fasta, cts_fasta)
     config = M.ModelConfig(cts_length=cts_length, cell=cell.value)
 
     def report(row):

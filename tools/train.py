@@ -233,73 +233,20 @@ def _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, outp
 
 
 @_cli.handle_errors
-def _run(
-    train,
-    val,
-    pretrained,
-    no_pretrain,
-    output,
-    cell,
-    layers,
-    bidirectional,
-    dropout,
-    pairing,
-    site_prior,
-    cts_length,
-    batch_size,
-    epochs,
-    lr,
-    patience,
-    balance_by_mirna,
-    select_by,
-    cv,
-    cv_predictions,
-    group_by,
-    log_file,
-    resume,
-    seed,
-    device,
-    threads,
-    debug=False,
-) -> None:
+def _run(debug: bool = False, **kw) -> None:
+    """``kw``: dt-train's site-level options by name (enum choices by value)."""
     from deeptarget_core.train_command import TrainCommand, run_train
 
-    if group_by not in (None, "mirna"):
-        raise typer.BadParameter("--group-by takes 'mirna'")
-    if pretrained is None and not no_pretrain:
-        raise typer.BadParameter("give --pretrained AE.pt (from dt-pretrain) or --no-pretrain")
-    if pretrained is not None and no_pretrain:
-        raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
-    if cv_predictions is not None and cv is None:
-        raise typer.BadParameter("--cv-predictions needs --cv")
-    if site_prior and cv is None and val is None:
-        raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
-    cmd = TrainCommand(
-        train=train,
-        output=output,
-        val=val,
-        pretrained=pretrained,
-        cts_length=cts_length,
-        cell=cell.value,
-        layers=layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        pairing=pairing,
-        site_prior=site_prior,
-        batch_size=batch_size,
-        epochs=epochs,
-        lr=lr,
-        patience=patience,
-        balance_by_mirna=balance_by_mirna,
-        select_by=select_by.value,
-        cv=cv,
-        cv_predictions=cv_predictions,
-        group_by_mirna=group_by == "mirna",
-        log_file=log_file,
-        resume=resume,
-        seed=seed,
-        device=device.value,
-        threads=threads,
+    _check(kw["group_by"], kw["pretrained"], kw.pop("no_pretrain"), kw["cv"], kw["cv_predictions"], kw["site_prior"], kw["val"])
+    kw["group_by_mirna"] = kw.pop("group_by") == "mirna"
+    cmd = TrainCommand(**{k: getattr(v, "value", v) for k, v in kw.items()})
+    train, val, pretrained, output, cv, cv_predictions = (
+        cmd.train,
+        cmd.val,
+        cmd.pretrained,
+        cmd.output,
+        cmd.cv,
+        cmd.cv_predictions,
     )
     _cli.check_paths(
         {"--train": train, "--val": val, "--pretrained": pretrained},
@@ -310,7 +257,7 @@ def _run(
             "the resume file": cmd.resume_path,
         },
     )
-    if resume and cmd.resume_path is None and cv is None:
+    if cmd.resume and cmd.resume_path is None and cv is None:
         raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {output}")
     out = run_train(cmd, _cli.progress)
     if cv is not None:
@@ -324,6 +271,20 @@ def _run(
         )
     else:
         log.info("dt-train: best epoch %d -> %s", out.best_epoch, output)
+
+
+def _check(group_by, pretrained, no_pretrain, cv, cv_predictions, site_prior, val) -> None:
+    """The option combinations dt-train accepts (usage errors, exit 2)."""
+    if group_by not in (None, "mirna"):
+        raise typer.BadParameter("--group-by takes 'mirna'")
+    if pretrained is None and not no_pretrain:
+        raise typer.BadParameter("give --pretrained AE.pt (from dt-pretrain) or --no-pretrain")
+    if pretrained is not None and no_pretrain:
+        raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
+    if cv_predictions is not None and cv is None:
+        raise typer.BadParameter("--cv-predictions needs --cv")
+    if site_prior and cv is None and val is None:
+        raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ import numpy as np
 from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .errors import InputError
 from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal, read_fasta
-from .seq import MIN_CTS_NT, encode_batch
+from .seq import MIN_CTS_NT, batch_slices, encode_batch
 from .sites import best_site_types
 
 log = logging.getLogger("deeptarget")
@@ -336,10 +336,10 @@ def score_codes(
 
     out = []
     with torch.no_grad():
-        for s in range(0, len(mirna_codes), batch_size):
-            m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
-            c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
-            t = None if site_types is None else site_types[s : s + batch_size]
+        for b in batch_slices(len(mirna_codes), batch_size):
+            m = torch.as_tensor(mirna_codes[b], device=device)
+            c = torch.as_tensor(cts_codes[b], device=device)
+            t = None if site_types is None else site_types[b]
             out.append(_target_prob(model, model(m, c), t).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -394,9 +394,10 @@ def attributions(
     c_embed = model.cts_ae.embedding
     # cuDNN RNNs refuse backward in eval mode; the plain kernels compute the same function.
     with torch.backends.cudnn.flags(enabled=False):
-        for s in range(0, B, chunk):
-            m_codes = torch.as_tensor(mirna_codes[s : s + chunk], device=device).long()
-            c_codes = torch.as_tensor(cts_codes[s : s + chunk], device=device).long()
+        for sl in batch_slices(B, chunk):
+            s = sl.start
+            m_codes = torch.as_tensor(mirna_codes[sl], device=device).long()
+            c_codes = torch.as_tensor(cts_codes[sl], device=device).long()
             b = m_codes.shape[0]
             with torch.no_grad():
                 xm = m_embed(m_codes)  # (b, L, E); baseline is zero
@@ -438,12 +439,12 @@ def interaction_activations(
 
     acts, scores = [], []
     with torch.no_grad():
-        for s in range(0, len(mirna_codes), batch_size):
-            m = torch.as_tensor(mirna_codes[s : s + batch_size], device=device)
-            c = torch.as_tensor(cts_codes[s : s + batch_size], device=device)
+        for b in batch_slices(len(mirna_codes), batch_size):
+            m = torch.as_tensor(mirna_codes[b], device=device)
+            c = torch.as_tensor(cts_codes[b], device=device)
             ms, cs, ps = model.encode_mirna(m), model.encode_cts(c), model.pairing(m, c)
             acts.append(model.interaction_states(ms, cs, ps)[layer].float().cpu().numpy())
-            t = None if site_types is None else site_types[s : s + batch_size]
+            t = None if site_types is None else site_types[b]
             scores.append(_target_prob(model, model.classify(ms, cs, ps), t).float().cpu().numpy())
     if not acts:
         units = model.interaction[layer].hidden_size * (2 if model.config.bidirectional else 1)

@@ -22,7 +22,7 @@ from scipy.special import expit  # scipy comes with scikit-learn
 from . import sites
 from .errors import InputError
 from .seq import CTS_CODE as _CTS_CODE
-from .seq import encode_batch
+from .seq import batch_slices, encode_batch
 
 SCORE_DIGITS = 6
 MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_parts)
@@ -151,8 +151,8 @@ class NeuralScorer:
         if self._cache and len(self._cache) + len(todo) > max(MIRNA_CACHE, len(todo)):
             self._cache.clear()
             todo = list(dict.fromkeys(seqs))
-        for b0 in range(0, len(todo), batch):
-            part = todo[b0 : b0 + batch]
+        for b in batch_slices(len(todo), batch):
+            part = todo[b]
             with torch.inference_mode():
                 # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
                 codes = torch.from_numpy(encode_batch(part, self.cts_length).astype(np.int64)).to(self.device)
@@ -188,12 +188,12 @@ class NeuralScorer:
             mirna_codes = torch.from_numpy(encode_batch(mirna_seqs, self.cts_length).astype(np.int64)).to(self.device)
             idx_all = torch.from_numpy(np.asarray(mirna_index, dtype=np.int64)).to(self.device)
             codes_all = torch.from_numpy(np.ascontiguousarray(cts_codes)).to(self.device).long()
-            bounds = [(b0, min(n, b0 + self.batch_size)) for b0 in range(0, n, self.batch_size)]
+            bounds = batch_slices(n, self.batch_size)
 
-            def one(b: tuple[int, int]) -> None:
+            def one(b: slice) -> None:
                 with torch.inference_mode():
-                    logit = run(table, mirna_codes, idx_all[b[0] : b[1]], codes_all[b[0] : b[1]])
-                    out[b[0] : b[1]] = logit.double().cpu().numpy()
+                    logit = run(table, mirna_codes, idx_all[b], codes_all[b])
+                    out[b] = logit.double().cpu().numpy()
 
             if self._pool is not None and len(bounds) > 1:
                 list(self._pool.map(one, bounds))

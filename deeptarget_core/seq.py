@@ -34,6 +34,11 @@ VOCAB_SIZE = len(ALPHABET) + 1
 _NORMALISE = str.maketrans("acgutnT", "ACGUUNU")
 
 
+def batch_slices(n: int, size: int) -> list[slice]:
+    """The one batching rule of the suite: consecutive slices of at most ``size`` of ``range(n)``."""
+    return [slice(start, min(n, start + size)) for start in range(0, n, size)]
+
+
 def normalise(seq: str) -> str:
     """Upper-case RNA: strips surrounding whitespace, maps T/t to U."""
     return seq.strip().translate(_NORMALISE).upper()

@@ -411,13 +411,6 @@ def write_site_table(
     return summary
 
 
-def scan_pair(mirna_seq: str, target_seq: str, cts_length: int = DEFAULT_CTS_LENGTH, relaxed: bool = False) -> SiteBlock:
-    """All sites of one miRNA in one target (convenience for small inputs and tests)."""
-    scanner = SiteScanner([Mirna("mirna", mirna_seq)], cts_length=cts_length, relaxed=relaxed)
-    chunk = pack_targets([("target", target_seq)], cts_length)
-    return next(scanner.scan_chunk(chunk))
-
-
 @dataclass
 class ScanInputs:
     """What a scan needs, whatever files it came from."""

@@ -1,6 +1,7 @@
 """Checks that serve tests and benchmarks, not the tools (nothing in the dt-* commands uses them).
 
 * :func:`random_utr_check`: the fraction of random UTRs called a target per aggregation;
+* :func:`scan_pair`: all sites of one miRNA in one target (small inputs in tests);
 * :func:`reference_duplex_score`: a slow pure-Python Gotoh alignment, the check of
   :func:`deeptarget_core.duplex.duplex_score`.
 """
@@ -83,3 +84,12 @@ def reference_duplex_score(mirna: str, target: str) -> float:
             best = max(best, H[j])
         H_prev, E_prev, F_prev = H, E, F
     return best
+
+
+def scan_pair(
+    mirna_seq: str, target_seq: str, cts_length: int = sites.DEFAULT_CTS_LENGTH, relaxed: bool = False
+) -> sites.SiteBlock:
+    """All sites of one miRNA in one target (convenience for small inputs and tests)."""
+    scanner = sites.SiteScanner([sites.Mirna("mirna", mirna_seq)], cts_length=cts_length, relaxed=relaxed)
+    chunk = sites.pack_targets([("target", target_seq)], cts_length)
+    return next(scanner.scan_chunk(chunk))

@@ -36,7 +36,7 @@ from .errors import InputError
 from .io import Pair
 from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
 from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
-from .seq import encode_batch
+from .seq import batch_slices, encode_batch
 from .sites import NO_SITE_INDEX, SITE_TYPES, best_site_types
 
 log = logging.getLogger("deeptarget")
@@ -92,7 +92,7 @@ def _seed_all(seed: int) -> None:
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
     order = rng.permutation(n) if rng is not None else np.arange(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    return [order[b] for b in batch_slices(n, batch_size)]
 
 
 # --------------------------------------------------------------------------- pre-training
@@ -193,11 +193,11 @@ def target_logits(model: DeepTarget, data: PairData, batch_size: int = 4096, dev
     """(n,) log-odds of 'target' (with the model's site-type offsets, if it has them)."""
     model.eval()
     out = np.empty(len(data), dtype=np.float64)
-    for i in range(0, len(data), batch_size):
-        m = torch.from_numpy(data.mirna[i : i + batch_size]).to(device)
-        c = torch.from_numpy(data.cts[i : i + batch_size]).to(device)
-        t = torch.from_numpy(data.site_type[i : i + batch_size]).to(device)
-        out[i : i + batch_size] = model.target_logit(model(m, c), t).double().cpu().numpy()
+    for b in batch_slices(len(data), batch_size):
+        m = torch.from_numpy(data.mirna[b]).to(device)
+        c = torch.from_numpy(data.cts[b]).to(device)
+        t = torch.from_numpy(data.site_type[b]).to(device)
+        out[b] = model.target_logit(model(m, c), t).double().cpu().numpy()
     return out
 
 

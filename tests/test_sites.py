@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from deeptarget_core import sites
 from deeptarget_core.seq import normalise
+from deeptarget_core.testing import scan_pair
 
 COMP = {"A": "U", "C": "G", "G": "C", "U": "A"}
 RANK = {name: i for i, name in enumerate(sites.SITE_TYPES)}
@@ -61,7 +62,7 @@ def reference_sites(mirna: str, utr: str, relaxed: bool = False, cts_length: int
 
 
 def fast_sites(mirna: str, utr: str, relaxed: bool = False, cts_length: int = 40):
-    block = sites.scan_pair(normalise(mirna), normalise(utr), cts_length=cts_length, relaxed=relaxed)
+    block = scan_pair(normalise(mirna), normalise(utr), cts_length=cts_length, relaxed=relaxed)
     return [
         (sites.SITE_TYPES[t], s, e, cs, ce, w)
         for t, s, e, cs, ce, w in zip(

@@ -141,33 +141,13 @@ def command(
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _predict(
-        sites_table,
-        mirna,
-        utr,
-        pairs,
-        level,
-        model,
-        gene_output,
-        aggregate,
-        alpha,
-        site_types,
-        cts_length,
-        output,
-        batch_size,
-        threads,
-        device,
-        exact,
-        seed,
-        utr_bed,
-        out_format.value,
-        gene_model,
-        debug=debug,
-    )
+    options = {k: v for k, v in locals().items() if k not in ("pairs_old", "quiet", "verbose", "version", "out_format")}
+    _predict(**options, out_format=out_format.value)
 
 
 @_cli.handle_errors
 def _predict(
+    *,
     sites_table,
     mirna,
     utr,
@@ -176,18 +156,18 @@ def _predict(
     model,
     gene_output,
     aggregate,
+    gene_model,
     alpha,
     site_types,
     cts_length,
     output,
+    out_format,
+    utr_bed,
     batch_size,
     threads,
     device,
     exact,
     seed,
-    utr_bed=None,
-    out_format="tsv",
-    gene_model=None,
     debug=False,
 ) -> None:
     from deeptarget_core import predict, runtime

@@ -27,10 +27,10 @@ COLUMNS = ("predictor", "experiment", "genes", "spearman_all", "genes_canonical"
 
 
 def _prediction_frame(path: str, name: str):
-    from .gene_training import _numbers, _read_table
+    from .io import finite_column, read_frame
 
-    frame = _read_table(path, ("mirna_id", "mrna_id", "score"))
-    frame["score"] = _numbers(frame, "score", path)
+    frame = read_frame(path, ("mirna_id", "mrna_id", "score"))
+    frame["score"] = finite_column(frame, "score", path)
     dup = frame.duplicated(["mirna_id", "mrna_id"])
     if dup.any():
         row = frame[dup].iloc[0]

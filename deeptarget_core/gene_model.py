@@ -25,7 +25,6 @@ strings and loaded weights-only, like the site network's.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,9 +200,10 @@ def load(path: str | Path | None = None) -> GeneModel:
 
     import torch
 
+    from .model import check_checkpoint_name
+
     name = str(path if path is not None else default_path())
-    if name.endswith(".gz"):
-        raise InputError("checkpoints are not gzip-compressed (they are zip archives already): drop the '.gz'", name)
+    check_checkpoint_name(name)
     try:
         payload = torch.load(name, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -243,10 +243,3 @@ def load(path: str | Path | None = None) -> GeneModel:
         metrics=payload.get("metrics") or {},
         training=payload.get("training") or {},
     )
-
-
-def table_digest(*paths: str | Path) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()[:16]

@@ -28,7 +28,7 @@ from . import gene_features as gf
 from . import gene_model as gm
 from . import sites
 from .errors import InputError
-from .io import read_fasta
+from .io import finite_column, read_fasta, read_frame
 
 log = logging.getLogger("deeptarget")
 
@@ -36,44 +36,13 @@ FUNCTIONAL_COLUMNS = ("experiment", "mirna_id", "mirna_seq", "mrna_id", "logFC")
 SEED = slice(1, 8)
 
 
-def _read_table(path: str | Path, required: Sequence[str]):
-    """A TSV as a DataFrame of strings, with the required columns checked (file:line errors)."""
-    import pandas as pd
-
-    from .io import iter_tsv
-
-    frames = []
-    for table in iter_tsv(str(path), tuple(required), 200_000):
-        frame = pd.DataFrame(table.rows, columns=table.columns, dtype=object)
-        frame["_line"] = table.lines
-        frames.append(frame)
-    if not frames or not sum(len(f) for f in frames):
-        raise InputError("the table has no data rows", str(path))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _numbers(frame, column: str, path) -> np.ndarray:
-    """The column as finite floats; a bad value is an input error at its line."""
-    from .io import parse_decimal
-
-    out = np.empty(len(frame))
-    for i, (v, line) in enumerate(zip(frame[column], frame["_line"])):
-        try:
-            out[i] = parse_decimal(v)
-        except ValueError:
-            out[i] = np.nan
-        if not np.isfinite(out[i]):
-            raise InputError(f"{column} '{v}' is not a finite number", str(path), int(line))
-    return out
-
-
 def read_functional(path: str | Path):
     """A functional table (experiment, [type,] mirna_id, mirna_seq, mrna_id, logFC): logFC
     must be a finite decimal number; ``type`` OE (default) or KO."""
     from .seq import normalise
 
-    frame = _read_table(path, FUNCTIONAL_COLUMNS)
-    frame["logFC"] = _numbers(frame, "logFC", path)
+    frame = read_frame(path, FUNCTIONAL_COLUMNS)
+    frame["logFC"] = finite_column(frame, "logFC", path)
     if "type" not in frame:
         frame["type"] = "OE"
     bad = ~frame["type"].isin(["OE", "KO"])
@@ -306,5 +275,7 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
     model.metrics = {k.removeprefix("training "): float(v) for k, v in figures.items()}
     model.training.update({"functional": Path(opts.functional).name, "utr": Path(opts.utr).name, "features": opts.features})
     sources = [p for p in (opts.functional, opts.utr) if p != "-"]
-    gm.save(opts.output, model, digest=gm.table_digest(*sources) if sources else None, seed=opts.seed)
+    from .model import file_digest
+
+    gm.save(opts.output, model, digest=file_digest(*sources) if sources else None, seed=opts.seed)
     return figures

@@ -501,3 +501,32 @@ def read_sequences_for_pretraining(
     if not mirnas or not cts:
         raise InputError("pre-training needs miRNAs and CTSs (give --pair-table, or --mirna and --cts-fasta)")
     return mirnas, cts
+
+
+def read_frame(path: PathLike, required: Sequence[str]):
+    """A whole TSV as a pandas DataFrame of strings (column ``_line``: each row's line), read
+    through :func:`iter_tsv` (same checks and file:line errors); no data rows is an error."""
+    import pandas as pd
+
+    frames = []
+    for table in iter_tsv(path, tuple(required), 200_000):
+        frame = pd.DataFrame(table.rows, columns=table.columns, dtype=object)
+        frame["_line"] = table.lines
+        frames.append(frame)
+    if not sum(len(f) for f in frames):
+        raise InputError("the table has no data rows", display_name(path))
+    return pd.concat(frames, ignore_index=True)
+
+
+def finite_column(frame, column: str, path: PathLike) -> np.ndarray:
+    """A :func:`read_frame` column as finite floats (plain decimal grammar); a bad value is an
+    input error at its line."""
+    out = np.empty(len(frame))
+    for i, (value, line) in enumerate(zip(frame[column], frame["_line"])):
+        try:
+            out[i] = parse_decimal(value)
+        except ValueError:
+            out[i] = np.nan
+        if not np.isfinite(out[i]):
+            raise InputError(f"{column} '{value}' is not a finite number", display_name(path), int(line))
+    return out

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager, Iterator, Sequence
+from typing import Sequence
 
 from . import io, negatives
 from .errors import InputError
+from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
-Progress = Callable[[str, "int | None"], ContextManager[Callable[[int], None]]]
 
 
 @dataclass
@@ -51,14 +50,9 @@ class NegativesOutcome:
     dropped_columns: list[str] = field(default_factory=list)
 
 
-@contextmanager
-def _no_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    yield lambda n=1: None
-
-
 def run_make_negatives(cmd: NegativesCommand, progress: Progress | None = None) -> NegativesOutcome:
     """Make the negatives ``cmd`` asks for and write them (and the mocks' FASTA)."""
-    progress = progress or _no_progress
+    progress = progress or no_progress
     pos = _positives(cmd)
     mirnas = negatives.mirnas_of(pos)
     ref_seeds: set[str] = set()

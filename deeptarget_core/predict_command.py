@@ -9,13 +9,11 @@ layer (tools/predict.py) checks the option combinations, makes the scorer and lo
 
 from __future__ import annotations
 
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterator
 
 from . import genome, io, predict
-
-Progress = Callable[[str, "int | None"], ContextManager[Callable[[int], None]]]
+from .runtime import Progress, no_progress
 
 
 @dataclass
@@ -46,11 +44,6 @@ class _Discard:
         return len(text)
 
 
-@contextmanager
-def _no_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    yield lambda n=1: None
-
-
 def run_predict(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | None = None) -> predict.PredictSummary:
     """Score the sites of ``cmd``'s input with ``scorer`` and write -o (and the gene table)."""
     gene_scorer = None
@@ -74,7 +67,7 @@ def run_predict(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progr
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
         gh = stack.enter_context(io.atomic_output(cmd.gene_output)) if cmd.gene_output is not None else None
         genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
-        with (progress or _no_progress)("scoring CTS", None) as advance:
+        with (progress or no_progress)("scoring CTS", None) as advance:
             if cmd.sites_table is not None:
                 return _site_table(cmd, scorer, out, gh, genes, gene_scorer, advance)
             if cmd.pairs is not None and cmd.pair_level == "site":

@@ -11,18 +11,13 @@ command layer (tools/train.py) checks the option combinations and paths, calls
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator, Sequence
+from typing import Callable, Sequence
+
+from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
-Progress = Callable[[str, "int | None"], ContextManager[Callable[[int], None]]]
-
-
-@contextmanager
-def _no_progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    yield lambda n=1: None
 
 
 @dataclass
@@ -203,7 +198,7 @@ def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) ->
     resume_path = cmd.resume_path
     if resume_path is not None and not cmd.resume and resume_path.exists():
         resume_path.unlink()
-    with (progress or _no_progress)("training", len(data) * cmd.epochs) as advance:
+    with (progress or no_progress)("training", len(data) * cmd.epochs) as advance:
         model, history = T.train_classifier(
             data, val_data, config, options, cmd.pretrained, resume_path, _epoch_logger(cmd.log_path), advance
         )

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the default training tables from ../shared/data (see deeptarget_core/training_data.py)."""
+"""Build the default training tables from ../shared/data (the recipe: scripts/training_data.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from deeptarget_core import training_data
+import training_data  # scripts/training_data.py, beside this script
 
 
 def main() -> None:

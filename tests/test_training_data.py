@@ -1,18 +1,25 @@
-"""The training-data recipe (deeptarget_core.training_data) on small slices."""
+"""The training-data recipe (scripts/training_data.py, the build recipe of make training-data) on
+small slices."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import sys
 from pathlib import Path
 
 import pytest
 
-from deeptarget_core import training_data as TD
 from deeptarget_core.errors import InputError
 from deeptarget_core.seq import reverse_complement
 from deeptarget_core.sites import Mirna, SiteScanner, pack_targets
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import ROOT, SHARED
+
+# The recipe is a script of the repository, not a module of the installed package.
+_spec = importlib.util.spec_from_file_location("training_data", ROOT / "scripts" / "training_data.py")
+TD = sys.modules["training_data"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(TD)
 
 MIR_A = "UAGCUUAUCAGACUGAUGUUGA"  # miR-21-like
 MIR_B = "UGAGGUAGUAGGUUGUAUAGUU"  # let-7-like

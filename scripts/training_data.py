@@ -1,4 +1,6 @@
-"""The default training data, built from the public material in ../shared/data.
+"""The default training data, built from the public material in ../shared/data: the build
+recipe of ``make training-data`` (scripts/make_training_data.py), not part of the installed
+package (it reads the repository's neighbour ../shared/data).
 
 Recipe (deterministic for a given seed; ``make training-data``):
 
@@ -29,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import InputError
-from .io import read_fasta
-from .seq import normalise
-from .sites import Mirna, SiteScanner, pack_targets
+from deeptarget_core.errors import InputError
+from deeptarget_core.io import read_fasta
+from deeptarget_core.seq import normalise
+from deeptarget_core.sites import Mirna, SiteScanner, pack_targets
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CTS_LENGTH = 40
@@ -132,7 +134,7 @@ def build(shared: Path = DEFAULT_SHARED, seed: int = 1, decoy_ratio: float = 1.0
 
 
 def write_rows(path: Path, rows: list[Row]) -> None:
-    from .io import atomic_output
+    from deeptarget_core.io import atomic_output
 
     with atomic_output(path) as f:
         f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\n")

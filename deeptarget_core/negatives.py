@@ -311,62 +311,23 @@ def make_negatives(
     for g, ((mid, mseq, tid, tseq), members) in enumerate(groups.items()):
         quota = sum(want[i] for i in members)
         if include_positives:
-            real = positives[members[0]].mirna_seq
             known = [positive_sites[i] if positive_sites is not None else None for i in members]
-            psites: list[DuplexSite | None] = []
-            if len(tseq) > cts_length:
-                n_free = sum(1 for x in known if x is None)
-                psites = list(scorer.sites(real, tseq, n_free, float("-inf"), cts_length)) if n_free else []
-            psites += [None] * (len(members) - len(psites))
-            free = iter(psites)
-            for k, i in enumerate(members):
-                p = positives[i]
-                if len(tseq) <= cts_length:
-                    site = _whole_target_site(scorer, real, tseq)
-                elif known[k] is not None:
-                    site = _annotated_site(scorer, real, tseq, known[k], cts_length)
-                else:
-                    site = next(free)
-                rows.append(
-                    OutRow(
-                        i,
-                        -1,
-                        1,
-                        p.mirna_id,
-                        p.mirna_seq,
-                        p.mrna_id,
-                        p.mirna_id,
-                        site,
-                        site.cts_seq if site is not None else tseq,
-                        p.extra,
-                    )
-                )
+            rows += _positive_rows(scorer, positives, members, known, tseq, cts_length)
         cands = []
         if quota > 0 or fill:
-            n_sites = quota + 1 if fill else quota
-            for k, mock in enumerate(by_mirna.get((mid, mseq), ())):
-                for s in scorer.sites(mock.seq, tseq, n_sites, min_score, cts_length):
-                    cands.append((-s.score, k, s.aln_start, mock, s))
-        cands.sort(key=lambda c: c[:3])
+            cands = _candidates(scorer, by_mirna.get((mid, mseq), ()), tseq, quota + 1 if fill else quota, min_score, cts_length)
         turn = [i for i in members for _ in range(want[i])]
         for j, (_, k, pos, mock, s) in enumerate(cands):
             if j < len(turn):
                 i = turn[j]
-                p = positives[i]
-                rows.append(OutRow(i, made[i], 0, mock.id, mock.seq, tid, mid, s, s.cts_seq, p.extra))
+                rows.append(OutRow(i, made[i], 0, mock.id, mock.seq, tid, mid, s, s.cts_seq, positives[i].extra))
                 made[i] += 1
             elif fill:
                 leftovers.append((j - len(turn), -s.score, g, k, pos, mock, s, members[0]))
         if advance is not None:
             advance(len(members))
-    deficit = summary.target - sum(made)
-    if fill and deficit > 0 and leftovers:
-        leftovers.sort(key=lambda c: c[:5])
-        for _, _, _, _, _, mock, s, i in leftovers[:deficit]:
-            p = positives[i]
-            rows.append(OutRow(i, made[i], 0, mock.id, mock.seq, p.mrna_id, p.mirna_id, s, s.cts_seq, p.extra, True))
-            made[i] += 1
-            summary.n_filled += 1
+    if fill:
+        summary.n_filled = _fill_shortfall(rows, leftovers, summary.target - sum(made), positives, made)
     rows.sort(key=lambda r: (r.positive, r.rank))
     summary.n_negatives = sum(made)
     hist: dict[int, int] = {}
@@ -375,6 +336,66 @@ def make_negatives(
     summary.per_positive = dict(sorted(hist.items()))
     summary.seconds = time.perf_counter() - t0
     return rows, summary
+
+
+def _positive_rows(
+    scorer: DuplexScorer,
+    positives: Sequence[Pair],
+    members: list[int],
+    known: list[tuple[int, int] | None],
+    tseq: str,
+    cts_length: int,
+) -> list[OutRow]:
+    """The label-1 rows of one group of positives (same miRNA and target): the whole target
+    when it fits in ``cts_length``, else the window of the annotated site (``known``) or of
+    the real miRNA's next best site."""
+    real = positives[members[0]].mirna_seq
+    psites: list[DuplexSite | None] = []
+    if len(tseq) > cts_length:
+        n_free = sum(1 for x in known if x is None)
+        psites = list(scorer.sites(real, tseq, n_free, float("-inf"), cts_length)) if n_free else []
+    psites += [None] * (len(members) - len(psites))
+    free = iter(psites)
+    rows = []
+    for k, i in enumerate(members):
+        p = positives[i]
+        if len(tseq) <= cts_length:
+            site = _whole_target_site(scorer, real, tseq)
+        elif known[k] is not None:
+            site = _annotated_site(scorer, real, tseq, known[k], cts_length)
+        else:
+            site = next(free)
+        cts = site.cts_seq if site is not None else tseq
+        rows.append(OutRow(i, -1, 1, p.mirna_id, p.mirna_seq, p.mrna_id, p.mirna_id, site, cts, p.extra))
+    return rows
+
+
+def _candidates(
+    scorer: DuplexScorer, mocks: Sequence[MockMirna], tseq: str, n_sites: int, min_score: float, cts_length: int
+) -> list[tuple[float, int, int, MockMirna, DuplexSite]]:
+    """Each mock's best ``n_sites`` sites in the target as (-score, mock index, position, mock,
+    site), best first (score, then mock order, then position)."""
+    cands = []
+    for k, mock in enumerate(mocks):
+        for s in scorer.sites(mock.seq, tseq, n_sites, min_score, cts_length):
+            cands.append((-s.score, k, s.aln_start, mock, s))
+    cands.sort(key=lambda c: c[:3])
+    return cands
+
+
+def _fill_shortfall(rows: list[OutRow], leftovers: list, deficit: int, positives: Sequence[Pair], made: list[int]) -> int:
+    """Make up ``deficit`` negatives from the groups' remaining candidates in rounds (every
+    group's best remaining first, best score first); returns how many were added."""
+    if deficit <= 0 or not leftovers:
+        return 0
+    leftovers.sort(key=lambda c: c[:5])
+    n = 0
+    for _, _, _, _, _, mock, s, i in leftovers[:deficit]:
+        p = positives[i]
+        rows.append(OutRow(i, made[i], 0, mock.id, mock.seq, p.mrna_id, p.mirna_id, s, s.cts_seq, p.extra, True))
+        made[i] += 1
+        n += 1
+    return n
 
 
 def _annotated_site(scorer: DuplexScorer, mirna: str, target: str, span: tuple[int, int], cts_length: int) -> DuplexSite:

@@ -38,17 +38,29 @@ class _Figure:
     """The reusable artists of one figure."""
 
     def __init__(self, length: int, units: int, method: str):
-        plt = _plt()
-        from matplotlib.collections import LineCollection
-        from matplotlib.patches import Rectangle
-
         L = self.length = length
         self.units = units
+        gs = self._grid(L, units)
+        x = np.arange(L)
+        # The artists are made in drawing order (heatmap, duplex, trace, attributions): the
+        # same order gives the same bytes.
+        self._heatmap(gs, L, units)
+        self._duplex(gs, x)
+        self._trace(gs, x)
+        self._attributions(gs, x, L, method)
+        for ax in (self.ax_heat, self.ax_dup, self.ax_trace, self.ax_am, self.ax_ac):
+            ax.set_xlim(-0.5, L - 0.5)
+        for ax in (self.ax_dup, self.ax_trace, self.ax_am):
+            ax.set_xticks([])
+
+    def _grid(self, L: int, units: int):
+        """The figure (its size from the window length and unit count) and its 5 x 2 grid."""
+        plt = _plt()
         width = max(9.0, 0.24 * L + 2.5)
         heat_h = max(2.2, min(6.0, 0.09 * units + 0.6))
         heights = [heat_h, 1.25, 1.0, 0.95, 0.95]
         fig = self.fig = plt.figure(figsize=(width, sum(heights) + 1.4), dpi=_DPI)
-        gs = fig.add_gridspec(
+        return fig.add_gridspec(
             5,
             2,
             height_ratios=heights,
@@ -60,7 +72,12 @@ class _Figure:
             top=0.9,
             bottom=0.06,
         )
-        x = np.arange(L)
+
+    def _heatmap(self, gs, L: int, units: int) -> None:
+        """Panel 1: the activations (unit x step), colour bar, marked unit, titles."""
+        from matplotlib.patches import Rectangle
+
+        fig = self.fig
         ax_h = self.ax_heat = fig.add_subplot(gs[0, 0])
         self.im = ax_h.imshow(np.zeros((units, L)), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
         cax = fig.add_subplot(gs[0, 1])
@@ -85,7 +102,12 @@ class _Figure:
         self.title = fig.suptitle("", fontsize=10, y=0.985)
         self.subtitle = fig.text(0.5, 0.945, "", fontsize=8, ha="center", va="top")
 
-        ax_d = self.ax_dup = fig.add_subplot(gs[1, 0])
+    def _duplex(self, gs, x) -> None:
+        """Panel 2: the miRNA and CTS letters, the seed box and the pair lines."""
+        from matplotlib.collections import LineCollection
+        from matplotlib.patches import Rectangle
+
+        ax_d = self.ax_dup = self.fig.add_subplot(gs[1, 0])
         ax_d.set_ylim(-0.6, 1.6)
         ax_d.set_yticks([0, 1])
         ax_d.set_yticklabels(["CTS 3'\u21925'", "miRNA 5'\u21923'"], fontsize=7)
@@ -101,7 +123,10 @@ class _Figure:
         self.c_letters = [ax_d.text(i, 0, "", ha="center", va="center", fontsize=7.5, family="monospace") for i in x]
         ax_d.text(1.0, -0.05, "solid: Watson-Crick, dashed: G:U", transform=ax_d.transAxes, fontsize=6.5, ha="right", va="top")
 
-        ax_t = self.ax_trace = fig.add_subplot(gs[2, 0])
+    def _trace(self, gs, x) -> None:
+        """Panel 3: the marked unit's activation and the binding indicator along the steps."""
+        L = len(x)
+        ax_t = self.ax_trace = self.fig.add_subplot(gs[2, 0])
         (self.bind_line,) = ax_t.step(x, np.zeros(L), where="mid", color="#999999", linewidth=1.2, label="binding")
         (self.unit_line,) = ax_t.plot(
             x, np.zeros(L), color="black", linewidth=1.2, marker="o", markersize=2.2, label="marked unit"
@@ -111,9 +136,11 @@ class _Figure:
         ax_t.tick_params(labelsize=7, labelbottom=False)
         self.trace_legend = ax_t.legend(fontsize=6.5, loc="upper right", frameon=False, ncol=2)
 
+    def _attributions(self, gs, x, L: int, method: str) -> None:
+        """Panels 4-5: per-nucleotide attribution bars of the miRNA and of the CTS."""
         label = "IG" if method == "ig" else "grad\u00d7input"
-        ax_m = self.ax_am = fig.add_subplot(gs[3, 0])
-        ax_c = self.ax_ac = fig.add_subplot(gs[4, 0])
+        ax_m = self.ax_am = self.fig.add_subplot(gs[3, 0])
+        ax_c = self.ax_ac = self.fig.add_subplot(gs[4, 0])
         self.bars_m = ax_m.bar(x, np.zeros(L), width=0.8, color=_POS)
         self.bars_c = ax_c.bar(x, np.zeros(L), width=0.8, color=_POS)
         ax_m.set_ylabel(f"miRNA\n{label}", fontsize=7)
@@ -134,10 +161,6 @@ class _Figure:
         ax_c.set_xticks(ticks)
         ax_c.set_xticklabels([str(i + 1) for i in ticks], fontsize=7)
         ax_c.set_xlabel("interaction step (miRNA nt i, CTS window nt L+1-i)", fontsize=7.5)
-        for ax in (ax_h, ax_d, ax_t, ax_m, ax_c):
-            ax.set_xlim(-0.5, L - 0.5)
-        for ax in (ax_d, ax_t, ax_m):
-            ax.set_xticks([])
 
     _background = None
 

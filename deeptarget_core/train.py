@@ -18,14 +18,13 @@ seeded; on CPU the same seed gives bit-identical weights.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +37,7 @@ from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
 from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
 from .seq import batch_slices, encode_batch
 from .sites import NO_SITE_INDEX, SITE_TYPES, best_site_types
+from .training_resume import load_resume, resume_fingerprint, save_resume
 
 log = logging.getLogger("deeptarget")
 Progress = Callable[[int], None]
@@ -327,14 +327,8 @@ def train_classifier(
 ) -> tuple[DeepTarget, list[dict[str, float]]]:
     """Fine-tune end to end; returns the best model (by the validation metric ``options.select_by``),
     with its site-type prior fitted on ``val`` when the config asks for one, and the log."""
-    if config.site_prior and val is None:
-        raise InputError("the site-type prior is fitted on validation pairs: give a validation table")
-    if config.site_prior and len(np.unique(val.labels)) < 2:
-        raise InputError(
-            f"the site-type prior is fitted on the validation pairs, which all have label {int(val.labels[0]) if len(val) else '-'}: "
-            "its offsets would only learn that label; give a validation table with both labels",
-            val.source or None,
-        )
+    if config.site_prior:
+        _check_prior_data(val)
     _seed_all(options.seed)
     device = torch.device(options.device)
     model = DeepTarget(config)
@@ -346,52 +340,22 @@ def train_classifier(
     best_auc, best_state, start_epoch, stale = -math.inf, None, 1, 0
     fingerprint = resume_fingerprint(config, options, train, val, pretrained)
     if resume_path is not None and Path(resume_path).exists():
-        state, info = read_checkpoint(resume_path, expect_kind="resume")
-        check_resume(info.extra.get("fingerprint"), fingerprint, str(resume_path))
-        model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-        best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None
-        opt.load_state_dict(info.extra["optimizer"])
-        torch.set_rng_state(state["rng"])
-        history = info.extra["history"]
+        history, best_state, best_auc, stale = load_resume(resume_path, fingerprint, model, opt)
         start_epoch = len(history) + 1
-        best_auc = info.extra["best_auc"]
-        stale = info.extra["stale"]
-        log.info("resuming after epoch %d (best validation ROC-AUC %.4f)", len(history), best_auc)
-    val_t = val
     balancer = MirnaBalancer(train.labels, train.groups, train.source) if options.balance_by_mirna else None
     for epoch in range(start_epoch, options.epochs + 1):
         if stale >= options.patience:
             break
         t0 = time.perf_counter()
-        model.train()
         rng = np.random.default_rng(options.seed * 1000 + epoch)
-        total = 0.0
         subset = balancer.epoch(rng) if balancer is not None else np.arange(len(train))
-        for batch in _batches(len(subset), options.batch_size, rng):
-            idx = subset[batch]
-            m = torch.from_numpy(train.mirna[idx]).to(device)
-            c = torch.from_numpy(train.cts[idx]).to(device)
-            y = torch.from_numpy(train.labels[idx]).to(device)
-            loss = nn.functional.cross_entropy(model(m, c), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            if progress:
-                progress(len(idx))
-        row: dict[str, float] = {"epoch": epoch, "train_loss": total / len(subset)}
+        row: dict[str, float] = {"epoch": epoch, "train_loss": _train_epoch(model, opt, train, subset, options, rng, progress)}
         if not math.isfinite(row["train_loss"]):
             raise InputError(
                 f"training diverged in epoch {epoch} (training loss {row['train_loss']}): lower --lr", train.source or None
             )
-        if val_t is not None:
-            scores = predict_scores(model, val_t, device=device)
-            p = np.clip(scores, 1e-7, 1 - 1e-7)
-            row["val_loss"] = float(-np.mean(val_t.labels * np.log(p) + (1 - val_t.labels) * np.log(1 - p)))
-            metrics = binary_metrics(val_t.labels, scores)
-            row["val_roc_auc"] = metrics["roc_auc"]
-            row["val_within_mirna_auc"] = within_group_auc(val_t.labels, scores, val_t.groups)[0]
-            row["val_accuracy"] = metrics["accuracy"]
+        if val is not None:
+            row.update(_validation_metrics(model, val, device))
         score = selection_score(row, options.select_by)
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
@@ -403,13 +367,58 @@ def train_classifier(
         if on_epoch:
             on_epoch(row)
         if resume_path is not None:
-            _save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint)
+            save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.cpu().eval()
     if config.site_prior:
-        fit_site_prior(model, val_t)
+        fit_site_prior(model, val)
     return model, history
+
+
+def _check_prior_data(val: PairData | None) -> None:
+    """The site-type prior is fitted on validation pairs of both labels."""
+    if val is None:
+        raise InputError("the site-type prior is fitted on validation pairs: give a validation table")
+    if len(np.unique(val.labels)) < 2:
+        raise InputError(
+            f"the site-type prior is fitted on the validation pairs, which all have label {int(val.labels[0]) if len(val) else '-'}: "
+            "its offsets would only learn that label; give a validation table with both labels",
+            val.source or None,
+        )
+
+
+def _train_epoch(model: DeepTarget, opt, train: PairData, subset: np.ndarray, options: TrainOptions, rng, progress) -> float:
+    """One pass over ``subset`` of the training pairs in shuffled batches; the mean loss."""
+    device = torch.device(options.device)
+    model.train()
+    total = 0.0
+    for batch in _batches(len(subset), options.batch_size, rng):
+        idx = subset[batch]
+        m = torch.from_numpy(train.mirna[idx]).to(device)
+        c = torch.from_numpy(train.cts[idx]).to(device)
+        y = torch.from_numpy(train.labels[idx]).to(device)
+        loss = nn.functional.cross_entropy(model(m, c), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        if progress:
+            progress(len(idx))
+    return total / len(subset)
+
+
+def _validation_metrics(model: DeepTarget, val: PairData, device) -> dict[str, float]:
+    """An epoch's validation columns of the training log."""
+    scores = predict_scores(model, val, device=device)
+    p = np.clip(scores, 1e-7, 1 - 1e-7)
+    metrics = binary_metrics(val.labels, scores)
+    return {
+        "val_loss": float(-np.mean(val.labels * np.log(p) + (1 - val.labels) * np.log(1 - p))),
+        "val_roc_auc": metrics["roc_auc"],
+        "val_within_mirna_auc": within_group_auc(val.labels, scores, val.groups)[0],
+        "val_accuracy": metrics["accuracy"],
+    }
 
 
 def fit_site_prior(model: DeepTarget, val: PairData) -> None:
@@ -418,82 +427,6 @@ def fit_site_prior(model: DeepTarget, val: PairData) -> None:
     offsets = fit_site_offsets(target_logits(model, val), val.site_type, val.labels)
     model.site_offsets.copy_(torch.from_numpy(offsets).to(model.site_offsets.dtype))
     log.info("site-type prior: %s", ", ".join(f"{k} {v:+.2f}" for k, v in site_prior_summary(offsets).items()))
-
-
-def _data_digest(data: PairData | None) -> str | None:
-    if data is None:
-        return None
-    h = hashlib.sha256()
-    for array in (data.mirna, data.cts, data.labels):
-        h.update(np.ascontiguousarray(array).tobytes())
-    h.update("\t".join(data.groups).encode())
-    return h.hexdigest()[:16]
-
-
-def resume_fingerprint(
-    config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None, pretrained: str | Path | None
-) -> dict[str, Any]:
-    """What a resumed run must share with the interrupted one, by option name (--epochs and
-    --device may change). The data are compared by content, so a renamed copy resumes."""
-    from .model import file_digest
-
-    pre = None if pretrained is None else file_digest(pretrained)[:16]
-    return {
-        "--cts-length": config.cts_length,
-        "--cell": config.cell,
-        "--layers": config.layers,
-        "--bidirectional": config.bidirectional,
-        "--dropout": config.dropout,
-        "--pairing": bool(config.pairing_offsets),
-        "--site-prior": config.site_prior,
-        "--batch-size": options.batch_size,
-        "--lr": options.lr,
-        "--patience": options.patience,
-        "--seed": options.seed,
-        "--balance-by-mirna": options.balance_by_mirna,
-        "--select-by": options.select_by,
-        "--train (its content)": _data_digest(train),
-        "--val (its content)": _data_digest(val),
-        "--pretrained (its content)": pre,
-    }
-
-
-def check_resume(saved: dict[str, Any] | None, now: dict[str, Any], name: str) -> None:
-    """Refuse to resume a run with other options or data, naming the first difference."""
-    if not isinstance(saved, dict):
-        raise InputError("this resume file records no options (older version): start again without --resume", name)
-    for key, value in now.items():
-        if saved.get(key) != value:
-            raise InputError(
-                f"--resume: {key} differs from the interrupted run ({saved.get(key)} then, {value} now); "
-                "resume with the same options and data, or start again without --resume",
-                name,
-            )
-
-
-def _save_resume(path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint=None) -> None:
-    holder_state = {f"model.{k}": v for k, v in model.state_dict().items()}
-    if best_state:
-        holder_state.update({f"best.{k}": v for k, v in best_state.items()})
-    holder_state["rng"] = torch.get_rng_state()
-
-    class _Holder(nn.Module):
-        def state_dict(self, *a, **k):  # type: ignore[override]
-            return holder_state
-
-    info = CheckpointInfo(
-        kind="resume",
-        config=config,
-        seed=options.seed,
-        extra={
-            "optimizer": opt.state_dict(),
-            "history": history,
-            "best_auc": best_auc,
-            "stale": stale,
-            "fingerprint": fingerprint,
-        },
-    )
-    save_checkpoint(path, _Holder(), info)
 
 
 # --------------------------------------------------------------------------- cross-validation

@@ -1,0 +1,115 @@
+"""The resume file of an interrupted dt-train run (``OUTPUT.resume``, written after every
+epoch): the fingerprint of what a resumed run must share with the interrupted one (options,
+and the data by content), its check, and writing and reading the file (weights, best weights,
+optimizer, torch's RNG, the log so far). The training loop itself is :mod:`deeptarget_core.train`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import InputError
+from .model import CheckpointInfo, DeepTarget, ModelConfig, read_checkpoint, save_checkpoint
+
+if TYPE_CHECKING:
+    from .train import PairData, TrainOptions
+
+log = logging.getLogger("deeptarget")
+
+
+def _data_digest(data: PairData | None) -> str | None:
+    if data is None:
+        return None
+    h = hashlib.sha256()
+    for array in (data.mirna, data.cts, data.labels):
+        h.update(np.ascontiguousarray(array).tobytes())
+    h.update("\t".join(data.groups).encode())
+    return h.hexdigest()[:16]
+
+
+def resume_fingerprint(
+    config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None, pretrained: str | Path | None
+) -> dict[str, Any]:
+    """What a resumed run must share with the interrupted one, by option name (--epochs and
+    --device may change). The data are compared by content, so a renamed copy resumes."""
+    from .model import file_digest
+
+    pre = None if pretrained is None else file_digest(pretrained)[:16]
+    return {
+        "--cts-length": config.cts_length,
+        "--cell": config.cell,
+        "--layers": config.layers,
+        "--bidirectional": config.bidirectional,
+        "--dropout": config.dropout,
+        "--pairing": bool(config.pairing_offsets),
+        "--site-prior": config.site_prior,
+        "--batch-size": options.batch_size,
+        "--lr": options.lr,
+        "--patience": options.patience,
+        "--seed": options.seed,
+        "--balance-by-mirna": options.balance_by_mirna,
+        "--select-by": options.select_by,
+        "--train (its content)": _data_digest(train),
+        "--val (its content)": _data_digest(val),
+        "--pretrained (its content)": pre,
+    }
+
+
+def check_resume(saved: dict[str, Any] | None, now: dict[str, Any], name: str) -> None:
+    """Refuse to resume a run with other options or data, naming the first difference."""
+    if not isinstance(saved, dict):
+        raise InputError("this resume file records no options (older version): start again without --resume", name)
+    for key, value in now.items():
+        if saved.get(key) != value:
+            raise InputError(
+                f"--resume: {key} differs from the interrupted run ({saved.get(key)} then, {value} now); "
+                "resume with the same options and data, or start again without --resume",
+                name,
+            )
+
+
+def save_resume(path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint=None) -> None:
+    holder_state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if best_state:
+        holder_state.update({f"best.{k}": v for k, v in best_state.items()})
+    holder_state["rng"] = torch.get_rng_state()
+
+    class _Holder(nn.Module):
+        def state_dict(self, *a, **k):  # type: ignore[override]
+            return holder_state
+
+    info = CheckpointInfo(
+        kind="resume",
+        config=config,
+        seed=options.seed,
+        extra={
+            "optimizer": opt.state_dict(),
+            "history": history,
+            "best_auc": best_auc,
+            "stale": stale,
+            "fingerprint": fingerprint,
+        },
+    )
+    save_checkpoint(path, _Holder(), info)
+
+
+def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: DeepTarget, opt) -> tuple:
+    """Load an interrupted run's state into ``model`` and ``opt`` (and torch's RNG); returns
+    (history, best weights, best selection score, epochs without gain)."""
+    state, info = read_checkpoint(resume_path, expect_kind="resume")
+    check_resume(info.extra.get("fingerprint"), fingerprint, str(resume_path))
+    model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+    best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None
+    opt.load_state_dict(info.extra["optimizer"])
+    torch.set_rng_state(state["rng"])
+    history = info.extra["history"]
+    best_auc = info.extra["best_auc"]
+    log.info("resuming after epoch %d (best validation ROC-AUC %.4f)", len(history), best_auc)
+    return history, best_state, best_auc, info.extra["stale"]

@@ -87,9 +87,14 @@ class FusedGRU:
             self.layers.append({"H": H, "dirs": dirs})
 
     def mirna_projection(self, states: torch.Tensor) -> torch.Tensor:
-        """(B, L, H) miRNA encoder states -> (B, directions, L, 3H): their part of the first
-        interaction layer's input projection (bias included)."""
-        return torch.stack([states @ d["w_ih_mirna"].T + d["b_ih"] for d in self.layers[0]["dirs"]], dim=1)
+        """(K, L, H) miRNA encoder states -> (directions, L, K, 3H): their part of the first
+        interaction layer's input projection (bias included), step-major as the loops read it."""
+        by_step = states.transpose(0, 1).contiguous()  # (L, K, H)
+        dirs = self.layers[0]["dirs"]
+        out = torch.empty(len(dirs), *by_step.shape[:2], dirs[0]["b_ih"].shape[0], dtype=states.dtype, device=states.device)
+        for k, d in enumerate(dirs):
+            torch.matmul(by_step, d["w_ih_mirna"].T, out=out[k]).add_(d["b_ih"])
+        return out
 
     def _pairing_steps(self, mirna_codes, idx, codes, out=None):
         """(L, B, K) pairing channels, step-major like the loops below (into ``out`` when given)."""

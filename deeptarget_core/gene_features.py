@@ -32,7 +32,7 @@ per site.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -74,13 +74,15 @@ _SUPP_WEIGHT = np.where((SUPP_NT >= 13) & (SUPP_NT <= 16), 1.0, 0.5)
 _NO_PARTNER = 255  # never equal to a target code (0-4)
 
 
-def supplementary_partners(mirna_seq: str) -> np.ndarray:
-    """(12,) target codes that pair with miRNA nt 9-20 (_NO_PARTNER past the miRNA's end)."""
-    m = sites._BASE_CODE[np.frombuffer(mirna_seq.encode("ascii"), dtype=np.uint8)]
-    out = np.full(len(SUPP_NT), _NO_PARTNER, dtype=np.uint8)
-    k = SUPP_NT[SUPP_NT <= len(m)]
-    out[: len(k)] = sites._COMPLEMENT_CODE[m[k - 1]]
-    return out
+def supplementary_partners(mirna_seqs: Sequence[str]) -> np.ndarray:
+    """(n, 12) target codes that pair with nt 9-20 of each miRNA (_NO_PARTNER past its end)."""
+    width = int(SUPP_NT[-1])
+    text = "".join(q[:width].ljust(width, "N") for q in mirna_seqs)
+    codes = sites._BASE_CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(len(mirna_seqs), width)
+    return _PARTNER_OF[codes[:, SUPP_NT - 1]]
+
+
+_PARTNER_OF = np.append(sites._COMPLEMENT_CODE, _NO_PARTNER).astype(np.uint8)  # code -> WC partner; N -> none
 
 
 def supplementary_pairing(partners: np.ndarray, codes: np.ndarray, p2: np.ndarray) -> np.ndarray:
@@ -108,8 +110,10 @@ def local_au(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarra
         return np.zeros(0)
     d = np.arange(1, AU_FLANK + 1)
     w = 1.0 / d
-    up = np.clip(start[:, None] - d[None, :], 0, len(codes) - 1)
-    down = np.clip(end[:, None] + d[None, :], 0, len(codes) - 1)
+    up = start[:, None] - d[None, :]
+    down = end[:, None] + d[None, :]
+    if start.min() < AU_FLANK or end.max() + AU_FLANK >= len(codes):  # near the buffer's ends
+        up, down = np.clip(up, 0, len(codes) - 1), np.clip(down, 0, len(codes) - 1)
     num = np.zeros(len(start))
     den = np.zeros(len(start))
     for pos in (up, down):
@@ -147,7 +151,7 @@ def site_context(
     p2 = site_end - 1 + offset - _A1_TYPES[kind] + (kind == _OFFSET_TYPE)
     if not len(target):
         return SiteContext(target, kind, p2, np.zeros((0, len(SITE_FEATURES))))
-    partners = np.stack([supplementary_partners(q) for q in mirna_seqs])[m_index]
+    partners = supplementary_partners(mirna_seqs)[m_index]
     dist5 = site_start - 1
     dist3 = chunk.lengths[target] - site_end
     values = np.column_stack(
@@ -218,39 +222,60 @@ def site_count_score(features: np.ndarray) -> np.ndarray:
 GROUP_PAIRS = 200_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
 
 
-def score_chunk(scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None):
-    """For each miRNA of ``scanner``: (mirna_id, block, site probabilities or None, (n_targets,
-    N_FEATURES) features of every target in ``chunk``). With ``scorer`` None the site network
-    is not run and the network features (``logit_*``, ``occupancy``, ``best_canonical_logit``)
-    are those of log-odds 0: for gene models that do not use them. miRNAs are processed in
-    groups (vectorised over their sites): many miRNAs with a few sites each cost no Python loop
-    per miRNA beyond the scan."""
+@dataclass
+class FeatureGroup:
+    """Features of every (miRNA, target) pair of a group of miRNAs in one chunk: row
+    ``i * n_targets + t`` of ``features`` is miRNA ``blocks[i].mirna_id`` against target t."""
+
+    blocks: list[sites.SiteBlock]
+    probs: list[np.ndarray | None]  # site probabilities per block (None: network not run)
+    features: np.ndarray  # (len(blocks) * n_targets, N_FEATURES)
+
+    @property
+    def mirna_ids(self) -> list[str]:
+        return [b.mirna_id for b in self.blocks]
+
+
+def score_groups(
+    scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None
+) -> Iterator[FeatureGroup]:
+    """The miRNAs of ``scanner`` in groups of about GROUP_PAIRS (miRNA, target) pairs, each
+    group's features computed at once (vectorised over its sites): many miRNAs with a few
+    sites each cost no Python loop per miRNA. With ``scorer`` None the site network is not
+    run and the network features (``logit_*``, ``occupancy``, ``best_canonical_logit``) are
+    those of log-odds 0: for gene models that do not use them."""
     from .scorers import score_blocks
 
-    n_t = max(1, len(chunk.ids))
-    per_group = max(1, GROUP_PAIRS // n_t)
+    per_group = max(1, GROUP_PAIRS // max(1, len(chunk.ids)))
     group: list[sites.SiteBlock] = []
 
-    def flush():
-        seqs = [mirna_seqs[b.mirna_id] for b in group]
+    def features_of(group: list[sites.SiteBlock]) -> FeatureGroup:
         scored = [b for b in group if len(b)]
         probs_of = {}
         if scorer is not None and scored:
             for b, p in zip(scored, score_blocks(scorer, scored, [mirna_seqs[b.mirna_id] for b in scored])):
                 probs_of[id(b)] = p
         logits = [logits_of(probs_of[id(b)]) if id(b) in probs_of else np.zeros(len(b)) for b in group]
-        ctx = site_context(seqs, group, chunk, logits)
+        ctx = site_context([mirna_seqs[b.mirna_id] for b in group], group, chunk, logits)
         feats = pair_features(ctx, np.tile(chunk.lengths, len(group)))
-        for i, b in enumerate(group):
-            yield b.mirna_id, b, probs_of.get(id(b)), feats[i * len(chunk.ids) : (i + 1) * len(chunk.ids)]
-        group.clear()
+        return FeatureGroup(list(group), [probs_of.get(id(b)) for b in group], feats)
 
     for block in scanner.scan_chunk(chunk):
         group.append(block)
         if len(group) >= per_group:
-            yield from flush()
+            yield features_of(group)
+            group = []
     if group:
-        yield from flush()
+        yield features_of(group)
+
+
+def score_chunk(scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs: dict[str, str], scorer=None):
+    """:func:`score_groups` one miRNA at a time: (mirna_id, block, site probabilities or None,
+    (n_targets, N_FEATURES) features of every target in ``chunk``)."""
+    n_t = len(chunk.ids)
+    for group in score_groups(scanner, chunk, mirna_seqs, scorer):
+        for i, (b, p) in enumerate(zip(group.blocks, group.probs)):
+            yield b.mirna_id, b, p, group.features[i * n_t : (i + 1) * n_t]
 
 
 def site_counts(features: np.ndarray, types: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

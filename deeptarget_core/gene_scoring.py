@@ -44,14 +44,31 @@ class GeneScorer:
 
     def chunk_scores(
         self, mirnas: Sequence[sites.Mirna], chunk: sites.TargetChunk, pairs: Mapping[str, set[str]] | None = None
-    ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per miRNA: (mirna_id, scores, n_sites, best type index) of every target of ``chunk``."""
+    ) -> Iterator[GroupScores]:
+        """Per group of miRNAs: the scores, n_sites and best type of every (miRNA, target) pair."""
         scanner = sites.SiteScanner(mirnas, cts_length=self.cts_length, relaxed=True, pairs=pairs)
         seqs = {m.id: m.seq for m in mirnas}
         scorer = self.site_scorer if self.model.uses_network else None
-        for mid, _block, _probs, feats in gf.score_chunk(scanner, chunk, seqs, scorer):
-            n, best = gf.site_counts(feats, self.count_types)
-            yield mid, self.model.score(feats), n, best
+        for group in gf.score_groups(scanner, chunk, seqs, scorer):
+            n, best = gf.site_counts(group.features, self.count_types)
+            yield GroupScores(group.mirna_ids, len(chunk.ids), self.model.score(group.features), n, best)
+
+
+@dataclass
+class GroupScores:
+    """Gene scores of a group of miRNAs against every target of a chunk; pair
+    ``i * n_targets + t`` is miRNA ``mirna_ids[i]`` against target t."""
+
+    mirna_ids: list[str]
+    n_targets: int
+    scores: np.ndarray
+    n_sites: np.ndarray
+    best_type: np.ndarray
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scores, n_sites, best type) of the group's ``i``-th miRNA, per target."""
+        part = slice(i * self.n_targets, (i + 1) * self.n_targets)
+        return self.scores[part], self.n_sites[part], self.best_type[part]
 
 
 @dataclass
@@ -89,12 +106,13 @@ def write_scan(
     """Gene rows of one chunk: every (miRNA, target) pair with a site of the counted types."""
     ids = np.asarray(chunk.ids, dtype=object)
     # the scanner already leaves out targets outside ``pairs``: they have no sites (n == 0)
-    for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
-        ix = np.flatnonzero(n > 0)
-        text = _fmt(scores[ix])
-        out.write(
-            [mid, t, s, str(c), _TYPE_NAMES[b]] for t, s, c, b in zip(ids[ix].tolist(), text, n[ix].tolist(), best[ix].tolist())
-        )
+    for group in gene.chunk_scores(mirnas, chunk, pairs):
+        ix = np.flatnonzero(group.n_sites > 0)  # miRNA-major: the rows come in miRNA, target order
+        mids = np.asarray(group.mirna_ids, dtype=object)[ix // group.n_targets].tolist()
+        tids = ids[ix % group.n_targets].tolist()
+        text = _fmt(group.scores[ix])
+        types = np.asarray(_TYPE_NAMES, dtype=object)[group.best_type[ix]].tolist()
+        out.write(zip(mids, tids, text, map(str, group.n_sites[ix].tolist()), types))
 
 
 def pair_scores(
@@ -109,11 +127,13 @@ def pair_scores(
     out: dict[tuple[str, str], tuple[float, int, int]] = {}
     for chunk in sites.iter_target_chunks(targets, cts_length=gene.cts_length):
         index = {t: i for i, t in enumerate(chunk.ids)}
-        for mid, scores, n, best in gene.chunk_scores(mirnas, chunk, pairs):
-            for t in pairs.get(mid, ()):
-                i = index.get(t)
-                if i is not None:
-                    out[(mid, t)] = (float(scores[i]), int(n[i]), int(best[i]))
+        for group in gene.chunk_scores(mirnas, chunk, pairs):
+            for k, mid in enumerate(group.mirna_ids):
+                scores, n, best = group.of(k)
+                for t in pairs.get(mid, ()):
+                    i = index.get(t)
+                    if i is not None:
+                        out[(mid, t)] = (float(scores[i]), int(n[i]), int(best[i]))
     return out
 
 

@@ -224,17 +224,18 @@ def predict_scan(
         """Score the pending blocks in one call, then write them in their order."""
         if not pending:
             return
-        for block, scores in zip(pending, score_blocks(scorer, pending, [seq_of[b.mirna_id] for b in pending])):
-            if out is not None:
-                rows = block.to_tsv(chunk).splitlines()
-                text = format_scores(scores)
-                out.write("".join([r + "\t" + s + "\n" for r, s in zip(rows, text)]))
-            if genes is not None:
-                tids = np.asarray(chunk.ids, dtype=object)[block.target_index]
-                genes.add_grouped(block.mirna_id, seq_of[block.mirna_id], tids, scores, block.site_type.astype(np.int64))
-            summary.n_cts += len(block)
-            if progress:
-                progress(len(block))
+        scores = score_blocks(scorer, pending, [seq_of[b.mirna_id] for b in pending])
+        if out is not None:
+            text = format_scores(np.concatenate(scores))
+            out.write("".join([r + "\t" + s + "\n" for r, s in zip(sites.site_rows(pending, chunk), text)]))
+        if genes is not None:
+            for block, block_scores in zip(pending, scores):
+                tids = chunk.id_array[block.target_index]
+                genes.add_grouped(block.mirna_id, seq_of[block.mirna_id], tids, block_scores, block.site_type.astype(np.int64))
+        n = sum(len(b) for b in pending)
+        summary.n_cts += n
+        if progress:
+            progress(n)
         pending.clear()
 
     for chunk in chunks:

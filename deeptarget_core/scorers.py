@@ -14,7 +14,7 @@ matches what the network reads first (the CTS is read 3'->5').
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 from scipy.special import expit  # scipy comes with scikit-learn
@@ -24,8 +24,11 @@ from .errors import InputError
 from .seq import CTS_CODE as _CTS_CODE
 from .seq import batch_slices, encode_batch
 
+if TYPE_CHECKING:
+    import torch
+
 SCORE_DIGITS = 6
-MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_parts)
+MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_states)
 NO_SITE = "none"
 
 # TargetScan-like rule for the built-in ``seed-match`` baseline (best site type -> score):
@@ -137,72 +140,100 @@ class NeuralScorer:
         self.fast = fast and fused_gru.supports(cfg)
         # the site-type prior (model.DeepTarget.target_logit), applied to the network's log-odds
         self.site_offsets = model.site_offsets.double().cpu().numpy() if cfg.site_prior else None
-        self._cache: dict[str, object] = {}
+        self._rows: dict[str, int] = {}  # miRNA -> its row in self._states (the encoded-miRNA cache)
+        self._states = None
         self.fused = fused_gru.FusedGRU(self.model) if self.fast else None
 
-    def _mirna_parts(self, seqs: Sequence[str], batch: int = 4096) -> list:
-        """Per distinct miRNA: its encoder states (eager path) or its precomputed first-layer
-        input projection (directions, L, 3H) (fused path). Uncached miRNAs are encoded in
-        batches: one call per miRNA dominated runs of many miRNAs with a few sites each."""
+    def _mirna_states(self, seqs: Sequence[str], batch: int = 2048) -> torch.Tensor:
+        """(K, L, H) encoder states of ``seqs``. The cache is one tensor of states and a row per
+        miRNA, at most MIRNA_CACHE miRNAs (about 5 kB each) or the miRNAs of this one call.
+        Uncached miRNAs are encoded in batches, on the thread pool: one call per miRNA
+        dominated runs of many miRNAs with a few sites each."""
         torch = self.torch
-        todo = [q for q in dict.fromkeys(seqs) if q not in self._cache]
-        # ~29 kB per miRNA (fused path): the cache is bounded by MIRNA_CACHE entries, or by the
-        # miRNAs of this one call when they are more
-        if self._cache and len(self._cache) + len(todo) > max(MIRNA_CACHE, len(todo)):
-            self._cache.clear()
+        todo = [q for q in dict.fromkeys(seqs) if q not in self._rows]
+        if self._rows and len(self._rows) + len(todo) > max(MIRNA_CACHE, len(todo)):
+            self._rows, self._states = {}, None
             todo = list(dict.fromkeys(seqs))
-        for b in batch_slices(len(todo), batch):
-            part = todo[b]
-            with torch.inference_mode():
-                # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
-                codes = torch.from_numpy(encode_batch(part, self.cts_length).astype(np.int64)).to(self.device)
-                states = self.model.encode_mirna(codes)  # (B, L, H)
-                values = self.fused.mirna_projection(states) if self.fast else states
-            for q, v in zip(part, values):
-                self._cache[q] = v
-        return [self._cache[q] for q in seqs]
+        if todo:
 
-    def _eager_batch(self, mirna_states, mirna_codes, idx, codes):
+            def encode(b: slice) -> torch.Tensor:
+                with torch.inference_mode():
+                    # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
+                    codes = torch.from_numpy(encode_batch(todo[b], self.cts_length).astype(np.int64)).to(self.device)
+                    return self.model.encode_mirna(codes)  # (B, L, H)
+
+            parts = self._map(encode, batch_slices(len(todo), batch))
+            self._states = torch.cat(parts if self._states is None else [self._states, *parts])
+            first_row = len(self._rows)
+            self._rows.update((q, first_row + i) for i, q in enumerate(todo))
+        rows = torch.tensor([self._rows[q] for q in seqs], dtype=torch.int64, device=self.device)
+        return self._states.index_select(0, rows)
+
+    def _map(self, fn, items: list) -> list:
+        """``fn`` over ``items``, on the thread pool when there is one and more than one item."""
+        if self._pool is not None and len(items) > 1:
+            return list(self._pool.map(fn, items))
+        return [fn(x) for x in items]
+
+    def _batch_log_odds(self, states, mirna_codes, idx: np.ndarray, codes):
+        """logit[1] - logit[0] of one batch: CTS ``codes`` against miRNAs ``idx`` (into
+        ``states``/``mirna_codes``). Only the batch's own miRNAs are projected (fused path):
+        a batch holds one or a few miRNAs in a sorted site table, many when each has a site or two."""
+        torch = self.torch
+        used, local = np.unique(idx, return_inverse=True)
+        used_t = torch.from_numpy(used).to(self.device)
+        local_t = torch.from_numpy(local.astype(np.int64)).to(self.device)
+        m_states, m_codes = states.index_select(0, used_t), mirna_codes.index_select(0, used_t)
+        if self.fast:
+            pre = self.fused.mirna_projection(m_states)
+            return self.fused.log_odds(pre, m_codes, local_t, codes)
         m = self.model
         logits = m.classify(
-            mirna_states.index_select(0, idx), m.encode_cts(codes), m.pairing(mirna_codes.index_select(0, idx), codes)
+            m_states.index_select(0, local_t), m.encode_cts(codes), m.pairing(m_codes.index_select(0, local_t), codes)
         )
         return logits[:, 1] - logits[:, 0]
 
     def score(self, mirna_seqs, mirna_index, cts_codes, site_type=None) -> np.ndarray:
         torch = self.torch
-        n = len(cts_codes)
-        out = np.empty(n, dtype=np.float64)
-        if not n:
-            return out
         if self.site_offsets is not None and site_type is None:
             raise ValueError("this model has a site-type prior: the CTSs' site types are needed")
-        parts = self._mirna_parts(mirna_seqs)
+        if not len(cts_codes):
+            return np.empty(0, dtype=np.float64)
+        mirna_index = np.asarray(mirna_index, dtype=np.int64)
+        rows, inverse = distinct_windows(mirna_index, cts_codes)
+        index = mirna_index[rows]
+        n = len(rows)
+        logit = np.empty(n, dtype=np.float64)
         with torch.inference_mode():
-            if self.fast:
-                table = torch.stack(parts, dim=2)  # (directions, L, K, 3H)
-                run = self.fused.log_odds
-            else:
-                table = torch.stack(parts, dim=0)  # (K, L, H)
-                run = self._eager_batch
+            states = self._mirna_states(mirna_seqs)
             mirna_codes = torch.from_numpy(encode_batch(mirna_seqs, self.cts_length).astype(np.int64)).to(self.device)
-            idx_all = torch.from_numpy(np.asarray(mirna_index, dtype=np.int64)).to(self.device)
-            codes_all = torch.from_numpy(np.ascontiguousarray(cts_codes)).to(self.device).long()
-            bounds = batch_slices(n, self.batch_size)
+            distinct = cts_codes if n == len(cts_codes) else cts_codes[rows]
+            codes_all = torch.from_numpy(np.ascontiguousarray(distinct)).to(self.device).long()
 
             def one(b: slice) -> None:
                 with torch.inference_mode():
-                    logit = run(table, mirna_codes, idx_all[b], codes_all[b])
-                    out[b] = logit.double().cpu().numpy()
+                    logit[b] = self._batch_log_odds(states, mirna_codes, index[b], codes_all[b]).double().cpu().numpy()
 
-            if self._pool is not None and len(bounds) > 1:
-                list(self._pool.map(one, bounds))
-            else:
-                for b in bounds:
-                    one(b)
+            self._map(one, batch_slices(n, self.batch_size))
+        out = logit[inverse]
         if self.site_offsets is not None:
             out += self.site_offsets[np.asarray(site_type, dtype=np.int64)]
         return expit(out)
+
+
+def distinct_windows(mirna_index: np.ndarray, cts_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the first occurrence of each distinct (miRNA, CTS) pair, in input order, and for
+    every row the position of its pair among them: identical windows (UTR isoforms repeat
+    them) are scored once."""
+    n, width = cts_codes.shape
+    key = np.concatenate([mirna_index.astype(">i4").view(np.uint8).reshape(n, 4), cts_codes.astype(np.uint8)], axis=1)
+    _, first, inverse = np.unique(key.view(np.dtype((np.void, width + 4))).ravel(), return_index=True, return_inverse=True)
+    if len(first) == n:
+        return np.arange(n), np.arange(n)
+    order = np.argsort(first)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(first))
+    return first[order], rank[inverse.ravel()]
 
 
 def score_block(scorer: SiteScorer, block, mirna_seq: str) -> np.ndarray:

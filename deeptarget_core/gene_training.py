@@ -175,14 +175,16 @@ def grouped_cv(
     import pandas as pd
 
     if k < 2:
-        raise InputError("--cv needs at least 2 folds")
+        raise InputError("cross-validation needs at least 2 folds")
     feature_sets = feature_sets or {"gene model": gm.CONTEXT_FEATURES}
     tables = [functional] + ([pairs] if pairs is not None else [])
     families = fold_of([s[SEED] for t in tables for s in t["mirna_seq"]], k, seed)
     genes = fold_of([g for t in tables for g in t["mrna_id"]], k, seed + 1)
     n_fam = len(set(families))
     if n_fam < k:
-        raise InputError(f"--cv {k}: the functional and pair tables hold only {n_fam} seed families; use fewer folds")
+        raise InputError(
+            f"{k}-fold cross-validation: the functional and pair tables hold only {n_fam} seed families; use fewer folds"
+        )
     ff = [t["mirna_seq"].str[SEED].map(families).to_numpy() for t in tables]
     gg = [t["mrna_id"].map(genes).to_numpy() for t in tables]
     preds = {name: [np.zeros(len(t)) for t in tables] for name in feature_sets}

@@ -103,7 +103,7 @@ class GeneWriter:
         if self.aggregate == "poisson":
             missing = [t for t in tids if t not in self.utr_lengths]
             if missing:
-                raise InputError(f"no UTR length known for target '{missing[0]}' (give the --utr FASTA)", self.source)
+                raise InputError(f"no UTR length known for target '{missing[0]}' (give the UTR FASTA)", self.source)
             lengths = np.array([self.utr_lengths[t] for t in tids], dtype=np.float64)
             score = self.chance.gene_scores(self._mirna_seq, best, lengths, n_sites)
         else:

@@ -93,16 +93,16 @@ def _evaluate_all(cmd: EvalCommand):
         if pred.n_unlabelled:
             log.warning("%s: %d rows without a label in %s were left out", name, pred.n_unlabelled, cmd.labels)
         if group and not any(pred.mirna_ids):
-            raise UsageError(f"--group-by mirna needs a mirna_id column in {path}")
+            raise UsageError(f"grouping by miRNA needs a mirna_id column in {path}")
         m, per = metrics.evaluate(pred, cmd.threshold, group)
         evaluated.append((name, m, per, pred))
     if cmd.shortcut_baseline:
         if not evaluated:
-            raise UsageError("--shortcut-baseline needs a prediction file")
+            raise UsageError("the identity-shortcut baseline needs a prediction file")
         base = IdentityBaseline.fit(cmd.shortcut_baseline)
         first = evaluated[0][3]
         if not any(first.mirna_ids):
-            raise UsageError(f"--shortcut-baseline needs a mirna_id column in {first.path}")
+            raise UsageError(f"the identity-shortcut baseline needs a mirna_id column in {first.path}")
         pred = io.Predictions(SHORTCUT_NAME, first.path, first.mirna_ids, first.labels, base.score(first.mirna_ids))
         m, per = metrics.evaluate(pred, cmd.threshold, group)
         m["train_coverage"] = base.coverage(first.mirna_ids)

@@ -97,18 +97,23 @@ def _check_cts(seq: str, what: str, path: str | None, line: int | None) -> str:
     return s
 
 
-def pairs_from_sequences(mirna_seqs: Sequence[str], cts_seqs: Sequence[str]) -> list[ExplainPair]:
-    """Pairs given on the command line (``--mirna-seq`` / ``--cts-seq``, matched in order)."""
+def pairs_from_sequences(
+    mirna_seqs: Sequence[str], cts_seqs: Sequence[str], labels: tuple[str, str] = ("miRNA sequence", "CTS sequence")
+) -> list[ExplainPair]:
+    """Pairs given as sequences (matched in order); a bad one is named by its label and number
+    (``labels``: what the caller calls the miRNA and the CTS sequences)."""
     if len(mirna_seqs) != len(cts_seqs):
-        raise InputError(f"give as many --cts-seq ({len(cts_seqs)}) as --mirna-seq ({len(mirna_seqs)})")
+        raise InputError(
+            f"give as many CTS sequences ({len(cts_seqs)}) as miRNA sequences ({len(mirna_seqs)}): they pair in order"
+        )
     out = []
     for i, (m, c) in enumerate(zip(mirna_seqs, cts_seqs), start=1):
         out.append(
             ExplainPair(
                 mirna_id=f"mirna_{i}",
-                mirna_seq=check_mirna_seq(m, f"--mirna-seq #{i}", None, None),
+                mirna_seq=check_mirna_seq(m, f"{labels[0]} #{i}", None, None),
                 mrna_id=f"cts_{i}",
-                cts_seq=_check_cts(c, f"--cts-seq #{i}", None, None),
+                cts_seq=_check_cts(c, f"{labels[1]} #{i}", None, None),
                 source="command line",
             )
         )
@@ -141,7 +146,7 @@ def iter_table_pairs(
             raise InputError("no cts_seq (site table) or mrna_seq (pair table) column", table.path, 1)
         mi = cols.index("mirna_seq") if "mirna_seq" in cols else -1
         if mirnas is None and mi < 0:
-            raise InputError("the table has no mirna_seq column: give the miRNA sequences with --mirna FASTA", table.path, 1)
+            raise InputError("the table has no mirna_seq column: give the miRNA sequences as a FASTA", table.path, 1)
         idx = {c: cols.index(c) for c in ("mirna_id", "mrna_id", "site_type", "site_start", "site_end", "score") if c in cols}
         chunk = []
         for row, line in zip(table.rows, table.lines):
@@ -152,7 +157,7 @@ def iter_table_pairs(
             if mirnas is not None:
                 if mid not in mirnas:
                     raise InputError(
-                        f"miRNA '{mid}' is not in the --mirna FASTA {mirna_fasta_name or ''}".rstrip(), table.path, line
+                        f"miRNA '{mid}' is not in the miRNA FASTA {mirna_fasta_name or ''}".rstrip(), table.path, line
                     )
                 mseq = mirnas[mid]
             else:
@@ -202,7 +207,7 @@ def top_pairs(
             continue
         if chunk[0].input_score is None:
             if score_fn is None:
-                raise InputError("--top needs a score column (a dt-predict table)", chunk[0].source, 1)
+                raise InputError("choosing the best-scoring rows needs a score column (a dt-predict table)", chunk[0].source, 1)
             scores = np.asarray(score_fn(chunk), dtype=np.float64)
         else:
             scores = np.array([p.input_score for p in chunk], dtype=np.float64)
@@ -458,7 +463,7 @@ def resolve_layer(model, layer: int | None) -> int:
     if layer is None:
         return n - 1
     if not 1 <= layer <= n:
-        raise InputError(f"--layer {layer}: the model's interaction RNN has {n} layer(s)")
+        raise InputError(f"{{option}} {layer}: the model's interaction RNN has {n} layer(s)", option="layer")
     return layer - 1
 
 

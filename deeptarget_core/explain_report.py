@@ -172,21 +172,23 @@ def _check_replaceable(outdir: Path, force: bool) -> None:
     """An existing non-empty ``outdir`` is replaced only with ``force`` and only when it holds
     nothing but what an earlier dt-explain wrote (its manifest lists every file)."""
     if not force:
-        raise InputError("output directory exists and is not empty (use --force to replace it)", outdir)
+        raise InputError("output directory exists and is not empty (use {option} to replace it)", outdir, option="force")
     manifest = outdir / MANIFEST
     if not manifest.is_file():
         raise InputError(
-            f"--force replaces only an earlier dt-explain output (one with its {MANIFEST}); this folder has "
+            f"{{option}} replaces only an earlier dt-explain output (one with its {MANIFEST}); this folder has "
             "none: refusing to delete it",
             outdir,
+            option="force",
         )
     listed = set(manifest.read_text(encoding="utf-8", errors="replace").splitlines()) | {MANIFEST}
     for entry in sorted(outdir.iterdir()):
         if entry.name not in listed or entry.is_symlink() or not entry.is_file():
             raise InputError(
-                f"--force replaces only what dt-explain wrote; '{entry.name}' is not one of its files: "
-                "move it away or choose another --outdir",
+                f"{{option}} replaces only what dt-explain wrote; '{entry.name}' is not one of its files: "
+                "move it away or choose another output directory",
                 outdir,
+                option="force",
             )
 
 
@@ -211,7 +213,7 @@ def check_outdir(outdir: str | os.PathLike, force: bool) -> Path:
     out = Path(outdir)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError("parent directory of --outdir does not exist", parent)
+        raise InputError("parent directory of the output directory does not exist", parent)
     if out.exists():
         if not out.is_dir():
             raise InputError("output path exists and is not a directory", out)

@@ -97,7 +97,7 @@ class Annotation(Mapping[str, Transcript]):
         try:
             return self._by_name[name]
         except KeyError:
-            raise InputError(f"target '{name}' has no line in the --utr-bed annotation {self.path}", where, line) from None
+            raise InputError(f"target '{name}' has no line in the UTR annotation {self.path}", where, line) from None
 
     def check_lengths(self, records: Iterable, fasta_name: str) -> Iterator:
         """Stream targets through (FASTA records with ``.id``, ``.seq``, ``.line``, or
@@ -291,7 +291,7 @@ class BedWriter(io.TextIOBase):
         missing = [c for c in ("mirna_id", "mrna_id", "site_start", "site_end") if c not in cols]
         if missing:
             raise InputError(
-                f"--format bed needs site coordinates; the {self._source} has no {', '.join(missing)} column "
+                f"BED output needs site coordinates; the {self._source} has no {', '.join(missing)} column "
                 "(a site-level pair table has none: scan whole UTRs instead)"
             )
         self._cols = cols
@@ -373,7 +373,7 @@ def site_output(
             yield handle
         return
     if annotation is None:
-        raise InputError(f"--format {fmt} needs --utr-bed (the UTRs' exons in the genome)")
+        raise InputError(f"{fmt} output needs the UTR annotation (the UTRs' exons in the genome)")
     kind = BED12 if fmt == BED12 else annotation.bed_kind()
     with indexed.indexed_output(path, indexed.BED) if is_bgz else dio.atomic_output(path) as handle:
         writer = BedWriter(handle, annotation, kind, type_scores, source)

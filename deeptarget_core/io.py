@@ -426,7 +426,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
     for table in iter_tsv(path, need):
         cols = table.columns
         if labels is None and "label" not in cols:
-            raise InputError("no 'label' column: give --labels TABLE to join labels on (mirna_id, mrna_id)", table.path, 1)
+            raise InputError("no 'label' column: give a label table to join labels on (mirna_id, mrna_id)", table.path, 1)
         si = cols.index("score")
         mi = cols.index("mirna_id") if "mirna_id" in cols else -1
         ti = cols.index("mrna_id") if "mrna_id" in cols else -1
@@ -499,7 +499,7 @@ def read_sequences_for_pretraining(
     for p in fasta_cts:
         cts.extend(r.seq for r in read_fasta(p, kind="target"))
     if not mirnas or not cts:
-        raise InputError("pre-training needs miRNAs and CTSs (give --pair-table, or --mirna and --cts-fasta)")
+        raise InputError("pre-training needs miRNAs and CTSs (from pair tables, or miRNA and CTS FASTAs)")
     return mirnas, cts
 
 

@@ -298,7 +298,9 @@ def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) ->
     }
     bad = _non_finite(payload["state_dict"])
     if bad:
-        raise InputError(f"refusing to save: weight '{bad}' is not finite (nan/inf): training diverged; lower --lr", str(path))
+        raise InputError(
+            f"refusing to save: weight '{bad}' is not finite (nan/inf): training diverged; lower the learning rate", str(path)
+        )
     import io as _io
 
     buffer = _io.BytesIO()  # serialised first: a closed stdout pipe then fails on a plain write
@@ -395,7 +397,7 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
     """Load a checkpoint safely (weights-only); InputError for anything that is not ours."""
     name = str(path)
     if name == "-":
-        raise InputError("checkpoints are not read from stdin ('-'); give the checkpoint file's name", "--model -")
+        raise InputError("checkpoints are not read from stdin ('-'); give the checkpoint file's name", "-")
     p = Path(name)
     if not p.exists():
         raise InputError("no such checkpoint file", name)

@@ -283,7 +283,7 @@ class MirnaBalancer:
                 self._pairs.append((pos, neg) if len(pos) <= len(neg) else (neg, pos))
         if not self._pairs:
             raise InputError(
-                "--balance-by-mirna needs at least one miRNA with both labels in the training table "
+                "balancing by miRNA needs at least one miRNA with both labels in the training table "
                 "(mock-miRNA negatives give each mock its own sequence: add real-miRNA negatives)",
                 source or None,
             )
@@ -352,7 +352,8 @@ def train_classifier(
         row: dict[str, float] = {"epoch": epoch, "train_loss": _train_epoch(model, opt, train, subset, options, rng, progress)}
         if not math.isfinite(row["train_loss"]):
             raise InputError(
-                f"training diverged in epoch {epoch} (training loss {row['train_loss']}): lower --lr", train.source or None
+                f"training diverged in epoch {epoch} (training loss {row['train_loss']}): lower the learning rate",
+                train.source or None,
             )
         if val is not None:
             row.update(_validation_metrics(model, val, device))
@@ -440,11 +441,11 @@ def cv_folds(data: PairData, k: int, group_by_mirna: bool, seed: int) -> list[tu
 
     if group_by_mirna:
         if len(set(data.groups)) < k:
-            raise InputError(f"--cv {k} grouped by miRNA needs at least {k} distinct miRNAs")
+            raise InputError(f"{k}-fold cross-validation grouped by miRNA needs at least {k} distinct miRNAs")
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         return list(splitter.split(np.zeros(len(data)), data.labels, groups=data.groups))
     if np.bincount(data.labels, minlength=2).min() < k:
-        raise InputError(f"--cv {k} needs at least {k} pairs of each label")
+        raise InputError(f"{k}-fold cross-validation needs at least {k} pairs of each label")
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(data)), data.labels))
 
@@ -500,7 +501,7 @@ def cross_validate(
     one_label = [i for i, (_, te) in enumerate(splits, start=1) if len(np.unique(data.labels[te])) < 2]
     if one_label:  # refused before any training: a "mean" over the other folds would mislead
         raise InputError(
-            f"--cv {k}{' grouped by miRNA' if group_by_mirna else ''}: {len(one_label)} of {k} held-out folds "
+            f"{k}-fold cross-validation{' grouped by miRNA' if group_by_mirna else ''}: {len(one_label)} of {k} held-out folds "
             f"(fold {', '.join(map(str, one_label[:5]))}{' ...' if len(one_label) > 5 else ''}) hold only one label, so their "
             f"ROC-AUC is undefined and a mean would cover {k - len(one_label)} folds; use fewer folds or more miRNAs",
             data.source or None,

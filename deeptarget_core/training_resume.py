@@ -37,41 +37,44 @@ def _data_digest(data: PairData | None) -> str | None:
 def resume_fingerprint(
     config: ModelConfig, options: TrainOptions, train: PairData, val: PairData | None, pretrained: str | Path | None
 ) -> dict[str, Any]:
-    """What a resumed run must share with the interrupted one, by option name (--epochs and
-    --device may change). The data are compared by content, so a renamed copy resumes."""
+    """What a resumed run must share with the interrupted one, by option (the names of
+    :class:`~deeptarget_core.train_command.TrainCommand`'s fields; the epochs and the device may
+    change). The data are compared by content, so a renamed copy resumes."""
     from .model import file_digest
 
     pre = None if pretrained is None else file_digest(pretrained)[:16]
     return {
-        "--cts-length": config.cts_length,
-        "--cell": config.cell,
-        "--layers": config.layers,
-        "--bidirectional": config.bidirectional,
-        "--dropout": config.dropout,
-        "--pairing": bool(config.pairing_offsets),
-        "--site-prior": config.site_prior,
-        "--batch-size": options.batch_size,
-        "--lr": options.lr,
-        "--patience": options.patience,
-        "--seed": options.seed,
-        "--balance-by-mirna": options.balance_by_mirna,
-        "--select-by": options.select_by,
-        "--train (its content)": _data_digest(train),
-        "--val (its content)": _data_digest(val),
-        "--pretrained (its content)": pre,
+        "cts_length": config.cts_length,
+        "cell": config.cell,
+        "layers": config.layers,
+        "bidirectional": config.bidirectional,
+        "dropout": config.dropout,
+        "pairing": bool(config.pairing_offsets),
+        "site_prior": config.site_prior,
+        "batch_size": options.batch_size,
+        "lr": options.lr,
+        "patience": options.patience,
+        "seed": options.seed,
+        "balance_by_mirna": options.balance_by_mirna,
+        "select_by": options.select_by,
+        "train (its content)": _data_digest(train),
+        "val (its content)": _data_digest(val),
+        "pretrained (its content)": pre,
     }
 
 
 def check_resume(saved: dict[str, Any] | None, now: dict[str, Any], name: str) -> None:
     """Refuse to resume a run with other options or data, naming the first difference."""
     if not isinstance(saved, dict):
-        raise InputError("this resume file records no options (older version): start again without --resume", name)
+        raise InputError("this resume file records no options (older version): start again without resuming", name)
     for key, value in now.items():
         if saved.get(key) != value:
+            option, what = key.split(" ", 1) if " " in key else (key, "")
             raise InputError(
-                f"--resume: {key} differs from the interrupted run ({saved.get(key)} then, {value} now); "
-                "resume with the same options and data, or start again without --resume",
+                f"resuming: {{option}}{' ' + what if what else ''} differs from the interrupted run ({saved.get(key)} then, "
+                f"{value} now); resume with the same options and data, or start again without resuming",
                 name,
+                option=option,
             )
 
 

@@ -504,7 +504,7 @@ PREDICTION_CASES = [
     ("missing-score", drop_column("score"), r"missing column\(s\) score", 1),
     ("score-nan", set_field(4, "score", "nan"), r"score 'nan' is not a finite number", 4),
     ("score-inf", set_field(5, "score", "inf"), r"score 'inf' is not a finite number", 5),
-    ("no-label", drop_column("label"), r"no 'label' column: give --labels", 1),
+    ("no-label", drop_column("label"), r"no 'label' column: give a label table", 1),
     ("label-word", set_field(3, "label", "TRUE"), r"label must be 0 or 1, found 'TRUE'", 3),
     ("extra-field", extra_field(6), r"expected 4 tab-separated fields", 6),
     ("header-only", header_only, r"no labelled predictions", None),

@@ -490,7 +490,7 @@ def test_checkpoints_with_non_finite_weights_are_never_written(tmp_path):
     net = M.DeepTarget(M.ModelConfig(layers=1))
     with torch.no_grad():
         net.classifier.bias.fill_(float("inf"))
-    with pytest.raises(InputError, match=r"weight 'classifier.bias' is not finite .*lower --lr"):
+    with pytest.raises(InputError, match=r"weight 'classifier.bias' is not finite .*lower the learning rate"):
         M.save_checkpoint(tmp_path / "m.pt", net, M.CheckpointInfo(kind="classifier", config=net.config))
     with pytest.raises(InputError, match=r"not gzip-compressed"):
         M.save_checkpoint(
@@ -503,7 +503,7 @@ def test_checkpoints_with_non_finite_weights_are_never_written(tmp_path):
 
 def test_diverging_training_stops_with_an_error_line(fx):
     data = T.encode_pairs(dio.read_pairs(fx / "pairs.tsv")[1], 40, "pairs.tsv")
-    with pytest.raises(InputError, match=r"training diverged in epoch 1 .*lower --lr"):
+    with pytest.raises(InputError, match=r"training diverged in epoch 1 .*lower the learning rate"):
         T.train_classifier(data, None, M.ModelConfig(layers=1), T.TrainOptions(epochs=2, batch_size=8, lr=float("inf")))
 
 
@@ -621,7 +621,7 @@ def test_grouped_cv_with_one_label_folds_is_refused_before_training(work):
         ["--train", work / "twelve.tsv", "--no-pretrain", "--cv", "10", "--group-by", "mirna", "-o", work / "cv.tsv"],
         work,
         1,
-        r"--cv 10 grouped by miRNA: \d+ of 10 held-out folds .* hold only one label",
+        r"10-fold cross-validation grouped by miRNA: \d+ of 10 held-out folds .* hold only one label",
     )
 
 
@@ -892,3 +892,18 @@ def test_mock_making_reports_progress():
     ticks = []
     mocks = negatives.make_mock_mirnas([("let7", C.LET7), ("mir21", C.MIR21)], per_mirna=5, seed=1, advance=ticks.append)
     assert len(mocks) == 10 and sum(ticks) == 10
+
+
+def test_the_library_names_the_value_and_the_tool_its_flag():
+    """Library messages speak of values (the option's value name); the tools put their flag
+    there (the CLI form is checked by the test above)."""
+    from deeptarget_core.training_resume import check_resume
+
+    with pytest.raises(InputError) as info:
+        check_resume({"layers": 1}, {"layers": 2}, "m.pt.resume")
+    assert str(info.value) == (
+        "m.pt.resume: resuming: 'layers' differs from the interrupted run (1 then, 2 now); "
+        "resume with the same options and data, or start again without resuming"
+    )
+    info.value.option_label = "--layers"
+    assert "resuming: --layers differs" in str(info.value)

@@ -236,7 +236,7 @@ def test_length_mismatch_and_missing_utr_are_errors(synthetic):
         "-o",
         d / "x.bed",
     )
-    assert res.returncode == 1 and "'u_minus' has no line in the --utr-bed" in res.stderr
+    assert res.returncode == 1 and "'u_minus' has no line in the UTR annotation" in res.stderr
     assert not (d / "x.bed").exists()
 
 

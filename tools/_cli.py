@@ -170,7 +170,7 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except UsageError as exc:
-            raise typer.BadParameter(exc.message) from None
+            raise typer.BadParameter(_flagged(exc).message) from None
         except DeviceUnavailable as exc:
             if debug:
                 raise
@@ -178,7 +178,7 @@ def handle_errors(func: F) -> F:
         except InputError as exc:
             if debug:
                 raise
-            fail(str(exc))
+            fail(str(_flagged(exc)))
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
             raise SystemExit(130) from None
@@ -200,6 +200,14 @@ def handle_errors(func: F) -> F:
             fail("out of memory; try a smaller --batch-size or split the input")
 
     return wrapper  # type: ignore[return-value]
+
+
+def _flagged(exc: InputError) -> InputError:
+    """The library names an option by its value's name (``exc.option``, e.g. 'cts_length'):
+    the tools' flag for it is that name in dashes (--cts-length), unless the tool named it."""
+    if exc.option is not None and exc.option_label is None:
+        exc.option_label = "--" + exc.option.replace("_", "-")
+    return exc
 
 
 def _silence_stdout() -> None:

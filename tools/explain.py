@@ -146,7 +146,7 @@ def _explain(
     from deeptarget_core.io import check_output_path
 
     check_output_path(outdir, directory=True)  # the parent must take the new directory
-    cli_pairs = ex.pairs_from_sequences(mirna_seqs, cts_seqs) if table is None else None
+    cli_pairs = ex.pairs_from_sequences(mirna_seqs, cts_seqs, ("--mirna-seq", "--cts-seq")) if table is None else None
     mirnas = ex.read_mirna_fasta(mirna) if mirna is not None else None
 
     from deeptarget_core import runtime

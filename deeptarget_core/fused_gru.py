@@ -4,7 +4,8 @@ Owns the layout of a :class:`~deeptarget_core.model.DeepTarget` GRU network's we
 fused loop reads them (and is the only module besides model.py that reads them). The loop
 computes the same function as the eager network (tests hold it within 1e-5):
 
-* the CTS embedding and the CTS encoder's input projection become one 5-row lookup table;
+* the embedding and the encoder's input projection become one 5-row lookup table (CTS and
+  miRNA encoders alike);
 * the miRNA's contribution to the first interaction layer's input projection is computed
   once per miRNA (:meth:`FusedGRU.mirna_projection`) and reused for all its CTSs;
 * the n-gate rows are scaled by 2 so that tanh(a) = 2 * sigmoid(2a) - 1 can use the (much
@@ -41,6 +42,15 @@ def _gru_step(gi, gh, h, H, out=None):
     return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
 
+def _encoder_weights(ae) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An autoencoder's encoder as the loop reads it: the embedding and input projection as one
+    lookup table (one row per code), the recurrent weights transposed and the bias (n rows x 2)."""
+    enc = ae.encoder
+    H = enc.hidden_size
+    table = (ae.embedding.weight @ _scaled(enc.weight_ih_l0, H).T + _scaled(enc.bias_ih_l0, H)).contiguous()
+    return table, _scaled(enc.weight_hh_l0, H).T.contiguous(), _scaled(enc.bias_hh_l0, H).contiguous()
+
+
 class FusedGRU:
     """The fused loop's weights, taken from a DeepTarget GRU network (on its device)."""
 
@@ -55,12 +65,22 @@ class FusedGRU:
             self.b_cls = model.classifier.bias.contiguous()
 
     def _take_encoder(self, m) -> None:
-        enc = m.cts_ae.encoder
-        He = enc.hidden_size
-        self.h_enc = He
-        self.t_enc = (m.cts_ae.embedding.weight @ _scaled(enc.weight_ih_l0, He).T + _scaled(enc.bias_ih_l0, He)).contiguous()
-        self.w_enc_h = _scaled(enc.weight_hh_l0, He).T.contiguous()
-        self.b_enc_h = _scaled(enc.bias_hh_l0, He).contiguous()
+        self.h_enc = m.cts_ae.encoder.hidden_size
+        self.t_enc, self.w_enc_h, self.b_enc_h = _encoder_weights(m.cts_ae)
+        self.mirna_encoder = _encoder_weights(m.mirna_ae)
+
+    def encode_mirna(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, L) miRNA codes, already padded to the CTS length -> (L, B, H) encoder states,
+        step-major (what :meth:`mirna_projection` reads); equal to DeepTarget.encode_mirna."""
+        table, w_h, b_h = self.mirna_encoder
+        B, L = codes.shape
+        H = w_h.shape[0]
+        steps = codes.T.contiguous()  # (L, B): the miRNA is read 5'->3'
+        out = torch.empty(L, B, H, device=table.device, dtype=table.dtype)
+        h = torch.zeros(B, H, device=table.device, dtype=table.dtype)
+        for t in range(L):
+            h = _gru_step(table.index_select(0, steps[t]), torch.addmm(b_h, h, w_h), h, H, out[t])
+        return out
 
     def _take_interaction(self, m) -> None:
         He = self.h_enc

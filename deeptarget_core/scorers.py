@@ -160,6 +160,8 @@ class NeuralScorer:
                 with torch.inference_mode():
                     # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
                     codes = torch.from_numpy(encode_batch(todo[b], self.cts_length).astype(np.int64)).to(self.device)
+                    if self.fast:
+                        return self.fused.encode_mirna(codes).transpose(0, 1)
                     return self.model.encode_mirna(codes)  # (B, L, H)
 
             parts = self._map(encode, batch_slices(len(todo), batch))

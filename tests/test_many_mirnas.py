@@ -143,3 +143,19 @@ def test_gene_rows_of_a_group_equal_one_mirna_at_a_time(many, monkeypatch):
     for k, v in stacked.items():
         assert np.array_equal(getattr(together[0], k), v)
     assert together[0].mirna_ids == [m.id for m in mirnas]
+
+
+@pytest.mark.parametrize("cfg", [{}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}])
+def test_fused_mirna_encoder_equals_the_network(cfg, device):
+    import torch
+
+    from deeptarget_core import fused_gru
+    from deeptarget_core.seq import encode_batch
+
+    net = make_toy(seed=8, **cfg).to(device).eval()
+    codes = torch.from_numpy(encode_batch(random_seqs(np.random.default_rng(9), 50, 22), 40).astype(np.int64)).to(device)
+    with torch.inference_mode():
+        ref = net.encode_mirna(codes)
+        got = fused_gru.FusedGRU(net).encode_mirna(codes).transpose(0, 1)
+    assert ref.shape == got.shape and float(ref.abs().mean()) > 0.01
+    assert float((ref - got).abs().max()) < 1e-5

@@ -97,21 +97,19 @@ def predict_site_table(
 
     t0 = time.perf_counter()
     summary = PredictSummary(level="site")
-    header_done = False
-    pending = None  # (future scores, table, runs, types) of the chunk being scored
+    pending = None  # (future scores, chunk) of the chunk being scored
 
-    def finish(item) -> None:
-        future, table, runs, types = item
+    def finish(future, chunk: _SiteChunk) -> None:
         scores = future.result()
-        rows = table.rows
+        rows = chunk.table.rows
         if out is not None:
             text = format_scores(scores)
             out.write("".join(["\t".join(r) + "\t" + s + "\n" for r, s in zip(rows, text)]))
         if genes is not None:
-            ti = table.columns.index("mrna_id")
+            ti = chunk.table.columns.index("mrna_id")
             tids = np.asarray([r[ti] for r in rows], dtype=object)
-            for a, b, mid in runs:
-                genes.add_grouped(mid, mirna_seqs[mid], tids[a:b], scores[a:b], types[a:b], table.lines[a])
+            for a, b, mid in chunk.runs:
+                genes.add_grouped(mid, mirna_seqs[mid], tids[a:b], scores[a:b], chunk.types[a:b], chunk.table.lines[a])
         summary.n_cts += len(rows)
         if progress:
             progress(len(rows))
@@ -119,55 +117,75 @@ def predict_site_table(
     # One chunk is scored in the background while the next is parsed and the previous
     # written: reading/encoding/formatting overlap the network (torch releases the GIL).
     with ThreadPoolExecutor(1) as background:
-        for table in iter_tsv(path, ("mirna_id", "cts_seq"), chunk_rows):
-            cols = table.columns
-            if not header_done:
-                if "score" in cols:
-                    raise InputError("the table already has a 'score' column (already predicted?)", table.path, 1)
-                if genes is not None and "mrna_id" not in cols:
-                    raise InputError("gene-level output needs an mrna_id column", table.path, 1)
-                if out is not None:
-                    write_tsv_header(out, cols + ["score"])
-                header_done = True
+        for i, table in enumerate(iter_tsv(path, ("mirna_id", "cts_seq"), chunk_rows)):
+            if i == 0:
+                _site_table_header(table, out, genes is not None)
             if not table.rows:
                 continue
-            mi, ci = cols.index("mirna_id"), cols.index("cts_seq")
-            rows = table.rows
-            mids = [r[mi] for r in rows]
-            ctss = [r[ci] for r in rows]
-            short = next((i for i, c in enumerate(ctss) if len(c) < MIN_CTS_NT), None)
-            if short is not None:  # an empty or 1-nt cts_seq cannot hold a site: not scored
-                raise InputError(
-                    f"cts_seq '{ctss[short]}' is {len(ctss[short])} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)",
-                    table.path,
-                    table.lines[short],
-                )
-            codes = encode_cts(ctss, scorer.cts_length, table.path, table.lines)
-            runs = _mirna_runs(mids)
-            uniq: dict[str, int] = {}
-            idx = np.empty(len(rows), dtype=np.int64)
-            for a, b, mid in runs:
-                if mid not in mirna_seqs:
-                    raise InputError(f"miRNA id '{mid}' is not in {mirna_source}", table.path, table.lines[a])
-                idx[a:b] = uniq.setdefault(mirna_seqs[mid], len(uniq))
-            types = _site_types_of(table)
-            found = types == _FIND_SITE_TYPE  # no column, or a dt-make-negatives 'duplex' site
-            if found.any():  # the best seed match in the CTS, as for a pair table
-                rows_f = np.flatnonzero(found)
-                types[rows_f] = sites.best_site_types(
-                    [mirna_seqs[mids[i]] for i in rows_f], [normalise(ctss[i]) for i in rows_f], scorer.cts_length
-                )[0]
-            future = background.submit(scorer.score, list(uniq), idx, codes, types)
+            chunk = _SiteChunk.of(table, mirna_seqs, scorer.cts_length, mirna_source)
+            future = background.submit(scorer.score, chunk.mirnas, chunk.mirna_index, chunk.codes, chunk.types)
             if pending is not None:
-                finish(pending)
-            pending = (future, table, runs, types)
+                finish(*pending)
+            pending = (future, chunk)
         if pending is not None:
-            finish(pending)
+            finish(*pending)
     if genes is not None:
         genes.close()
         summary.n_pairs = genes.n_written
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _site_table_header(table, out: IO[str] | None, gene_level: bool) -> None:
+    """Check a site table's columns and write the scored table's header."""
+    if "score" in table.columns:
+        raise InputError("the table already has a 'score' column (already predicted?)", table.path, 1)
+    if gene_level and "mrna_id" not in table.columns:
+        raise InputError("gene-level output needs an mrna_id column", table.path, 1)
+    if out is not None:
+        write_tsv_header(out, table.columns + ["score"])
+
+
+@dataclass
+class _SiteChunk:
+    """One chunk of site-table rows, checked and encoded for the scorer."""
+
+    table: object
+    mirnas: list[str]  # distinct miRNA sequences of the chunk
+    mirna_index: np.ndarray  # row -> position in ``mirnas``
+    codes: np.ndarray
+    types: np.ndarray
+    runs: list[tuple[int, int, str]]  # (start, end, mirna_id) of runs of one miRNA
+
+    @classmethod
+    def of(cls, table, mirna_seqs: dict[str, str], cts_length: int, mirna_source: str) -> "_SiteChunk":
+        cols, rows = table.columns, table.rows
+        mi, ci = cols.index("mirna_id"), cols.index("cts_seq")
+        mids = [r[mi] for r in rows]
+        ctss = [r[ci] for r in rows]
+        short = next((i for i, c in enumerate(ctss) if len(c) < MIN_CTS_NT), None)
+        if short is not None:  # an empty or 1-nt cts_seq cannot hold a site: not scored
+            raise InputError(
+                f"cts_seq '{ctss[short]}' is {len(ctss[short])} nt; a CTS needs at least {MIN_CTS_NT} nt (a seed match)",
+                table.path,
+                table.lines[short],
+            )
+        codes = encode_cts(ctss, cts_length, table.path, table.lines)
+        runs = _mirna_runs(mids)
+        uniq: dict[str, int] = {}
+        idx = np.empty(len(rows), dtype=np.int64)
+        for a, b, mid in runs:
+            if mid not in mirna_seqs:
+                raise InputError(f"miRNA id '{mid}' is not in {mirna_source}", table.path, table.lines[a])
+            idx[a:b] = uniq.setdefault(mirna_seqs[mid], len(uniq))
+        types = _site_types_of(table)
+        found = types == _FIND_SITE_TYPE  # no column, or a dt-make-negatives 'duplex' site
+        if found.any():  # the best seed match in the CTS, as for a pair table
+            rows_f = np.flatnonzero(found)
+            types[rows_f] = sites.best_site_types(
+                [mirna_seqs[mids[i]] for i in rows_f], [normalise(ctss[i]) for i in rows_f], cts_length
+            )[0]
+        return cls(table, list(uniq), idx, codes, types, runs)
 
 
 def _site_types_of(table) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from . import sites
+from . import seq, sites
 
 SITE_FEATURES = ("logit", "supp3", "au", "near_stop", "min_dist")
 PAIR_FEATURES = ("log_utr_length", "coop_pairs", "occupancy", "best_canonical_logit", "any_canonical")
@@ -151,18 +151,17 @@ def site_context(
     p2 = site_end - 1 + offset - _A1_TYPES[kind] + (kind == _OFFSET_TYPE)
     if not len(target):
         return SiteContext(target, kind, p2, np.zeros((0, len(SITE_FEATURES))))
-    partners = supplementary_partners(mirna_seqs)[m_index]
+    partners = supplementary_partners(mirna_seqs)
     dist5 = site_start - 1
     dist3 = chunk.lengths[target] - site_end
-    values = np.column_stack(
-        [
-            np.concatenate([np.asarray(x, dtype=np.float64) for x in logits]),
-            supplementary_pairing(partners, chunk.codes, p2),
-            local_au(chunk.codes, site_start - 1 + offset, site_end - 1 + offset),
-            (dist5 < NEAR_STOP_NT).astype(np.float64),
-            np.log10(1.0 + np.minimum(dist5, dist3).astype(np.float64)),
-        ]
-    )
+    values = np.empty((len(target), len(SITE_FEATURES)))
+    values[:, 0] = np.concatenate([np.asarray(x, dtype=np.float64) for x in logits])
+    # the flank and 3'-pairing scans hold (sites x 30) arrays: slices keep memory flat
+    for part in seq.batch_slices(len(target), SITE_SLICE):
+        values[part, 1] = supplementary_pairing(partners[m_index[part]], chunk.codes, p2[part])
+        values[part, 2] = local_au(chunk.codes, site_start[part] - 1 + offset[part], site_end[part] - 1 + offset[part])
+    values[:, 3] = dist5 < NEAR_STOP_NT
+    values[:, 4] = np.log10(1.0 + np.minimum(dist5, dist3).astype(np.float64))
     return SiteContext(m_index * n_t + target, kind, p2, values)
 
 
@@ -219,6 +218,7 @@ def site_count_score(features: np.ndarray) -> np.ndarray:
     return sum(w * features[:, TYPE_GROUPS.index(t) * width] for t, w in weights.items())
 
 
+SITE_SLICE = 65_536  # sites whose flank / 3'-pairing features are computed at once (memory)
 GROUP_PAIRS = 200_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
 
 

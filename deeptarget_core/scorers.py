@@ -168,8 +168,10 @@ class NeuralScorer:
             self._states = torch.cat(parts if self._states is None else [self._states, *parts])
             first_row = len(self._rows)
             self._rows.update((q, first_row + i) for i, q in enumerate(todo))
-        rows = torch.tensor([self._rows[q] for q in seqs], dtype=torch.int64, device=self.device)
-        return self._states.index_select(0, rows)
+        rows = [self._rows[q] for q in seqs]
+        if rows == list(range(len(self._states))):  # the whole cache, in order: no copy
+            return self._states
+        return self._states.index_select(0, torch.tensor(rows, dtype=torch.int64, device=self.device))
 
     def _map(self, fn, items: list) -> list:
         """``fn`` over ``items``, on the thread pool when there is one and more than one item."""

@@ -2,7 +2,8 @@
 :func:`run_eval` -> :class:`EvalOutcome` (the metrics table, also for the tool's display).
 
 Owns what dt-eval writes: the metrics table, the per-miRNA AUC table, the JSON summary and the
-plots, as one output group; and the identity-shortcut baseline's row. Prediction, label and
+plots, as one output group; the identity-shortcut baseline's row; and the functional evaluation's
+table and pictures (:func:`run_functional`). Prediction, label and
 CV tables are read by :mod:`deeptarget_core.io`; the arithmetic is :mod:`deeptarget_core.metrics`.
 """
 
@@ -72,6 +73,31 @@ def run_eval(cmd: EvalCommand) -> EvalOutcome:
             plots.rmdir()  # the pictures went with the tables (one output group)
         raise
     return EvalOutcome(columns, rows)
+
+
+def run_functional(
+    predictions: Sequence[str], functional: str, utr: str, output: str, names: Sequence[str] = (), plots: Path | None = None
+) -> EvalOutcome:
+    """Functional evaluation (per-experiment figures of each prediction table and of the site
+    count) into ``output``, with the fold-change CDF pictures in ``plots``; the outcome holds
+    the mean rows (for the tool's display)."""
+    from . import functional as F
+    from .plots import safe_name
+
+    io.check_output_path(output)
+    if plots is not None:
+        io.check_output_path(plots, directory=True)
+    display = list(names) if names else default_names(list(predictions))
+    table, frame = F.evaluate_functional(functional, utr, predictions, display)
+    with io.output_group(), io.atomic_output(output) as handle:
+        table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
+        if plots is not None:
+            plots.mkdir(parents=True, exist_ok=True)
+            for name in [*display, F.SITE_COUNT]:
+                F.plot_cdf(frame, name, plots / f"functional_cdf_{safe_name(name)}.png")
+    means = table[table["experiment"] == "mean"]
+    rows = [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)]
+    return EvalOutcome(list(means.columns), rows)
 
 
 def _evaluate_all(cmd: EvalCommand):

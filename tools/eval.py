@@ -8,7 +8,6 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core import io
 from deeptarget_tools import _cli
 from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion, float_option
 
@@ -20,73 +19,86 @@ app = _cli.make_app(
 )
 
 
+OptPredictions = Annotated[
+    List[str],
+    typer.Argument(
+        help="Prediction tables with a score column (dt-predict site or gene output), or dt-train CV tables.",
+        metavar="PRED...",
+    ),
+]
+OptJsonOut = Annotated[Optional[str], typer.Option("--json", help="Also write all results as JSON.", metavar="FILE")]
+OptLabels = Annotated[
+    Optional[str],
+    typer.Option(
+        "--labels",
+        help="Label table (mirna_id, mrna_id, label) joined to the predictions on (mirna_id, mrna_id).",
+        metavar="TSV",
+    ),
+]
+OptThreshold = Annotated[float, float_option("--threshold", help="Score at or above which a pair is called a target.")]
+OptNames = Annotated[
+    Optional[List[str]], typer.Option("--name", help="Display name of each prediction file, in order (default: file name).")
+]
+OptGroupBy = Annotated[
+    Optional[str],
+    typer.Option(
+        "--group-by",
+        help="'mirna': also the within-miRNA AUC (P(target outscores non-target of the same miRNA)).",
+        metavar="mirna",
+    ),
+]
+OptPerMirna = Annotated[
+    Optional[str],
+    typer.Option("--per-mirna", help="With --group-by mirna: per-miRNA AUC table (miRNAs with both labels).", metavar="FILE"),
+]
+OptShortcutBaseline = Annotated[
+    Optional[str],
+    typer.Option(
+        "--shortcut-baseline",
+        help="Training pair table: add the identity-only predictor (score = the miRNA's positive rate there) on the first file's rows.",
+        metavar="TRAIN.tsv",
+    ),
+]
+OptPlots = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--plots",
+        help="Write ROC, PR, histogram and confusion-matrix PNGs here (with --functional: the fold-change CDF by score bin).",
+        metavar="DIR",
+    ),
+]
+OptFunctional = Annotated[
+    Optional[str],
+    typer.Option(
+        "--functional",
+        help="Fold-change table (experiment [type] mirna_id mirna_seq mrna_id logFC): per-experiment Spearman (all genes, genes with a canonical site) and AUC for the 10% most repressed genes of gene-level predictions, the site count beside them. Needs --utr.",
+        metavar="TSV",
+    ),
+]
+OptUtr = Annotated[
+    Optional[str],
+    typer.Option(
+        "--utr",
+        help="--functional: 3'UTR FASTA of its genes (for the site count and the canonical-site subset).",
+        metavar="FASTA",
+    ),
+]
+
+
 @app.command()
 def command(
-    predictions: Annotated[
-        List[str],
-        typer.Argument(
-            help="Prediction tables with a score column (dt-predict site or gene output), or dt-train CV tables.",
-            metavar="PRED...",
-        ),
-    ],
+    predictions: OptPredictions,
     output: OptOutput = "-",
-    json_out: Annotated[Optional[str], typer.Option("--json", help="Also write all results as JSON.", metavar="FILE")] = None,
-    labels: Annotated[
-        Optional[str],
-        typer.Option(
-            "--labels",
-            help="Label table (mirna_id, mrna_id, label) joined to the predictions on (mirna_id, mrna_id).",
-            metavar="TSV",
-        ),
-    ] = None,
-    threshold: Annotated[float, float_option("--threshold", help="Score at or above which a pair is called a target.")] = 0.5,
-    names: Annotated[
-        Optional[List[str]], typer.Option("--name", help="Display name of each prediction file, in order (default: file name).")
-    ] = None,
-    group_by: Annotated[
-        Optional[str],
-        typer.Option(
-            "--group-by",
-            help="'mirna': also the within-miRNA AUC (P(target outscores non-target of the same miRNA)).",
-            metavar="mirna",
-        ),
-    ] = None,
-    per_mirna: Annotated[
-        Optional[str],
-        typer.Option("--per-mirna", help="With --group-by mirna: per-miRNA AUC table (miRNAs with both labels).", metavar="FILE"),
-    ] = None,
-    shortcut_baseline: Annotated[
-        Optional[str],
-        typer.Option(
-            "--shortcut-baseline",
-            help="Training pair table: add the identity-only predictor (score = the miRNA's positive rate there) on the first file's rows.",
-            metavar="TRAIN.tsv",
-        ),
-    ] = None,
-    plots: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--plots",
-            help="Write ROC, PR, histogram and confusion-matrix PNGs here (with --functional: the fold-change CDF by score bin).",
-            metavar="DIR",
-        ),
-    ] = None,
-    functional: Annotated[
-        Optional[str],
-        typer.Option(
-            "--functional",
-            help="Fold-change table (experiment [type] mirna_id mirna_seq mrna_id logFC): per-experiment Spearman (all genes, genes with a canonical site) and AUC for the 10% most repressed genes of gene-level predictions, the site count beside them. Needs --utr.",
-            metavar="TSV",
-        ),
-    ] = None,
-    utr: Annotated[
-        Optional[str],
-        typer.Option(
-            "--utr",
-            help="--functional: 3'UTR FASTA of its genes (for the site count and the canonical-site subset).",
-            metavar="FASTA",
-        ),
-    ] = None,
+    json_out: OptJsonOut = None,
+    labels: OptLabels = None,
+    threshold: OptThreshold = 0.5,
+    names: OptNames = None,
+    group_by: OptGroupBy = None,
+    per_mirna: OptPerMirna = None,
+    shortcut_baseline: OptShortcutBaseline = None,
+    plots: OptPlots = None,
+    functional: OptFunctional = None,
+    utr: OptUtr = None,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
     debug: OptDebug = False,
@@ -106,32 +118,16 @@ def command(
 
 @_cli.handle_errors
 def _eval_functional(predictions, functional, utr, output, names, plots, quiet, debug=False) -> None:
-    from deeptarget_core import functional as F
-    from deeptarget_core.eval_command import default_names
-    from deeptarget_core.plots import safe_name
+    from deeptarget_core.eval_command import run_functional
 
     if utr is None:
         raise typer.BadParameter("--functional needs --utr FASTA (the site-count baseline scans the UTRs)")
     if names and len(names) != len(predictions):
         raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
     _cli.check_paths({"PRED": predictions, "--functional": functional, "--utr": utr}, {"-o": output})
-    io.check_output_path(output)
-    if plots is not None:
-        io.check_output_path(plots, directory=True)
-    display = list(names) if names else default_names(predictions)
-    table, frame = F.evaluate_functional(functional, utr, predictions, display)
-    with io.output_group(), io.atomic_output(output) as handle:
-        table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
-        if plots is not None:
-            plots.mkdir(parents=True, exist_ok=True)
-            for name in [*display, F.SITE_COUNT]:
-                F.plot_cdf(frame, name, plots / f"functional_cdf_{safe_name(name)}.png")
+    result = run_functional(predictions, functional, utr, output, names or (), plots)
     if not quiet:
-        means = table[table["experiment"] == "mean"]
-        _show(
-            list(means.columns),
-            [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)],
-        )
+        _show(result.columns, result.rows)
 
 
 @_cli.handle_errors

@@ -42,70 +42,81 @@ class OutFormat(str, Enum):
     sites = "sites"
 
 
+OptPositives = Annotated[
+    Optional[List[Path]],
+    typer.Option(
+        "--positives",
+        help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.",
+        metavar="TSV",
+        rich_help_panel="Input",
+    ),
+]
+OptIdPairs = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--id-pairs",
+        help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).",
+        metavar="TSV",
+        rich_help_panel="Input",
+    ),
+]
+OptReference = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--reference-mirnas",
+        help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).",
+        metavar="FASTA",
+        rich_help_panel="Input",
+    ),
+]
+OptRatio = Annotated[float, float_option("--ratio", low=0.0, high=1000.0, help="Negatives per positive.")]
+OptMocksPerMirna = Annotated[
+    Optional[int],
+    typer.Option("--mocks-per-mirna", min=1, max=1000, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1]."),
+]
+OptMinScore = Annotated[
+    float,
+    float_option("--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed)."),
+]
+OptMaxTries = Annotated[
+    int, typer.Option("--max-tries", min=1, max=10_000_000, help="Shuffles per mock before giving up on a miRNA.")
+]
+OptFill = Annotated[
+    bool, typer.Option("--fill/--no-fill", help="Make up a shortfall with further sites of other positives' targets.")
+]
+OptIncludePositives = Annotated[
+    bool,
+    typer.Option(
+        "--include-positives",
+        help="Also write the positives (label 1): a ready training set. Targets longer than --cts-length are cut to the window of the annotated site (extra columns site_start/site_end, 1-based, site_end opposite miRNA nt 1) or else of the real miRNA's best duplex sites.",
+    ),
+]
+OptOutFormat = Annotated[
+    OutFormat,
+    typer.Option("--format", help="pairs: pair table with label; sites: site table (site_type 'duplex') of the negatives."),
+]
+OptMockFasta = Annotated[
+    Optional[Path], typer.Option("--mock-fasta", help="Also write the mock miRNAs that were used as FASTA.", metavar="FASTA")
+]
+
+
 @app.command()
 def command(
-    positives: Annotated[
-        Optional[List[Path]],
-        typer.Option(
-            "--positives",
-            help="Positive pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...), site level (a CTS) or gene level (a whole UTR); rows with label 0 are ignored. Repeat for several files.",
-            metavar="TSV",
-            rich_help_panel="Input",
-        ),
-    ] = None,
+    positives: OptPositives = None,
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
-    pairs: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--id-pairs",
-            help="With --mirna/--utr: the positive (miRNA, target) id pairs (default: every miRNA x every target).",
-            metavar="TSV",
-            rich_help_panel="Input",
-        ),
-    ] = None,
+    pairs: OptIdPairs = None,
     pairs_old: Annotated[Optional[Path], hidden_alias("--pairs")] = None,
-    reference_mirnas: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--reference-mirnas",
-            help="miRNAs whose seeds mocks must avoid (FASTA, plain or gzip, e.g. miRBase mature.fa.gz); the input miRNAs are always avoided too (default: only they).",
-            metavar="FASTA",
-            rich_help_panel="Input",
-        ),
-    ] = None,
-    ratio: Annotated[float, float_option("--ratio", low=0.0, high=1000.0, help="Negatives per positive.")] = 1.0,
-    mocks_per_mirna: Annotated[
-        Optional[int],
-        typer.Option("--mocks-per-mirna", min=1, max=1000, help="Mock miRNAs per real miRNA [default: ceil(ratio), at least 1]."),
-    ] = None,
-    min_score: Annotated[
-        float,
-        float_option(
-            "--min-score", help="Keep duplex sites scoring at least this (miRanda-style score; 140 = a perfect 7mer seed)."
-        ),
-    ] = negatives.DEFAULT_MIN_SCORE,
+    reference_mirnas: OptReference = None,
+    ratio: OptRatio = 1.0,
+    mocks_per_mirna: OptMocksPerMirna = None,
+    min_score: OptMinScore = negatives.DEFAULT_MIN_SCORE,
     cts_length: OptCtsLength = 40,
-    max_tries: Annotated[
-        int, typer.Option("--max-tries", min=1, max=10_000_000, help="Shuffles per mock before giving up on a miRNA.")
-    ] = negatives.DEFAULT_MAX_TRIES,
-    fill: Annotated[
-        bool, typer.Option("--fill/--no-fill", help="Make up a shortfall with further sites of other positives' targets.")
-    ] = True,
-    include_positives: Annotated[
-        bool,
-        typer.Option(
-            "--include-positives",
-            help="Also write the positives (label 1): a ready training set. Targets longer than --cts-length are cut to the window of the annotated site (extra columns site_start/site_end, 1-based, site_end opposite miRNA nt 1) or else of the real miRNA's best duplex sites.",
-        ),
-    ] = False,
-    out_format: Annotated[
-        OutFormat,
-        typer.Option("--format", help="pairs: pair table with label; sites: site table (site_type 'duplex') of the negatives."),
-    ] = OutFormat.pairs,
-    mock_fasta: Annotated[
-        Optional[Path], typer.Option("--mock-fasta", help="Also write the mock miRNAs that were used as FASTA.", metavar="FASTA")
-    ] = None,
+    max_tries: OptMaxTries = negatives.DEFAULT_MAX_TRIES,
+    fill: OptFill = True,
+    include_positives: OptIncludePositives = False,
+    out_format: OptOutFormat = OutFormat.pairs,
+    mock_fasta: OptMockFasta = None,
     seed: OptSeed = DEFAULT_SEED,
     output: OptOutput = "-",
     quiet: OptQuiet = False,
@@ -114,6 +125,8 @@ def command(
     version: OptVersion = None,
 ) -> None:
     """Write negatives (label 0) for the positives; a summary goes to stderr."""
+    from deeptarget_core.negatives_command import NegativesCommand
+
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
     if not positives and (mirna is None or utr is None):
@@ -126,67 +139,14 @@ def command(
         raise typer.BadParameter("--ratio must be a finite number")
     if include_positives and out_format == OutFormat.sites:
         raise typer.BadParameter("--include-positives needs --format pairs")
-    k = mocks_per_mirna if mocks_per_mirna is not None else max(1, math.ceil(ratio))
-    _make(
-        positives or [],
-        mirna,
-        utr,
-        pairs,
-        reference_mirnas,
-        ratio,
-        k,
-        min_score,
-        cts_length,
-        max_tries,
-        fill,
-        include_positives,
-        out_format,
-        mock_fasta,
-        seed,
-        output,
-        debug=debug,
-    )
-
-
-@_cli.handle_errors
-def _make(
-    positive_paths,
-    mirna,
-    utr,
-    pairs,
-    reference,
-    ratio,
-    k,
-    min_score,
-    cts_length,
-    max_tries,
-    fill,
-    include_positives,
-    out_format,
-    mock_fasta,
-    seed,
-    output,
-    debug=False,
-) -> None:
-    from deeptarget_core.negatives_command import NegativesCommand, run_make_negatives
-
-    _cli.check_paths(
-        {"--positives": positive_paths, "--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--reference-mirnas": reference},
-        {"-o": output, "--mock-fasta": mock_fasta},
-    )
-    if mock_fasta is not None and str(mock_fasta) == str(output) == "-":
-        raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
-    stdin_inputs = [p for p in [*positive_paths, mirna, utr, pairs, reference] if p is not None and str(p) == "-"]
-    if len(stdin_inputs) > 1:
-        raise InputError("only one input can be read from stdin")
     cmd = NegativesCommand(
-        positives=positive_paths,
+        positives=positives or [],
         mirna=mirna,
         utr=utr,
         id_pairs=pairs,
-        reference=reference,
+        reference=reference_mirnas,
         ratio=ratio,
-        mocks_per_mirna=k,
+        mocks_per_mirna=mocks_per_mirna if mocks_per_mirna is not None else max(1, math.ceil(ratio)),
         min_score=min_score,
         cts_length=cts_length,
         max_tries=max_tries,
@@ -197,6 +157,20 @@ def _make(
         seed=seed,
         output=output,
     )
+    _make(cmd, debug=debug)
+
+
+@_cli.handle_errors
+def _make(cmd, debug=False) -> None:
+    from deeptarget_core.negatives_command import run_make_negatives
+
+    inputs = {"--positives": cmd.positives, "--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs}
+    _cli.check_paths({**inputs, "--reference-mirnas": cmd.reference}, {"-o": cmd.output, "--mock-fasta": cmd.mock_fasta})
+    if cmd.mock_fasta is not None and str(cmd.mock_fasta) == str(cmd.output) == "-":
+        raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
+    named = [*cmd.positives, cmd.mirna, cmd.utr, cmd.id_pairs, cmd.reference]
+    if len([p for p in named if p is not None and str(p) == "-"]) > 1:
+        raise InputError("only one input can be read from stdin")
     out = run_make_negatives(cmd, _cli.progress)
     s = out.summary
     hist = ", ".join(f"{n} with {made}" for made, n in s.per_positive.items())
@@ -209,7 +183,7 @@ def _make(
         s.n_mocks,
         out.n_mocks_used,
         s.n_negatives,
-        min_score,
+        cmd.min_score,
         hist,
         s.n_filled,
         s.seconds,
@@ -220,7 +194,7 @@ def _make(
         log.warning(
             "warning: ratio %g not reached: %d of %d negatives (%.1f%%); lower --min-score, raise "
             "--mocks-per-mirna or give longer targets",
-            ratio,
+            cmd.ratio,
             s.n_negatives,
             s.target,
             100.0 * s.n_negatives / max(s.target, 1),

@@ -55,80 +55,87 @@ class Aggregate(str, Enum):
     poisson = "poisson"
 
 
+OptSitesTable = Annotated[
+    Optional[str],
+    typer.Argument(help="Site table from dt-scan-cts ('-' = stdin); needs --mirna for the miRNA sequences.", metavar="[SITES]"),
+]
+OptPairs = Annotated[
+    Optional[str],
+    typer.Option(
+        "--pair-table",
+        help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).",
+        metavar="TSV",
+        rich_help_panel="Input",
+    ),
+]
+OptLevel = Annotated[
+    Level,
+    typer.Option(
+        "--level",
+        help="For --pair-table: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt.",
+    ),
+]
+OptGeneOutput = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gene-output",
+        help="Also write one row per (miRNA, target) pair: score, n_sites, best_site_type [, label].",
+        metavar="FILE",
+    ),
+]
+OptAggregate = Annotated[
+    Aggregate,
+    typer.Option(
+        "--aggregate",
+        help="Gene score: model = the gene model (every site and its context; needs the UTRs: --utr with a site table), max = best site score, poisson = max discounted by the chance of such a site in a UTR of that length.",
+    ),
+]
+OptGeneModel = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gene-model",
+        help="--aggregate model: gene model checkpoint from dt-train --level gene (default: the packaged one).",
+        metavar="FILE",
+    ),
+]
+OptAlpha = Annotated[
+    float,
+    float_option("--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
+]
+OptScanCtsLength = Annotated[
+    Optional[int],
+    typer.Option(
+        "--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."
+    ),
+]
+OptExact = Annotated[
+    bool,
+    typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower)."),
+]
+
+
 @app.command()
 def command(
-    sites_table: Annotated[
-        Optional[str],
-        typer.Argument(
-            help="Site table from dt-scan-cts ('-' = stdin); needs --mirna for the miRNA sequences.", metavar="[SITES]"
-        ),
-    ] = None,
+    sites_table: OptSitesTable = None,
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
-    pairs: Annotated[
-        Optional[str],
-        typer.Option(
-            "--pair-table",
-            help="Pair table (mirna_id mirna_seq mrna_id mrna_seq [label] ...): one CTS per row (site level) or a whole 3'UTR per row (gene level).",
-            metavar="TSV",
-            rich_help_panel="Input",
-        ),
-    ] = None,
+    pairs: OptPairs = None,
     utr_bed: OptUtrBed = None,
     pairs_old: Annotated[Optional[str], hidden_alias("--pairs")] = None,
-    level: Annotated[
-        Level,
-        typer.Option(
-            "--level",
-            help="For --pair-table: site or gene level; auto = site when every mrna_seq of the first 100,000 rows is <= 100 nt.",
-        ),
-    ] = Level.auto,
+    level: OptLevel = Level.auto,
     model: OptModel = None,
-    gene_output: Annotated[
-        Optional[str],
-        typer.Option(
-            "--gene-output",
-            help="Also write one row per (miRNA, target) pair: score, n_sites, best_site_type [, label].",
-            metavar="FILE",
-        ),
-    ] = None,
-    aggregate: Annotated[
-        Aggregate,
-        typer.Option(
-            "--aggregate",
-            help="Gene score: model = the gene model (every site and its context; needs the UTRs: --utr with a site table), max = best site score, poisson = max discounted by the chance of such a site in a UTR of that length.",
-        ),
-    ] = Aggregate.model,
-    gene_model: Annotated[
-        Optional[str],
-        typer.Option(
-            "--gene-model",
-            help="--aggregate model: gene model checkpoint from dt-train --level gene (default: the packaged one).",
-            metavar="FILE",
-        ),
-    ] = None,
-    alpha: Annotated[
-        float,
-        float_option(
-            "--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."
-        ),
-    ] = 0.05,
+    gene_output: OptGeneOutput = None,
+    aggregate: OptAggregate = Aggregate.model,
+    gene_model: OptGeneModel = None,
+    alpha: OptAlpha = 0.05,
     site_types: OptSiteTypes = SiteTypes.canonical,
-    cts_length: Annotated[
-        Optional[int],
-        typer.Option(
-            "--cts-length", min=20, max=200, help="CTS window for scanning (default: the model's CTS length; 40 for seed-match)."
-        ),
-    ] = None,
+    cts_length: OptScanCtsLength = None,
     output: OptOutput = "-",
     out_format: OptSiteFormat = SiteFormat.tsv,
     batch_size: OptBatchSize = 2048,
     threads: OptThreads = 2,
     device: OptDevice = Device.auto,
-    exact: Annotated[
-        bool,
-        typer.Option("--exact", help="Run the eager network instead of the fused fast path (same scores within 1e-5, slower)."),
-    ] = False,
+    exact: OptExact = False,
     seed: OptSeed = DEFAULT_SEED,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,

@@ -53,128 +53,153 @@ app = _cli.make_app(
 )
 
 
+OptTrain = Annotated[
+    Optional[List[Path]],
+    typer.Option("--train", help="Labelled pair table(s) to train on (site level).", metavar="TSV", rich_help_panel="Input"),
+]
+OptLevel = Annotated[
+    Level,
+    typer.Option(
+        "--level",
+        help="site: the site network (--train); gene: the gene model (--functional, --utr), see docs/gene-model.md.",
+    ),
+]
+OptFunctional = Annotated[
+    Optional[str],
+    typer.Option(
+        "--functional",
+        help="--level gene: fold changes after miRNA over-expression/knockout (experiment [type] mirna_id mirna_seq mrna_id logFC).",
+        metavar="TSV",
+        rich_help_panel="Input",
+    ),
+]
+OptUtr = Annotated[
+    Optional[str],
+    typer.Option(
+        "--utr", help="--level gene: 3'UTR FASTA of the functional table's genes.", metavar="FASTA", rich_help_panel="Input"
+    ),
+]
+OptPairTable = Annotated[
+    Optional[str],
+    typer.Option(
+        "--pair-table",
+        help="--level gene: labelled gene-level pair table (whole UTRs), reported beside the functional figures.",
+        metavar="TSV",
+        rich_help_panel="Input",
+    ),
+]
+OptSiteModel = Annotated[
+    Optional[str],
+    typer.Option(
+        "--site-model",
+        help="--level gene: site network for --features all and the CV's network baseline (default: the packaged one).",
+        metavar="FILE",
+        rich_help_panel="Input",
+    ),
+]
+OptFeatures = Annotated[
+    GeneFeatures,
+    typer.Option(
+        "--features",
+        help="--level gene: context (site context, no network pass; the default model) or all (adds the site network's log-odds).",
+    ),
+]
+OptAlpha = Annotated[float, float_option("--alpha", low=0.0, low_open=True, help="--level gene: ridge penalty.")]
+OptVal = Annotated[
+    Optional[Path],
+    typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV", rich_help_panel="Input"),
+]
+OptPretrained = Annotated[
+    Optional[Path],
+    typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt", rich_help_panel="Input"),
+]
+OptNoPretrain = Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")]
+OptModelOutput = Annotated[
+    str,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Model checkpoint, uncompressed: a .gz name is refused (or the CV metrics TSV with --cv).",
+        metavar="FILE",
+        rich_help_panel="Output",
+    ),
+]
+OptLayers = Annotated[int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")]
+OptBidirectional = Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")]
+OptDropout = Annotated[float, float_option("--dropout", low=0.0, high=0.9)]
+OptPairing = Annotated[
+    bool,
+    typer.Option(
+        "--pairing/--no-pairing",
+        help="Add explicit base-pairing channels (miRNA nt vs CTS nt 3, 4, 5 steps on) to the stacked RNN's input; --no-pairing is the paper's network.",
+    ),
+]
+OptSitePrior = Annotated[
+    bool,
+    typer.Option(
+        "--site-prior/--no-site-prior",
+        help="After training, fit one log-odds offset per seed-match type (8mer ... none) on the validation table with the network frozen (the inner split with --cv); dt-predict adds it to the network's score.",
+    ),
+]
+OptPatience = Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")]
+OptBalanceByMirna = Annotated[
+    bool,
+    typer.Option(
+        "--balance-by-mirna",
+        help="Each epoch, give every miRNA as many positives as negatives (all of its minority label, a fresh draw of its majority label; single-label miRNAs left out): the miRNA's identity then says nothing about the label.",
+    ),
+]
+OptSelectBy = Annotated[SelectBy, typer.Option("--select-by", help="Validation metric for early stopping and the kept epoch.")]
+OptCv = Annotated[Optional[int], typer.Option("--cv", min=2, max=100, help="K-fold cross-validation; writes metrics TSV to -o.")]
+OptCvPredictions = Annotated[
+    Optional[str],
+    typer.Option(
+        "--cv-predictions",
+        help="With --cv: the out-of-fold score of every pair (its table's columns minus sequences, plus fold and score) for dt-eval.",
+        metavar="TSV",
+    ),
+]
+OptGroupBy = Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")]
+OptLogFile = Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")]
+OptResume = Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")]
+
+
+# command()'s parameters that are not site-level training options
+_NOT_SITE_LEVEL = ("quiet", "verbose", "version", "level", "functional", "utr", "pair_table", "site_model", "features", "alpha")
+
+
 @app.command()
 def command(
-    train: Annotated[
-        Optional[List[Path]],
-        typer.Option("--train", help="Labelled pair table(s) to train on (site level).", metavar="TSV", rich_help_panel="Input"),
-    ] = None,
-    level: Annotated[
-        Level,
-        typer.Option(
-            "--level",
-            help="site: the site network (--train); gene: the gene model (--functional, --utr), see docs/gene-model.md.",
-        ),
-    ] = Level.site,
-    functional: Annotated[
-        Optional[str],
-        typer.Option(
-            "--functional",
-            help="--level gene: fold changes after miRNA over-expression/knockout (experiment [type] mirna_id mirna_seq mrna_id logFC).",
-            metavar="TSV",
-            rich_help_panel="Input",
-        ),
-    ] = None,
-    utr: Annotated[
-        Optional[str],
-        typer.Option(
-            "--utr", help="--level gene: 3'UTR FASTA of the functional table's genes.", metavar="FASTA", rich_help_panel="Input"
-        ),
-    ] = None,
-    pair_table: Annotated[
-        Optional[str],
-        typer.Option(
-            "--pair-table",
-            help="--level gene: labelled gene-level pair table (whole UTRs), reported beside the functional figures.",
-            metavar="TSV",
-            rich_help_panel="Input",
-        ),
-    ] = None,
-    site_model: Annotated[
-        Optional[str],
-        typer.Option(
-            "--site-model",
-            help="--level gene: site network for --features all and the CV's network baseline (default: the packaged one).",
-            metavar="FILE",
-            rich_help_panel="Input",
-        ),
-    ] = None,
-    features: Annotated[
-        GeneFeatures,
-        typer.Option(
-            "--features",
-            help="--level gene: context (site context, no network pass; the default model) or all (adds the site network's log-odds).",
-        ),
-    ] = GeneFeatures.context,
-    alpha: Annotated[float, float_option("--alpha", low=0.0, low_open=True, help="--level gene: ridge penalty.")] = 100.0,
-    val: Annotated[
-        Optional[Path],
-        typer.Option("--val", help="Labelled validation pair table (early stopping).", metavar="TSV", rich_help_panel="Input"),
-    ] = None,
-    pretrained: Annotated[
-        Optional[Path],
-        typer.Option("--pretrained", help="Autoencoder checkpoint from dt-pretrain.", metavar="AE.pt", rich_help_panel="Input"),
-    ] = None,
-    no_pretrain: Annotated[bool, typer.Option("--no-pretrain", help="Fresh encoders (the ablation).")] = False,
-    output: Annotated[
-        str,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Model checkpoint, uncompressed: a .gz name is refused (or the CV metrics TSV with --cv).",
-            metavar="FILE",
-            rich_help_panel="Output",
-        ),
-    ] = "model.pt",
+    train: OptTrain = None,
+    level: OptLevel = Level.site,
+    functional: OptFunctional = None,
+    utr: OptUtr = None,
+    pair_table: OptPairTable = None,
+    site_model: OptSiteModel = None,
+    features: OptFeatures = GeneFeatures.context,
+    alpha: OptAlpha = 100.0,
+    val: OptVal = None,
+    pretrained: OptPretrained = None,
+    no_pretrain: OptNoPretrain = False,
+    output: OptModelOutput = "model.pt",
     cell: OptCell = Cell.gru,
-    layers: Annotated[
-        int, typer.Option("--layers", min=1, max=3, help="Stacked RNN layers: 1 (30), 2 (60-30), 3 (60-60-30).")
-    ] = 2,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional", help="Bidirectional stacked RNN.")] = False,
-    dropout: Annotated[float, float_option("--dropout", low=0.0, high=0.9)] = 0.1,
-    pairing: Annotated[
-        bool,
-        typer.Option(
-            "--pairing/--no-pairing",
-            help="Add explicit base-pairing channels (miRNA nt vs CTS nt 3, 4, 5 steps on) to the stacked RNN's input; --no-pairing is the paper's network.",
-        ),
-    ] = False,
-    site_prior: Annotated[
-        bool,
-        typer.Option(
-            "--site-prior/--no-site-prior",
-            help="After training, fit one log-odds offset per seed-match type (8mer ... none) on the validation table with the network frozen (the inner split with --cv); dt-predict adds it to the network's score.",
-        ),
-    ] = False,
+    layers: OptLayers = 2,
+    bidirectional: OptBidirectional = False,
+    dropout: OptDropout = 0.1,
+    pairing: OptPairing = False,
+    site_prior: OptSitePrior = False,
     cts_length: OptCtsLength = 40,
     batch_size: OptBatchSize = 50,
     epochs: OptEpochs = 10,
     lr: OptLearningRate = 1e-3,
-    patience: Annotated[int, typer.Option("--patience", min=1, help="Epochs without validation gain before stopping.")] = 3,
-    balance_by_mirna: Annotated[
-        bool,
-        typer.Option(
-            "--balance-by-mirna",
-            help="Each epoch, give every miRNA as many positives as negatives (all of its minority label, a fresh draw of its majority label; single-label miRNAs left out): the miRNA's identity then says nothing about the label.",
-        ),
-    ] = False,
-    select_by: Annotated[
-        SelectBy, typer.Option("--select-by", help="Validation metric for early stopping and the kept epoch.")
-    ] = SelectBy.roc_auc,
-    cv: Annotated[
-        Optional[int], typer.Option("--cv", min=2, max=100, help="K-fold cross-validation; writes metrics TSV to -o.")
-    ] = None,
-    cv_predictions: Annotated[
-        Optional[str],
-        typer.Option(
-            "--cv-predictions",
-            help="With --cv: the out-of-fold score of every pair (its table's columns minus sequences, plus fold and score) for dt-eval.",
-            metavar="TSV",
-        ),
-    ] = None,
-    group_by: Annotated[Optional[str], typer.Option("--group-by", help="'mirna': no miRNA on both sides of a fold.")] = None,
-    log_file: Annotated[Optional[Path], typer.Option("--log", help="TSV training log (default: OUTPUT.log.tsv).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")] = False,
+    patience: OptPatience = 3,
+    balance_by_mirna: OptBalanceByMirna = False,
+    select_by: OptSelectBy = SelectBy.roc_auc,
+    cv: OptCv = None,
+    cv_predictions: OptCvPredictions = None,
+    group_by: OptGroupBy = None,
+    log_file: OptLogFile = None,
+    resume: OptResume = False,
     seed: OptSeed = DEFAULT_SEED,
     device: OptDevice = Device.auto,
     threads: OptThreads = 2,
@@ -192,14 +217,7 @@ def command(
         return
     if not train:
         raise typer.BadParameter("--train is required (site level; --level gene trains the gene model)")
-    _run(
-        **{
-            k: v
-            for k, v in locals().items()
-            if k
-            not in ("quiet", "verbose", "version", "level", "functional", "utr", "pair_table", "site_model", "features", "alpha")
-        }
-    )
+    _run(**{k: v for k, v in locals().items() if k not in _NOT_SITE_LEVEL})
 
 
 @_cli.handle_errors
@@ -210,9 +228,8 @@ def _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, outp
         raise typer.BadParameter("--level gene trains on --functional and --utr, not --train")
     if functional is None or utr is None:
         raise typer.BadParameter("--level gene needs --functional TSV and --utr FASTA")
-    _cli.check_paths(
-        {"--functional": functional, "--utr": utr, "--pair-table": pair_table, "--site-model": site_model}, {"-o": output}
-    )
+    inputs = {"--functional": functional, "--utr": utr, "--pair-table": pair_table, "--site-model": site_model}
+    _cli.check_paths(inputs, {"-o": output})
     opts = G.GeneTrainOptions(
         functional=functional,
         utr=utr,
@@ -240,37 +257,24 @@ def _run(debug: bool = False, **kw) -> None:
     _check(kw["group_by"], kw["pretrained"], kw.pop("no_pretrain"), kw["cv"], kw["cv_predictions"], kw["site_prior"], kw["val"])
     kw["group_by_mirna"] = kw.pop("group_by") == "mirna"
     cmd = TrainCommand(**{k: getattr(v, "value", v) for k, v in kw.items()})
-    train, val, pretrained, output, cv, cv_predictions = (
-        cmd.train,
-        cmd.val,
-        cmd.pretrained,
-        cmd.output,
-        cmd.cv,
-        cmd.cv_predictions,
-    )
+    outputs = {"-o": cmd.output, "--cv-predictions": cmd.cv_predictions if cmd.cv is not None else None, "--log": cmd.log_path}
     _cli.check_paths(
-        {"--train": train, "--val": val, "--pretrained": pretrained},
-        {
-            "-o": output,
-            "--cv-predictions": cv_predictions if cv is not None else None,
-            "--log": cmd.log_path,
-            "the resume file": cmd.resume_path,
-        },
+        {"--train": cmd.train, "--val": cmd.val, "--pretrained": cmd.pretrained}, {**outputs, "the resume file": cmd.resume_path}
     )
-    if cmd.resume and cmd.resume_path is None and cv is None:
-        raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {output}")
+    if cmd.resume and cmd.resume_path is None and cmd.cv is None:
+        raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {cmd.output}")
     out = run_train(cmd, _cli.progress)
-    if cv is not None:
+    if cmd.cv is not None:
         mean = out.cv_mean
         log.info(
             "dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s",
-            cv,
+            cmd.cv,
             mean["roc_auc"],
             mean["within_mirna_auc"],
-            output,
+            cmd.output,
         )
     else:
-        log.info("dt-train: best epoch %d -> %s", out.best_epoch, output)
+        log.info("dt-train: best epoch %d -> %s", out.best_epoch, cmd.output)
 
 
 def _check(group_by, pretrained, no_pretrain, cv, cv_predictions, site_prior, val) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
-from scipy.special import expit  # scipy comes with scikit-learn
 
 from . import sites
 from .errors import InputError
@@ -222,7 +221,14 @@ class NeuralScorer:
         out = logit[inverse]
         if self.site_offsets is not None:
             out += self.site_offsets[np.asarray(site_type, dtype=np.int64)]
-        return expit(out)
+        return sigmoid(out)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) in float64, as scipy.special.expit computes it (without importing
+    scipy.special: 0.18 s of every dt-predict start)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def distinct_windows(mirna_index: np.ndarray, cts_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -219,7 +219,7 @@ def site_count_score(features: np.ndarray) -> np.ndarray:
 
 
 SITE_SLICE = 65_536  # sites whose flank / 3'-pairing features are computed at once (memory)
-GROUP_PAIRS = 200_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
+GROUP_PAIRS = 50_000  # (miRNA, target) rows per feature group: bounds memory, amortises numpy calls
 
 
 @dataclass

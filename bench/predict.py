@@ -4,7 +4,8 @@
 The site table is dt-scan-cts output for all human miRNAs (miRBase 22.1) against the
 synthetic 3'UTRome of bench/scan.py (AU-rich, log-normal lengths, fixed seed), cut to
 --cts rows. dt-predict then runs as the real command line in a child process (site table
--> scores + gene-level output, both to files), and wall time and peak RSS are reported.
+-> scores + gene-level output, both to files; gene rows by the default gene model, which reads
+the UTRs, or by --aggregate max), and wall time and peak RSS are reported.
 
 The model: the packaged default when present, else a random-weight network of the default
 architecture (same cost: speed does not depend on the weights), made with a fixed seed.
@@ -60,6 +61,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=2048)
     ap.add_argument("--model", default=None, help="checkpoint (default: packaged, else a random one)")
+    ap.add_argument(
+        "--aggregate",
+        default="model",
+        choices=["model", "max"],
+        help="gene output: the gene model (the default; reads the UTRs with --utr) or the best site",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
@@ -93,6 +100,9 @@ def main() -> None:
             str(OUT / "predict_scores.tsv"),
             "--gene-output",
             str(OUT / "predict_genes.tsv"),
+            "--aggregate",
+            args.aggregate,
+            *(["--utr", str(OUT / f"utrome_{args.mnt:g}M.fa.gz")] if args.aggregate == "model" else []),
         ]
     )
     load_after = os.getloadavg()[0]
@@ -116,6 +126,7 @@ def main() -> None:
         "cts": n,
         "model": Path(model).name,
         "threads": args.threads,
+        "aggregate": args.aggregate,
         "batch_size": args.batch_size,
         "wall_s": round(wall, 1),
         "cts_per_s": round(n / wall),

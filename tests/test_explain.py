@@ -362,7 +362,10 @@ def test_cli_sequences_on_the_command_line_and_force(tmp_path, toy_path):
         (lambda d: ["BADCTS", "--mirna", str(EXAMPLES / "mirnas.fa")], r"bad\.tsv:3: cts_seq .* letters other than"),
         (lambda d: ["SITES"], r"no mirna_seq column: give the miRNA sequences as a FASTA"),
         (lambda d: ["BADSCORE", "--mirna", str(EXAMPLES / "mirnas.fa"), "--top", "2"], r"pred\.tsv:2: score 'high'"),
-        (lambda d: ["--mirna-seq", LET7, "--mirna-seq", MIR21, "--cts-seq", "A" * 40], r"as many CTS sequences \(1\) as miRNA sequences \(2\)"),
+        (
+            lambda d: ["--mirna-seq", LET7, "--mirna-seq", MIR21, "--cts-seq", "A" * 40],
+            r"as many CTS sequences \(1\) as miRNA sequences \(2\)",
+        ),
         (lambda d: ["--mirna-seq", "UGAGXUAG", "--cts-seq", "A" * 40], r"--mirna-seq #1 'UGAGXUAG'"),
         (lambda d: ["--mirna-seq", LET7, "--cts-seq", "A" * 40, "--layer", "3"], r"--layer 3: .* 2 layer"),
         (lambda d: ["SITES", "--mirna", str(EXAMPLES / "mirnas.fa"), "--model", str(d / "sites.tsv")], r"checkpoint"),

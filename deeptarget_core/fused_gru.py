@@ -42,6 +42,15 @@ def _gru_step(gi, gh, h, H, out=None):
     return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
 
+class MirnaStates:
+    """miRNA encoder states, step-major (L, K, H): the miRNA side of :meth:`FusedGRU.log_odds`
+    for batches of many distinct miRNAs (each with a site or two), where projecting every miRNA
+    first would cost as much and hold a table (directions, L, K, 3H) six times the size."""
+
+    def __init__(self, states: torch.Tensor):
+        self.by_step = states.transpose(0, 1).contiguous()
+
+
 def _encoder_weights(ae) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """An autoencoder's encoder as the loop reads it: the embedding and input projection as one
     lookup table (one row per code), the recurrent weights transposed and the bias (n rows x 2)."""
@@ -126,9 +135,22 @@ class FusedGRU:
         pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets, out=out.transpose(0, 1))
         return out
 
+    def _first_input(self, mirna, d: int, t: int, idx, single: bool, x, w):
+        """The first layer's input pre-activation at step ``t``, direction ``d``: the miRNA's
+        part plus ``x @ w``. ``mirna`` is a projection table (directions, L, K, 3H) or
+        :class:`MirnaStates` (the projection then runs per CTS: one more small GEMM per step,
+        no table of every miRNA's projection when a batch holds many miRNAs)."""
+        if isinstance(mirna, MirnaStates):
+            p = self.layers[0]["dirs"][d]
+            gi = torch.addmm(p["b_ih"], mirna.by_step[t].index_select(0, idx), p["w_ih_mirna"].T)
+            return gi.addmm_(x, w)
+        base = mirna[d, t, idx[0]].expand(x.shape[0], -1) if single else mirna[d, t].index_select(0, idx)
+        return torch.addmm(base, x, w)
+
     def log_odds(self, mirna_pre, mirna_codes, idx, codes):
         """logit[1] - logit[0] of CTSs ``codes`` (B, L) against miRNAs ``idx`` (B,), given the
-        miRNAs' projections ``mirna_pre`` (directions, L, K, 3H) and codes (K, L)."""
+        miRNAs' projections ``mirna_pre`` (directions, L, K, 3H) or their :class:`MirnaStates`,
+        and their codes (K, L)."""
         if all(len(layer["dirs"]) == 1 for layer in self.layers):
             pairing = self._pairing_steps(mirna_codes, idx, codes) if self.pairing_offsets else None
             return self._wavefront(mirna_pre, idx, codes, pairing)
@@ -144,15 +166,13 @@ class FusedGRU:
         params = [layer["dirs"][0] for layer in self.layers]
         hs = [torch.zeros(B, layer["H"], device=dev, dtype=dt) for layer in self.layers]
         single = bool((idx == idx[0]).all())
-        pre = mirna_pre[0]
         for t in range(L):
             gi_e = self.t_enc.index_select(0, steps[t])
             h_e = _gru_step(gi_e, torch.addmm(self.b_enc_h, h_e, self.w_enc_h), h_e, self.h_enc)
             x = h_e
             for i, (p, layer) in enumerate(zip(params, self.layers)):
                 if i == 0:
-                    base = pre[t, idx[0]].expand(B, -1) if single else pre[t].index_select(0, idx)
-                    gi = torch.addmm(base, x, p["w_ih"])
+                    gi = self._first_input(mirna_pre, 0, t, idx, single, x, p["w_ih"])
                     if pairing is not None:
                         gi = gi.addmm_(pairing[t], p["w_pair"])
                 else:
@@ -198,10 +218,9 @@ class FusedGRU:
                 out = None if last else torch.empty(L, B, H, device=dev, dtype=dt)
                 for t in range(L) if d == 0 else range(L - 1, -1, -1):
                     if li == 0:
-                        base = mirna_pre[d, t, idx[0]].expand(B, -1) if single else mirna_pre[d, t].index_select(0, idx)
+                        gi = self._first_input(mirna_pre, d, t, idx, single, xs[0][t], w_parts[0])
                     else:
-                        base = p["b_ih"]
-                    gi = torch.addmm(base, xs[0][t], w_parts[0])
+                        gi = torch.addmm(p["b_ih"], xs[0][t], w_parts[0])
                     for x_k, w_k in zip(xs[1:], w_parts[1:]):
                         gi = gi.addmm_(x_k[t], w_k)
                     h = _gru_step(gi, torch.addmm(p["b_hh"], h, p["w_hh"]), h, H, None if out is None else out[t])

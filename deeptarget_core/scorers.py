@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import torch
 
 SCORE_DIGITS = 6
+MANY_MIRNAS_PER_BATCH = 4  # more than 1 distinct miRNA per 4 CTSs of a batch: project per CTS
 MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_states)
 NO_SITE = "none"
 
@@ -188,8 +189,12 @@ class NeuralScorer:
         local_t = torch.from_numpy(local.astype(np.int64)).to(self.device)
         m_states, m_codes = states.index_select(0, used_t), mirna_codes.index_select(0, used_t)
         if self.fast:
-            pre = self.fused.mirna_projection(m_states)
-            return self.fused.log_odds(pre, m_codes, local_t, codes)
+            from . import fused_gru
+
+            # few miRNAs: project each once; many (a site or two each): project per CTS
+            many = len(used) * MANY_MIRNAS_PER_BATCH > len(idx)
+            mirna = fused_gru.MirnaStates(m_states) if many else self.fused.mirna_projection(m_states)
+            return self.fused.log_odds(mirna, m_codes, local_t, codes)
         m = self.model
         logits = m.classify(
             m_states.index_select(0, local_t), m.encode_cts(codes), m.pairing(m_codes.index_select(0, local_t), codes)

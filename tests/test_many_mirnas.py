@@ -159,3 +159,25 @@ def test_fused_mirna_encoder_equals_the_network(cfg, device):
         got = fused_gru.FusedGRU(net).encode_mirna(codes).transpose(0, 1)
     assert ref.shape == got.shape and float(ref.abs().mean()) > 0.01
     assert float((ref - got).abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("cfg", [{"layers": 2}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}])
+def test_per_cts_projection_equals_the_projection_table(cfg):
+    """Batches of many distinct miRNAs project per CTS (MirnaStates): same log-odds as the table."""
+    import torch
+
+    from deeptarget_core import fused_gru
+    from deeptarget_core.seq import encode_batch
+
+    net = make_toy(seed=10, **cfg).eval()
+    fused = fused_gru.FusedGRU(net)
+    rng = np.random.default_rng(11)
+    mirna_codes = torch.from_numpy(encode_batch(random_seqs(rng, 40, 22), 40).astype(np.int64))
+    idx = torch.from_numpy(rng.integers(0, 40, size=64))
+    codes = torch.from_numpy(rng.integers(1, 5, size=(64, 40)))
+    with torch.inference_mode():
+        states = fused.encode_mirna(mirna_codes).transpose(0, 1)
+        table = fused.log_odds(fused.mirna_projection(states), mirna_codes, idx, codes)
+        per_cts = fused.log_odds(fused_gru.MirnaStates(states), mirna_codes, idx, codes)
+    assert float(table.std()) > 0.01
+    assert float((table - per_cts).abs().max()) < 1e-5

@@ -1,40 +1,105 @@
-"""dt-predict's operation as a library call: :class:`PredictCommand` (typed options) + a site
-scorer -> :func:`run_predict` -> :class:`~deeptarget_core.predict.PredictSummary`.
+"""dt-predict's operation as a library call: :class:`PredictCommand` (typed options) ->
+:func:`run_predict` -> :class:`PredictOutcome` (the summary and its report line).
 
-Owns the choice of pipeline (site table, scan of miRNA x UTR FASTAs, site- or gene-level pair
-table), the gene-level sink that goes with it (max / Poisson :class:`GeneWriter`, the gene
-model's rows) and the opening of the outputs as one group (all written or none). The command
-layer (tools/predict.py) checks the option combinations, makes the scorer and logs.
+Owns the site scorer's construction (runtime set-up, the model, its CTS length), the pair
+table's level, the choice of pipeline (site table, scan of miRNA x UTR FASTAs, site- or
+gene-level pair table), the gene-level sink that goes with it (max / Poisson
+:class:`GeneWriter`, the gene model's rows; the gene model falls back to max on a site table
+without UTRs) and the opening of the outputs as one group (all written or none). The command
+layer (tools/predict.py) checks the option combinations and logs.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from . import genome, io, predict
+from .errors import UsageError
 from .runtime import Progress, no_progress
+
+log = logging.getLogger("deeptarget")
 
 
 @dataclass
 class PredictCommand:
-    """Inputs and outputs of one prediction run (values, not flags). Exactly one input kind:
-    ``sites_table`` (+ ``mirna``), ``mirna`` + ``utr`` (a scan), or ``pairs`` at ``pair_level``."""
+    """Inputs, outputs and model of one prediction run (values, not flags). Exactly one input
+    kind: ``sites_table`` (+ ``mirna``), ``mirna`` + ``utr`` (a scan), or ``pairs`` (read at
+    ``level``)."""
 
     output: str = "-"
     sites_table: str | None = None
     mirna: str | None = None
     utr: str | None = None
     pairs: str | None = None
-    pair_level: str | None = None  # 'site' or 'gene' for a pair table
+    level: str = "auto"  # for a pair table: auto | site | gene
     gene_output: str | None = None
     aggregate: str = "model"  # model | max | poisson
     gene_model: str | None = None  # None: the packaged gene model
     alpha: float = 0.05
-    relaxed: bool = False
+    site_types: str = "canonical"  # canonical | relaxed
     out_format: str = "tsv"
     utr_bed: str | None = None
     seed: int = 1
+    model: str | None = None  # a checkpoint, None for the packaged one, or 'seed-match'
+    cts_length: int | None = None  # None: the model's
+    batch_size: int = 2048
+    threads: int = 2
+    device: str = "auto"
+    exact: bool = False  # the eager network instead of the fused fast path
+    pair_level: str | None = None  # the pair table's level, resolved by run_predict
+
+    @property
+    def relaxed(self) -> bool:
+        return self.site_types == "relaxed"
+
+
+@dataclass
+class PredictOutcome:
+    summary: predict.PredictSummary
+    gene_output: str | None = None
+
+    def report(self) -> str:
+        """The run's closing log line."""
+        s = self.summary
+        rows = f"; {s.n_pairs} gene rows" if self.gene_output is not None else ""
+        return f"dt-predict: {int(s.n_cts)} CTS scored in {s.seconds:.1f} s ({s.rate:.0f} CTS/s){rows}"
+
+
+def make_scorer(cmd: PredictCommand) -> predict.SiteScorer:
+    """The site scorer of ``cmd.model`` (runtime set-up first; the seed-match baseline runs on
+    the CPU), its CTS length checked against ``cmd.cts_length``."""
+    from . import runtime
+
+    seed_match = cmd.model == predict.SEED_MATCH
+    dev = "cpu" if seed_match else str(runtime.setup(cmd.threads, cmd.device))
+    scorer = predict.make_scorer(
+        cmd.model, device=dev, batch_size=cmd.batch_size, fast=not cmd.exact, cts_length=cmd.cts_length, threads=cmd.threads
+    )
+    if cmd.cts_length is not None and cmd.cts_length != scorer.cts_length:
+        raise UsageError(f"{{option}} {cmd.cts_length}: this model reads {scorer.cts_length}-nt CTSs", option="cts_length")
+    shown = "seed-match" if seed_match else (cmd.model or "packaged default")
+    log.info("dt-predict: model %s (CTS length %d)", shown, scorer.cts_length)
+    return scorer
+
+
+def _resolve(cmd: PredictCommand) -> None:
+    """The pair table's level; the aggregation a site table without UTRs allows."""
+    if cmd.pairs is not None:
+        cmd.pair_level = cmd.level if cmd.level != "auto" else predict.pair_table_level(cmd.pairs)
+        log.info("dt-predict: pair table read at %s level", cmd.pair_level)
+    if cmd.pair_level == "site" and cmd.gene_output is not None:
+        raise UsageError(
+            "gene rows need gene-level input (a site table, miRNA and UTR FASTAs or a gene-level pair table)",
+            option="gene_output",
+        )
+    no_utrs = cmd.gene_output is not None and cmd.sites_table is not None and cmd.utr is None
+    if cmd.aggregate == "model" and no_utrs:
+        log.warning("dt-predict: gene scores by --aggregate max: the gene model needs the UTRs (give --utr)")
+        cmd.aggregate = "max"
+    if cmd.aggregate == "poisson" and no_utrs:
+        raise UsageError("Poisson aggregation of a site table needs the UTR FASTA (for the UTR lengths)", option="utr")
 
 
 class _Discard:
@@ -44,8 +109,14 @@ class _Discard:
         return len(text)
 
 
-def run_predict(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | None = None) -> predict.PredictSummary:
-    """Score the sites of ``cmd``'s input with ``scorer`` and write -o (and the gene table)."""
+def run_predict(cmd: PredictCommand, progress: Progress | None = None) -> PredictOutcome:
+    """Make the scorer, score the sites of ``cmd``'s input and write -o (and the gene table)."""
+    scorer = make_scorer(cmd)
+    _resolve(cmd)
+    return PredictOutcome(_run(cmd, scorer, progress), cmd.gene_output)
+
+
+def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | None) -> predict.PredictSummary:
     gene_scorer = None
     if cmd.aggregate == "model" and cmd.gene_output is not None:
         from . import gene_model as gm

@@ -3,7 +3,9 @@
 stdout carries data only. Bad input ends with one ``error: ...`` line on stderr and exit 1
 (usage errors exit 2, Ctrl-C exits 130, SIGTERM 143, SIGHUP 129); ``--debug`` shows the
 traceback. Checks that every tool makes on its command line live here too:
-:func:`check_paths` (no output is an input or another output).
+:func:`check_paths` (no output is an input or another output), :func:`refuse` (a tool's table
+of option combinations), :func:`one_stdin`; and :func:`options_of` (a command's typed options
+from the tool's parameters).
 """
 
 from __future__ import annotations
@@ -159,8 +161,14 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
-def handle_errors(func: F) -> F:
-    """Turn library exceptions into one-line errors with the documented exit codes."""
+def handle_errors(func: F | None = None, *, say: dict[str, str] | None = None) -> F:
+    """Turn library exceptions into one-line errors with the documented exit codes.
+
+    ``say``: the tool's own wording (in its flags) of the library's usage errors, by the option
+    value each is about (``UsageError.option``); others get their flag at the ``{option}`` mark.
+    Use as ``@handle_errors`` or ``@handle_errors(say={...})``."""
+    if func is None:
+        return functools.partial(handle_errors, say=say)  # type: ignore[return-value]
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -170,7 +178,7 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except UsageError as exc:
-            raise typer.BadParameter(_flagged(exc).message) from None
+            raise typer.BadParameter((say or {}).get(exc.option or "") or _flagged(exc).message) from None
         except DeviceUnavailable as exc:
             if debug:
                 raise
@@ -280,6 +288,32 @@ def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: 
                 raise typer.BadParameter(
                     f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one"
                 )
+
+
+def refuse(rules: list[tuple[Callable[[Any], bool], str]], options: Any) -> None:
+    """The option combinations a tool refuses: ``rules`` are (refused when, message) pairs,
+    checked in order; the first that holds is a usage error (exit 2)."""
+    for refused, message in rules:
+        if refused(options):
+            raise typer.BadParameter(message)
+
+
+def one_stdin(*paths: Any, message: str = "only one input can be read from stdin", usage: bool = False) -> None:
+    """At most one of ``paths`` (each a path, a list of paths or None) is '-' (stdin): else an
+    input error (exit 1), or a usage error (exit 2) with ``usage``."""
+    named = [p for v in paths for p in (v if isinstance(v, (list, tuple)) else [v])]
+    if sum(1 for p in named if p is not None and str(p) == "-") > 1:
+        raise typer.BadParameter(message) if usage else InputError(message)
+
+
+def options_of(cls: type, values: dict[str, Any], **more: Any) -> Any:
+    """``cls`` (a command's options dataclass) from the tool's parameters of its fields' names
+    (``values``: the command function's ``locals()``; enum choices by value) and ``more``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    given = {k: getattr(v, "value", v) for k, v in values.items() if k in names}
+    return cls(**{**given, **more})
 
 
 def run(app: typer.Typer) -> None:

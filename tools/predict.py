@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -144,105 +143,48 @@ def command(
 ) -> None:
     """Site scores go to -o (default stdout; --format bed: genome coordinates from --utr-bed,
     score = 1000 x P(target)), gene scores to --gene-output."""
+    from deeptarget_core.predict_command import PredictCommand
+
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    options = {k: v for k, v in locals().items() if k not in ("pairs_old", "quiet", "verbose", "version", "out_format")}
-    _predict(**options, out_format=out_format.value)
+    _predict(_cli.options_of(PredictCommand, locals()), debug=debug)
 
 
-@_cli.handle_errors
-def _predict(
-    *,
-    sites_table,
-    mirna,
-    utr,
-    pairs,
-    level,
-    model,
-    gene_output,
-    aggregate,
-    gene_model,
-    alpha,
-    site_types,
-    cts_length,
-    output,
-    out_format,
-    utr_bed,
-    batch_size,
-    threads,
-    device,
-    exact,
-    seed,
-    debug=False,
-) -> None:
-    from deeptarget_core import predict, runtime
-    from deeptarget_core.predict_command import PredictCommand, run_predict
+# The option combinations dt-predict refuses (usage errors, exit 2), in order: (when, message).
+_REFUSED = [
+    (lambda c: c.sites_table is not None and c.pairs is not None, "give a site table or --pair-table, not both"),
+    (
+        lambda c: c.sites_table is None and c.pairs is None and (c.mirna is None or c.utr is None),
+        "give a site table (with --mirna), --mirna and --utr, or --pair-table",
+    ),
+    (
+        lambda c: c.pairs is not None and (c.mirna is not None or c.utr is not None),
+        "--pair-table carries its own sequences; drop --mirna/--utr",
+    ),
+    (lambda c: c.sites_table is not None and c.mirna is None, "a site table needs --mirna FASTA for the miRNA sequences"),
+]
+# The library's usage errors in dt-predict's words, by the option they are about.
+_SAY = {
+    "gene_output": "--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)",
+    "utr": "--aggregate poisson on a site table needs --utr FASTA (for the UTR lengths)",
+}
 
-    _check(sites_table, mirna, utr, pairs, model, gene_output, output, utr_bed, gene_model)
-    dev = "cpu" if model == predict.SEED_MATCH else str(runtime.setup(threads, device.value))
-    scorer = predict.make_scorer(model, device=dev, batch_size=batch_size, fast=not exact, cts_length=cts_length, threads=threads)
-    if cts_length is not None and cts_length != scorer.cts_length:
-        raise typer.BadParameter(f"--cts-length {cts_length}: this model reads {scorer.cts_length}-nt CTSs")
-    shown = "seed-match" if model == predict.SEED_MATCH else (model or "packaged default")
-    log.info("dt-predict: model %s (CTS length %d)", shown, scorer.cts_length)
-    pair_level = None
-    if pairs is not None:
-        pair_level = level.value if level != Level.auto else predict.pair_table_level(pairs)
-        log.info("dt-predict: pair table read at %s level", pair_level)
-    if pair_level == "site" and gene_output is not None:
-        raise typer.BadParameter("--gene-output needs gene-level input (a site table, --mirna/--utr or a gene-level pair table)")
-    if aggregate == Aggregate.model and gene_output is not None and sites_table is not None and utr is None:
-        log.warning("dt-predict: gene scores by --aggregate max: the gene model needs the UTRs (give --utr)")
-        aggregate = Aggregate.max
-    if aggregate == Aggregate.poisson and gene_output is not None and sites_table is not None and utr is None:
-        raise typer.BadParameter("--aggregate poisson on a site table needs --utr FASTA (for the UTR lengths)")
-    cmd = PredictCommand(
-        output=output,
-        sites_table=sites_table,
-        mirna=mirna,
-        utr=utr,
-        pairs=pairs,
-        pair_level=pair_level,
-        gene_output=gene_output,
-        aggregate=aggregate.value,
-        gene_model=gene_model,
-        alpha=alpha,
-        relaxed=site_types == SiteTypes.relaxed,
-        out_format=out_format,
-        utr_bed=utr_bed,
-        seed=seed,
+
+@_cli.handle_errors(say=_SAY)
+def _predict(cmd, debug=False) -> None:
+    from deeptarget_core.predict_command import run_predict
+
+    inputs = {"SITES": cmd.sites_table, "--mirna": cmd.mirna, "--utr": cmd.utr, "--pair-table": cmd.pairs, "--model": cmd.model}
+    _cli.check_paths(
+        {**inputs, "--utr-bed": cmd.utr_bed, "--gene-model": cmd.gene_model}, {"-o": cmd.output, "--gene-output": cmd.gene_output}
     )
-    summary = run_predict(cmd, scorer, _cli.progress)
-    rows = f"; {summary.n_pairs} gene rows" if gene_output is not None else ""
-    log.info("dt-predict: %d CTS scored in %.1f s (%.0f CTS/s)%s", summary.n_cts, summary.seconds, summary.rate, rows)
-
-
-def _check(sites_table, mirna, utr, pairs, model, gene_output, output, utr_bed, gene_model) -> None:
-    """The option combinations dt-predict accepts (usage errors, exit 2)."""
-    inputs = {
-        "SITES": sites_table,
-        "--mirna": mirna,
-        "--utr": utr,
-        "--pair-table": pairs,
-        "--model": model,
-        "--utr-bed": utr_bed,
-        "--gene-model": gene_model,
-    }
-    _cli.check_paths(inputs, {"-o": output, "--gene-output": gene_output})
-    if sites_table is not None and pairs is not None:
-        raise typer.BadParameter("give a site table or --pair-table, not both")
-    if sites_table is None and pairs is None and (mirna is None or utr is None):
-        raise typer.BadParameter("give a site table (with --mirna), --mirna and --utr, or --pair-table")
-    if pairs is not None and (mirna is not None or utr is not None):
-        raise typer.BadParameter("--pair-table carries its own sequences; drop --mirna/--utr")
-    if sites_table is not None and mirna is None:
-        raise typer.BadParameter("a site table needs --mirna FASTA for the miRNA sequences")
-    if len([x for x in (sites_table, pairs, mirna, utr) if x is not None and str(x) == "-"]) > 1:
-        raise InputError("only one input can be read from stdin")
-    if gene_output is not None and gene_output == output == "-":
+    _cli.refuse(_REFUSED, cmd)
+    _cli.one_stdin(cmd.sites_table, cmd.pairs, cmd.mirna, cmd.utr)
+    if cmd.gene_output is not None and cmd.gene_output == cmd.output == "-":
         raise typer.BadParameter("-o and --gene-output cannot both be stdout")
+    log.info(run_predict(cmd, _cli.progress).report())
 
 
 def main() -> None:

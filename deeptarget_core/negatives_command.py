@@ -3,7 +3,8 @@
 
 Owns the assembly of the positives (pair tables and/or miRNA + UTR FASTAs), the site
 annotations they may carry (``site_start`` / ``site_end`` columns), the reference seeds, and the
-writing of the negatives table and the mock-miRNA FASTA as one output group. The command layer
+writing of the negatives table and the mock-miRNA FASTA as one output group; and the run's
+summary (:meth:`NegativesOutcome.report`, :meth:`NegativesOutcome.warnings`). The command layer
 (tools/make_negatives.py) checks the option combinations and logs the outcome.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -31,7 +33,7 @@ class NegativesCommand:
     id_pairs: str | None = None
     reference: str | None = None
     ratio: float = 1.0
-    mocks_per_mirna: int = 1
+    mocks_per_mirna: int | None = None  # None: ceil(ratio), at least 1
     min_score: float = negatives.DEFAULT_MIN_SCORE
     cts_length: int = 40
     max_tries: int = negatives.DEFAULT_MAX_TRIES
@@ -42,12 +44,43 @@ class NegativesCommand:
     seed: int = 1
     output: str = "-"
 
+    @property
+    def mocks(self) -> int:
+        """Mock miRNAs per real miRNA."""
+        return self.mocks_per_mirna if self.mocks_per_mirna is not None else max(1, math.ceil(self.ratio))
+
 
 @dataclass
 class NegativesOutcome:
     summary: negatives.NegativeSummary
     n_mocks_used: int = 0
     dropped_columns: list[str] = field(default_factory=list)
+    min_score: float = negatives.DEFAULT_MIN_SCORE
+    ratio: float = 1.0
+
+    def report(self) -> str:
+        """The run's summary line."""
+        s = self.summary
+        hist = ", ".join(f"{n} with {made}" for made, n in s.per_positive.items())
+        return (
+            f"dt-make-negatives: {s.n_positives:d} positives ({s.n_mirnas:d} miRNAs, {s.n_groups:d} distinct miRNA-target "
+            f"pairs), {s.n_mocks:d} mock miRNAs ({self.n_mocks_used:d} used): {s.n_negatives:d} negatives at score >= "
+            f"{self.min_score:g} (positives: {hist}; {s.n_filled:d} filled from other targets) in {s.seconds:.1f} s"
+        )
+
+    def warnings(self, shortfall_hint: str) -> list[str]:
+        """Warnings about the result: miRNAs without a mock; a ratio not reached (with the
+        caller's ``shortfall_hint``: what to change)."""
+        s, out = self.summary, []
+        if s.mirnas_without_mocks:
+            out.append(f"warning: {len(s.mirnas_without_mocks)} miRNA(s) got no mock, e.g. '{s.mirnas_without_mocks[0]}'")
+        if s.n_negatives < s.target:
+            share = 100.0 * s.n_negatives / max(s.target, 1)
+            out.append(
+                f"warning: ratio {self.ratio:g} not reached: {s.n_negatives:d} of {s.target:d} negatives ({share:.1f}%); "
+                + shortfall_hint
+            )
+        return out
 
 
 def run_make_negatives(cmd: NegativesCommand, progress: Progress | None = None) -> NegativesOutcome:
@@ -66,7 +99,7 @@ def run_make_negatives(cmd: NegativesCommand, progress: Progress | None = None) 
             ref.n_ambiguous,
             ref.n_short,
         )
-    k = cmd.mocks_per_mirna
+    k = cmd.mocks
     with progress("mock miRNAs", len(mirnas) * k) as advance:
         mocks = negatives.make_mock_mirnas(
             mirnas, ref_seeds, per_mirna=k, seed=cmd.seed, max_tries=cmd.max_tries, advance=advance
@@ -100,7 +133,7 @@ def run_make_negatives(cmd: NegativesCommand, progress: Progress | None = None) 
     else:
         with io.atomic_output(cmd.output) as handle:
             handle.writelines(lines)
-    return NegativesOutcome(summary, len(used), dropped)
+    return NegativesOutcome(summary, len(used), dropped, cmd.min_score, cmd.ratio)
 
 
 def _positives(cmd: NegativesCommand) -> negatives.Positives:

@@ -11,7 +11,6 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_core import negatives
-from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -129,76 +128,35 @@ def command(
 
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
-    if not positives and (mirna is None or utr is None):
-        raise typer.BadParameter("give --positives, or --mirna and --utr")
-    if (mirna is None) != (utr is None):
-        raise typer.BadParameter("--mirna and --utr go together")
-    if pairs is not None and mirna is None:
-        raise typer.BadParameter("--id-pairs goes with --mirna/--utr")
-    if not math.isfinite(ratio):
-        raise typer.BadParameter("--ratio must be a finite number")
-    if include_positives and out_format == OutFormat.sites:
-        raise typer.BadParameter("--include-positives needs --format pairs")
-    cmd = NegativesCommand(
-        positives=positives or [],
-        mirna=mirna,
-        utr=utr,
-        id_pairs=pairs,
-        reference=reference_mirnas,
-        ratio=ratio,
-        mocks_per_mirna=mocks_per_mirna if mocks_per_mirna is not None else max(1, math.ceil(ratio)),
-        min_score=min_score,
-        cts_length=cts_length,
-        max_tries=max_tries,
-        fill=fill,
-        include_positives=include_positives,
-        out_format=out_format.value,
-        mock_fasta=mock_fasta,
-        seed=seed,
-        output=output,
-    )
-    _make(cmd, debug=debug)
+    more = {"positives": positives or [], "id_pairs": pairs, "reference": reference_mirnas}
+    _make(_cli.options_of(NegativesCommand, locals(), **more), debug=debug)
+
+
+# The option combinations dt-make-negatives refuses (usage errors, exit 2), in order: (when, message).
+_REFUSED = [
+    (lambda c: not c.positives and (c.mirna is None or c.utr is None), "give --positives, or --mirna and --utr"),
+    (lambda c: (c.mirna is None) != (c.utr is None), "--mirna and --utr go together"),
+    (lambda c: c.id_pairs is not None and c.mirna is None, "--id-pairs goes with --mirna/--utr"),
+    (lambda c: not math.isfinite(c.ratio), "--ratio must be a finite number"),
+    (lambda c: c.include_positives and c.out_format == OutFormat.sites.value, "--include-positives needs --format pairs"),
+]
+_SHORTFALL_HINT = "lower --min-score, raise --mocks-per-mirna or give longer targets"
 
 
 @_cli.handle_errors
 def _make(cmd, debug=False) -> None:
     from deeptarget_core.negatives_command import run_make_negatives
 
+    _cli.refuse(_REFUSED, cmd)
     inputs = {"--positives": cmd.positives, "--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs}
     _cli.check_paths({**inputs, "--reference-mirnas": cmd.reference}, {"-o": cmd.output, "--mock-fasta": cmd.mock_fasta})
     if cmd.mock_fasta is not None and str(cmd.mock_fasta) == str(cmd.output) == "-":
         raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
-    named = [*cmd.positives, cmd.mirna, cmd.utr, cmd.id_pairs, cmd.reference]
-    if len([p for p in named if p is not None and str(p) == "-"]) > 1:
-        raise InputError("only one input can be read from stdin")
+    _cli.one_stdin(cmd.positives, cmd.mirna, cmd.utr, cmd.id_pairs, cmd.reference)
     out = run_make_negatives(cmd, _cli.progress)
-    s = out.summary
-    hist = ", ".join(f"{n} with {made}" for made, n in s.per_positive.items())
-    log.info(
-        "dt-make-negatives: %d positives (%d miRNAs, %d distinct miRNA-target pairs), %d mock miRNAs "
-        "(%d used): %d negatives at score >= %g (positives: %s; %d filled from other targets) in %.1f s",
-        s.n_positives,
-        s.n_mirnas,
-        s.n_groups,
-        s.n_mocks,
-        out.n_mocks_used,
-        s.n_negatives,
-        cmd.min_score,
-        hist,
-        s.n_filled,
-        s.seconds,
-    )
-    if s.mirnas_without_mocks:
-        log.warning("warning: %d miRNA(s) got no mock, e.g. '%s'", len(s.mirnas_without_mocks), s.mirnas_without_mocks[0])
-    if s.n_negatives < s.target:
-        log.warning(
-            "warning: ratio %g not reached: %d of %d negatives (%.1f%%); lower --min-score, raise "
-            "--mocks-per-mirna or give longer targets",
-            cmd.ratio,
-            s.n_negatives,
-            s.target,
-            100.0 * s.n_negatives / max(s.target, 1),
-        )
+    log.info(out.report())
+    for line in out.warnings(_SHORTFALL_HINT):
+        log.warning(line)
 
 
 def main() -> None:

@@ -89,19 +89,26 @@ def supplementary_pairing(partners: np.ndarray, codes: np.ndarray, p2: np.ndarra
     """TargetScan-style 3' pairing score of each site (see the module docstring); ``partners``
     is (n_sites, 12): each site's miRNA's supplementary_partners."""
     n = len(p2)
-    best = np.zeros(n)
     if not n:
-        return best
-    for offset in range(-2, 6):
-        # miRNA nt k faces target position p2 - (k - 2) - offset (antiparallel, loop of offset nt)
-        pos = np.clip(p2[:, None] - (SUPP_NT[None, :] - 2) - offset, 0, len(codes) - 1)
-        match = codes[pos] == partners
-        # best run of consecutive matches, scored by weight
-        run = np.zeros(n)
-        for j in range(len(SUPP_NT)):
-            run = np.where(match[:, j], run + _SUPP_WEIGHT[j], 0.0)
-            best = np.maximum(best, run - 0.5 * max(0, abs(offset) - 2))
-    return best
+        return np.zeros(0)
+    # miRNA nt k faces target position p2 - (k - 2) - offset (antiparallel, loop of offset nt):
+    # one gather of the target letters p2 - 5 ... p2 - 23 serves every offset
+    reach = np.arange(_SUPP_REACH[0], _SUPP_REACH[1] + 1)
+    window = codes[np.clip(p2[:, None] - reach[None, :], 0, len(codes) - 1)]
+    first = SUPP_NT[0] - 2 - _SUPP_REACH[0]  # window column of nt 9 at offset 0
+    match = np.stack([window[:, first + o : first + o + len(SUPP_NT)] for o in _SUPP_OFFSETS], axis=1) == partners[:, None, :]
+    penalty = np.array([0.5 * max(0, abs(o) - 2) for o in _SUPP_OFFSETS])
+    # best run of consecutive matches, scored by weight, at each offset at once
+    run = np.zeros((n, len(_SUPP_OFFSETS)))
+    best = np.zeros((n, len(_SUPP_OFFSETS)))
+    for j in range(len(SUPP_NT)):
+        run = np.where(match[:, :, j], run + _SUPP_WEIGHT[j], 0.0)
+        best = np.maximum(best, run - penalty)
+    return np.maximum(best.max(axis=1), 0.0)
+
+
+_SUPP_OFFSETS = range(-2, 6)
+_SUPP_REACH = (SUPP_NT[0] - 2 + _SUPP_OFFSETS[0], SUPP_NT[-1] - 2 + _SUPP_OFFSETS[-1])  # target nt 5..23 before p2
 
 
 def local_au(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -110,14 +117,15 @@ def local_au(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarra
         return np.zeros(0)
     d = np.arange(1, AU_FLANK + 1)
     w = 1.0 / d
-    up = start[:, None] - d[None, :]
-    down = end[:, None] + d[None, :]
     if start.min() < AU_FLANK or end.max() + AU_FLANK >= len(codes):  # near the buffer's ends
-        up, down = np.clip(up, 0, len(codes) - 1), np.clip(down, 0, len(codes) - 1)
+        sides = [codes[np.clip(start[:, None] - d[None, :], 0, len(codes) - 1)]]
+        sides.append(codes[np.clip(end[:, None] + d[None, :], 0, len(codes) - 1)])
+    else:  # windows gathered without an index matrix; upstream read outwards from the site
+        windows = np.lib.stride_tricks.sliding_window_view(codes, AU_FLANK)
+        sides = [np.ascontiguousarray(windows[start - AU_FLANK][:, ::-1]), windows[end + 1]]
     num = np.zeros(len(start))
     den = np.zeros(len(start))
-    for pos in (up, down):
-        c = codes[pos]
+    for c in sides:
         known = c != sites._N_CODE
         au = (c == sites._A) | (c == sites._U)
         num += (w[None, :] * au).sum(axis=1)

@@ -3,9 +3,10 @@
 
 Owns the files dt-train writes besides the checkpoint's own format (model.py): the
 cross-validation table, the out-of-fold predictions, the per-epoch training log and the
-resume file's place; and the checkpoint's provenance (data digest, history, inputs). The
-command layer (tools/train.py) checks the option combinations and paths, calls
-:func:`run_train` and logs the outcome.
+resume file's place; and the checkpoint's provenance (data digest, history, inputs). The gene
+model's training (:func:`run_gene_train`) is :mod:`deeptarget_core.gene_training`'s, with its
+progress. The command layer (tools/train.py) checks the option combinations and paths, calls
+:func:`run_train` (or :func:`run_gene_train`) and logs the outcome.
 """
 
 from __future__ import annotations
@@ -122,6 +123,15 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
         extra = list(shared.pop()) if len(shared) == 1 else []
         return _cross_validate(cmd, data, pairs, extra, config, options)
     return _fit(cmd, data, config, options, progress)
+
+
+def run_gene_train(opts, progress: Progress | None = None) -> dict[str, float]:
+    """Train (or cross-validate) the gene model as ``opts``
+    (:class:`~deeptarget_core.gene_training.GeneTrainOptions`) says; the figures to report."""
+    from . import gene_training as G
+
+    with (progress or no_progress)("gene model CV cells", opts.cv * opts.cv if opts.cv else None) as advance:
+        return G.train_gene_model(opts, advance)
 
 
 def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, options) -> TrainOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from enum import Enum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, List, Optional
 
 import typer
@@ -164,10 +165,6 @@ OptLogFile = Annotated[Optional[Path], typer.Option("--log", help="TSV training 
 OptResume = Annotated[bool, typer.Option("--resume", help="Continue a killed run from OUTPUT.resume.")]
 
 
-# command()'s parameters that are not site-level training options
-_NOT_SITE_LEVEL = ("quiet", "verbose", "version", "level", "functional", "utr", "pair_table", "site_model", "features", "alpha")
-
-
 @app.command()
 def command(
     train: OptTrain = None,
@@ -212,59 +209,57 @@ def command(
     _cli.setup_logging(quiet, verbose)
     if cv is None:
         refuse_compressed_checkpoint(output)
+    options = SimpleNamespace(**locals())
     if level == Level.gene:
-        _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, output, seed, threads, train, debug=debug)
-        return
-    if not train:
-        raise typer.BadParameter("--train is required (site level; --level gene trains the gene model)")
-    _run(**{k: v for k, v in locals().items() if k not in _NOT_SITE_LEVEL})
+        return _run_gene(options, debug=debug)
+    _cli.refuse(_SITE_REFUSED, options)
+    _run(options, debug=debug)
+
+
+# The option combinations dt-train refuses (usage errors, exit 2), in order: (when, message).
+_SITE_REFUSED = [
+    (lambda o: not o.train, "--train is required (site level; --level gene trains the gene model)"),
+    (lambda o: o.group_by not in (None, "mirna"), "--group-by takes 'mirna'"),
+    (lambda o: o.pretrained is None and not o.no_pretrain, "give --pretrained AE.pt (from dt-pretrain) or --no-pretrain"),
+    (lambda o: o.pretrained is not None and o.no_pretrain, "--pretrained and --no-pretrain exclude each other"),
+    (lambda o: o.cv_predictions is not None and o.cv is None, "--cv-predictions needs --cv"),
+    (lambda o: o.site_prior and o.cv is None and o.val is None, "--site-prior is fitted on the validation table: give --val"),
+]
+_GENE_REFUSED = [
+    (lambda o: o.train, "--level gene trains on --functional and --utr, not --train"),
+    (lambda o: o.functional is None or o.utr is None, "--level gene needs --functional TSV and --utr FASTA"),
+]
 
 
 @_cli.handle_errors
-def _run_gene(functional, utr, pair_table, site_model, features, alpha, cv, output, seed, threads, train, debug=False) -> None:
-    from deeptarget_core import gene_training as G
+def _run_gene(o, debug=False) -> None:
+    from deeptarget_core.gene_training import GeneTrainOptions
+    from deeptarget_core.train_command import run_gene_train
 
-    if train:
-        raise typer.BadParameter("--level gene trains on --functional and --utr, not --train")
-    if functional is None or utr is None:
-        raise typer.BadParameter("--level gene needs --functional TSV and --utr FASTA")
-    inputs = {"--functional": functional, "--utr": utr, "--pair-table": pair_table, "--site-model": site_model}
-    _cli.check_paths(inputs, {"-o": output})
-    opts = G.GeneTrainOptions(
-        functional=functional,
-        utr=utr,
-        output=output,
-        pair_table=pair_table,
-        site_model=site_model,
-        features=features.value,
-        alpha=alpha,
-        cv=cv,
-        seed=seed,
-        threads=threads,
+    _cli.refuse(_GENE_REFUSED, o)
+    _cli.check_paths(
+        {"--functional": o.functional, "--utr": o.utr, "--pair-table": o.pair_table, "--site-model": o.site_model},
+        {"-o": o.output},
     )
-    with _cli.progress("gene model CV cells", total=cv * cv if cv else None) as advance:
-        figures = G.train_gene_model(opts, advance)
-    for name, value in figures.items():
+    for name, value in run_gene_train(_cli.options_of(GeneTrainOptions, vars(o)), _cli.progress).items():
         log.info("dt-train --level gene: %s %.4f", name, value)
-    log.info("dt-train --level gene -> %s", output)
+    log.info("dt-train --level gene -> %s", o.output)
 
 
 @_cli.handle_errors
-def _run(debug: bool = False, **kw) -> None:
-    """``kw``: dt-train's site-level options by name (enum choices by value)."""
+def _run(o, debug=False) -> None:
     from deeptarget_core.train_command import TrainCommand, run_train
 
-    _check(kw["group_by"], kw["pretrained"], kw.pop("no_pretrain"), kw["cv"], kw["cv_predictions"], kw["site_prior"], kw["val"])
-    kw["group_by_mirna"] = kw.pop("group_by") == "mirna"
-    cmd = TrainCommand(**{k: getattr(v, "value", v) for k, v in kw.items()})
+    cmd = _cli.options_of(TrainCommand, vars(o), group_by_mirna=o.group_by == "mirna")
     outputs = {"-o": cmd.output, "--cv-predictions": cmd.cv_predictions if cmd.cv is not None else None, "--log": cmd.log_path}
-    _cli.check_paths(
-        {"--train": cmd.train, "--val": cmd.val, "--pretrained": cmd.pretrained}, {**outputs, "the resume file": cmd.resume_path}
-    )
+    inputs = {"--train": cmd.train, "--val": cmd.val, "--pretrained": cmd.pretrained}
+    _cli.check_paths(inputs, {**outputs, "the resume file": cmd.resume_path})
     if cmd.resume and cmd.resume_path is None and cmd.cv is None:
         raise typer.BadParameter(f"--resume needs a checkpoint file as -o, not {cmd.output}")
     out = run_train(cmd, _cli.progress)
-    if cmd.cv is not None:
+    if cmd.cv is None:
+        log.info("dt-train: best epoch %d -> %s", out.best_epoch, cmd.output)
+    else:
         mean = out.cv_mean
         log.info(
             "dt-train --cv %d: mean ROC-AUC %.4f, within-miRNA AUC %.4f -> %s",
@@ -273,22 +268,6 @@ def _run(debug: bool = False, **kw) -> None:
             mean["within_mirna_auc"],
             cmd.output,
         )
-    else:
-        log.info("dt-train: best epoch %d -> %s", out.best_epoch, cmd.output)
-
-
-def _check(group_by, pretrained, no_pretrain, cv, cv_predictions, site_prior, val) -> None:
-    """The option combinations dt-train accepts (usage errors, exit 2)."""
-    if group_by not in (None, "mirna"):
-        raise typer.BadParameter("--group-by takes 'mirna'")
-    if pretrained is None and not no_pretrain:
-        raise typer.BadParameter("give --pretrained AE.pt (from dt-pretrain) or --no-pretrain")
-    if pretrained is not None and no_pretrain:
-        raise typer.BadParameter("--pretrained and --no-pretrain exclude each other")
-    if cv_predictions is not None and cv is None:
-        raise typer.BadParameter("--cv-predictions needs --cv")
-    if site_prior and cv is None and val is None:
-        raise typer.BadParameter("--site-prior is fitted on the validation table: give --val")
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 :func:`run_eval` -> :class:`EvalOutcome` (the metrics table, also for the tool's display).
 
 Owns what dt-eval writes: the metrics table, the per-miRNA AUC table, the JSON summary and the
-plots, as one output group; the identity-shortcut baseline's row; and the functional evaluation's
-table and pictures (:func:`run_functional`). Prediction, label and
+plots, as one output group; the identity-shortcut baseline's row; the functional evaluation's
+table and pictures (:func:`run_functional`); and the short column names of the tool's display
+(:meth:`EvalOutcome.display`). Prediction, label and
 CV tables are read by :mod:`deeptarget_core.io`; the arithmetic is :mod:`deeptarget_core.metrics`.
 """
 
@@ -22,6 +23,15 @@ from .errors import UsageError
 
 log = logging.getLogger("deeptarget")
 SHORTCUT_NAME = "identity-shortcut"
+# column headers of the display (the table's own names elsewhere)
+SHORT_NAMES = {
+    "accuracy": "acc",
+    "sensitivity": "sens",
+    "specificity": "spec",
+    "f_measure": "F",
+    "within_mirna_auc": "wAUC",
+    "n_mirnas_both": "miRNAs",
+}
 
 
 @dataclass
@@ -38,12 +48,18 @@ class EvalCommand:
     per_mirna: str | None = None
     shortcut_baseline: str | None = None
     plots: Path | None = None
+    functional: str | None = None  # a fold-change table: the functional evaluation instead
+    utr: str | None = None  # the functional table's UTRs
 
 
 @dataclass
 class EvalOutcome:
     columns: list[str]
     rows: list[list[str]]
+
+    def display(self) -> tuple[list[tuple[str, str]], list[list[str]]]:
+        """(header, justify) of each column (short names, text on the left) and the rows."""
+        return [(SHORT_NAMES.get(c, c), "left" if c in ("name", "stat") else "right") for c in self.columns], self.rows
 
 
 def run_eval(cmd: EvalCommand) -> EvalOutcome:
@@ -75,20 +91,20 @@ def run_eval(cmd: EvalCommand) -> EvalOutcome:
     return EvalOutcome(columns, rows)
 
 
-def run_functional(
-    predictions: Sequence[str], functional: str, utr: str, output: str, names: Sequence[str] = (), plots: Path | None = None
-) -> EvalOutcome:
-    """Functional evaluation (per-experiment figures of each prediction table and of the site
-    count) into ``output``, with the fold-change CDF pictures in ``plots``; the outcome holds
-    the mean rows (for the tool's display)."""
+def run_functional(cmd: EvalCommand) -> EvalOutcome:
+    """Functional evaluation of ``cmd.functional`` with ``cmd.utr`` (per-experiment figures of
+    each prediction table and of the site count) into ``cmd.output``, with the fold-change CDF
+    pictures in ``cmd.plots``; the outcome holds the mean rows (for the tool's display)."""
     from . import functional as F
     from .plots import safe_name
+
+    output, plots, names, predictions = cmd.output, cmd.plots, cmd.names, cmd.predictions
 
     io.check_output_path(output)
     if plots is not None:
         io.check_output_path(plots, directory=True)
     display = list(names) if names else default_names(list(predictions))
-    table, frame = F.evaluate_functional(functional, utr, predictions, display)
+    table, frame = F.evaluate_functional(cmd.functional, cmd.utr, predictions, display)
     with io.output_group(), io.atomic_output(output) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
         if plots is not None:

@@ -4,8 +4,8 @@ stdout carries data only. Bad input ends with one ``error: ...`` line on stderr 
 (usage errors exit 2, Ctrl-C exits 130, SIGTERM 143, SIGHUP 129); ``--debug`` shows the
 traceback. Checks that every tool makes on its command line live here too:
 :func:`check_paths` (no output is an input or another output), :func:`refuse` (a tool's table
-of option combinations), :func:`one_stdin`; and :func:`options_of` (a command's typed options
-from the tool's parameters).
+of option combinations), :func:`one_stdin`, :func:`one_stdout`; :func:`options_of` (a command's
+typed options from the tool's parameters) and :func:`show_table` (a readable table on stderr).
 """
 
 from __future__ import annotations
@@ -290,12 +290,20 @@ def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: 
                 )
 
 
-def refuse(rules: list[tuple[Callable[[Any], bool], str]], options: Any) -> None:
+def refuse(rules: list[tuple[Callable[[Any], bool], Any]], options: Any) -> None:
     """The option combinations a tool refuses: ``rules`` are (refused when, message) pairs,
-    checked in order; the first that holds is a usage error (exit 2)."""
+    checked in order; the first that holds is a usage error (exit 2). A message may be a
+    callable of ``options``."""
     for refused, message in rules:
         if refused(options):
-            raise typer.BadParameter(message)
+            raise typer.BadParameter(message if isinstance(message, str) else message(options))
+
+
+def one_stdout(outputs: dict[str, Any]) -> None:
+    """At most one of ``outputs`` (flag -> path or None) is '-' (stdout): else a usage error."""
+    named = [flag for flag, path in outputs.items() if path is not None and str(path) == "-"]
+    if len(named) > 1:
+        raise typer.BadParameter(f"{' and '.join(named)} cannot both be stdout")
 
 
 def one_stdin(*paths: Any, message: str = "only one input can be read from stdin", usage: bool = False) -> None:
@@ -314,6 +322,21 @@ def options_of(cls: type, values: dict[str, Any], **more: Any) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     given = {k: getattr(v, "value", v) for k, v in values.items() if k in names}
     return cls(**{**given, **more})
+
+
+def show_table(title: str, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """A readable table on stderr (not with -q): ``columns`` are (header, justify) pairs."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for header, justify in columns:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    Console(stderr=True, width=200).print(table)
 
 
 def run(app: typer.Typer) -> None:

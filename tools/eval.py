@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, List, Optional
 
 import typer
@@ -106,86 +107,51 @@ def command(
 ) -> None:
     """Writes the metrics table to -o (default stdout) and a readable table to stderr."""
     _cli.setup_logging(quiet, verbose)
+    options = SimpleNamespace(**locals())
     if functional is not None:
-        _eval_functional(predictions, functional, utr, output, names, plots, quiet, debug=debug)
-        return
-    if utr is not None:
-        raise typer.BadParameter("--utr belongs to --functional")
-    _eval(
-        predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=debug
-    )
+        _eval_functional(options, debug=debug)
+    else:
+        _eval(options, debug=debug)
+
+
+def _names_count(o) -> str:
+    return f"{len(o.names)} --name for {len(o.predictions)} files"
+
+
+# The option combinations dt-eval refuses (usage errors, exit 2), in order: (when, message).
+_REFUSED = [
+    (lambda o: o.utr is not None, "--utr belongs to --functional"),
+    (lambda o: o.group_by not in (None, "mirna"), "--group-by takes 'mirna'"),
+    (lambda o: o.per_mirna and o.group_by != "mirna", "--per-mirna needs --group-by mirna"),
+    (lambda o: o.names and len(o.names) != len(o.predictions), _names_count),
+]
+_REFUSED_FUNCTIONAL = [
+    (lambda o: o.utr is None, "--functional needs --utr FASTA (the site-count baseline scans the UTRs)"),
+    (lambda o: o.names and len(o.names) != len(o.predictions), _names_count),
+]
 
 
 @_cli.handle_errors
-def _eval_functional(predictions, functional, utr, output, names, plots, quiet, debug=False) -> None:
-    from deeptarget_core.eval_command import run_functional
+def _eval_functional(o, debug=False) -> None:
+    from deeptarget_core.eval_command import EvalCommand, run_functional
 
-    if utr is None:
-        raise typer.BadParameter("--functional needs --utr FASTA (the site-count baseline scans the UTRs)")
-    if names and len(names) != len(predictions):
-        raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
-    _cli.check_paths({"PRED": predictions, "--functional": functional, "--utr": utr}, {"-o": output})
-    result = run_functional(predictions, functional, utr, output, names or (), plots)
-    if not quiet:
-        _show(result.columns, result.rows)
+    _cli.refuse(_REFUSED_FUNCTIONAL, o)
+    _cli.check_paths({"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr}, {"-o": o.output})
+    outcome = run_functional(_cli.options_of(EvalCommand, vars(o), names=o.names or ()))
+    _cli.show_table("dt-eval", *outcome.display())
 
 
 @_cli.handle_errors
-def _eval(
-    predictions, output, json_out, labels, threshold, names, group_by, per_mirna, shortcut_baseline, plots, quiet, debug=False
-) -> None:
+def _eval(o, debug=False) -> None:
     from deeptarget_core.eval_command import EvalCommand, run_eval
 
-    if group_by not in (None, "mirna"):
-        raise typer.BadParameter("--group-by takes 'mirna'")
-    if per_mirna and group_by != "mirna":
-        raise typer.BadParameter("--per-mirna needs --group-by mirna")
-    if names and len(names) != len(predictions):
-        raise typer.BadParameter(f"{len(names)} --name for {len(predictions)} files")
-    if sum(1 for p in predictions if p == "-") > 1:
-        raise typer.BadParameter("only one input can be read from stdin")
-    stdout_outputs = [name for name, path in (("-o", output), ("--json", json_out), ("--per-mirna", per_mirna)) if path == "-"]
-    if len(stdout_outputs) > 1:
-        raise typer.BadParameter(f"{' and '.join(stdout_outputs)} cannot both be stdout")
-    _cli.check_paths(
-        {"PRED": predictions, "--labels": labels, "--shortcut-baseline": shortcut_baseline},
-        {"-o": output, "--json": json_out, "--per-mirna": per_mirna},
-    )
-    cmd = EvalCommand(
-        predictions=predictions,
-        names=names or (),
-        output=output,
-        json_out=json_out,
-        labels=labels,
-        threshold=threshold,
-        group_by_mirna=group_by == "mirna",
-        per_mirna=per_mirna,
-        shortcut_baseline=shortcut_baseline,
-        plots=plots,
-    )
-    result = run_eval(cmd)
-    if not quiet:
-        _show(result.columns, result.rows)
-
-
-def _show(columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    short = {
-        "accuracy": "acc",
-        "sensitivity": "sens",
-        "specificity": "spec",
-        "f_measure": "F",
-        "within_mirna_auc": "wAUC",
-        "n_mirnas_both": "miRNAs",
-    }
-    table = Table(title="dt-eval", title_justify="left")
-    for c in columns:
-        table.add_column(short.get(c, c), justify="left" if c in ("name", "stat") else "right")
-    for r in rows:
-        table.add_row(*r)
-    Console(stderr=True, width=200).print(table)
+    _cli.refuse(_REFUSED, o)
+    _cli.one_stdin(o.predictions, usage=True)
+    outputs = {"-o": o.output, "--json": o.json_out, "--per-mirna": o.per_mirna}
+    _cli.one_stdout(outputs)
+    _cli.check_paths({"PRED": o.predictions, "--labels": o.labels, "--shortcut-baseline": o.shortcut_baseline}, outputs)
+    cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or (), group_by_mirna=o.group_by == "mirna")
+    _cli.show_table("dt-eval", *run_eval(cmd).display())
 
 
 def main() -> None:

@@ -150,8 +150,7 @@ def _make(cmd, debug=False) -> None:
     _cli.refuse(_REFUSED, cmd)
     inputs = {"--positives": cmd.positives, "--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs}
     _cli.check_paths({**inputs, "--reference-mirnas": cmd.reference}, {"-o": cmd.output, "--mock-fasta": cmd.mock_fasta})
-    if cmd.mock_fasta is not None and str(cmd.mock_fasta) == str(cmd.output) == "-":
-        raise typer.BadParameter("--mock-fasta and -o cannot both be stdout")
+    _cli.one_stdout({"--mock-fasta": cmd.mock_fasta, "-o": cmd.output})
     _cli.one_stdin(cmd.positives, cmd.mirna, cmd.utr, cmd.id_pairs, cmd.reference)
     out = run_make_negatives(cmd, _cli.progress)
     log.info(out.report())

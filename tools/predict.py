@@ -182,8 +182,7 @@ def _predict(cmd, debug=False) -> None:
     )
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.sites_table, cmd.pairs, cmd.mirna, cmd.utr)
-    if cmd.gene_output is not None and cmd.gene_output == cmd.output == "-":
-        raise typer.BadParameter("-o and --gene-output cannot both be stdout")
+    _cli.one_stdout({"-o": cmd.output, "--gene-output": cmd.gene_output})
     log.info(run_predict(cmd, _cli.progress).report())
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core.errors import InputError
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     Device,
@@ -99,41 +98,25 @@ def command(
     from deeptarget_core.explain_command import ExplainCommand
 
     _cli.setup_logging(quiet, verbose)
-    cmd = ExplainCommand(
-        table=table,
-        mirna=mirna,
-        mirna_seqs=mirna_seq or [],
-        cts_seqs=cts_seq or [],
-        sequence_labels=("--mirna-seq", "--cts-seq"),
-        top=top,
-        outdir=outdir,
-        method=method.value,
-        steps=steps,
-        layer=layer,
-        svg=not no_svg,
-        force=force,
-        model=model,
-        device=device.value,
-        batch_size=batch_size,
-        threads=threads,
-    )
-    _explain(cmd, debug=debug)
+    seqs = {"mirna_seqs": mirna_seq or [], "cts_seqs": cts_seq or [], "sequence_labels": ("--mirna-seq", "--cts-seq")}
+    _explain(_cli.options_of(ExplainCommand, locals(), **seqs, svg=not no_svg), debug=debug)
+
+
+# The option combinations dt-explain refuses (usage errors, exit 2), in order: (when, message).
+_REFUSED = [
+    (lambda c: c.table is None and not c.mirna_seqs and not c.cts_seqs, "give a TABLE, or --mirna-seq and --cts-seq"),
+    (lambda c: c.table is not None and (c.mirna_seqs or c.cts_seqs), "give a TABLE or --mirna-seq/--cts-seq, not both"),
+    (lambda c: c.table is None and c.mirna is not None, "--mirna goes with a TABLE (use --mirna-seq on the command line)"),
+]
 
 
 @_cli.handle_errors
 def _explain(cmd, debug=False) -> None:
     from deeptarget_core.explain_command import run_explain
 
-    table, mirna = cmd.table, cmd.mirna
-    if table is None and not cmd.mirna_seqs and not cmd.cts_seqs:
-        raise typer.BadParameter("give a TABLE, or --mirna-seq and --cts-seq")
-    if table is not None and (cmd.mirna_seqs or cmd.cts_seqs):
-        raise typer.BadParameter("give a TABLE or --mirna-seq/--cts-seq, not both")
-    if table is None and mirna is not None:
-        raise typer.BadParameter("--mirna goes with a TABLE (use --mirna-seq on the command line)")
-    if table == "-" and mirna is not None and str(mirna) == "-":
-        raise InputError("only one of TABLE and --mirna can be read from stdin")
-    _cli.check_paths({"TABLE": table, "--mirna": mirna, "--model": cmd.model}, {}, {"-o": cmd.outdir})
+    _cli.refuse(_REFUSED, cmd)
+    _cli.one_stdin(cmd.table, cmd.mirna, message="only one of TABLE and --mirna can be read from stdin")
+    _cli.check_paths({"TABLE": cmd.table, "--mirna": cmd.mirna, "--model": cmd.model}, {}, {"-o": cmd.outdir})
     out = run_explain(cmd, _cli.progress)
     if out.ig_gap is not None and out.ig_gap > 1e-3:
         log.warning("dt-explain: IG attributions miss score - baseline by up to %.2g; use more --steps", out.ig_gap)

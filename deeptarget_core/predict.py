@@ -22,6 +22,7 @@ while the next is parsed.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Callable, Iterable, Sequence
 
@@ -93,8 +94,6 @@ def predict_site_table(
     """Score a site table (needs ``mirna_id`` and ``cts_seq``; ``mrna_id`` for gene-level
     output). The ``site_type`` column is used when present (dt-scan-cts tables), else each
     CTS's best seed match is found. Writes input columns + ``score``."""
-    from concurrent.futures import ThreadPoolExecutor
-
     t0 = time.perf_counter()
     summary = PredictSummary(level="site")
     pending = None  # (future scores, chunk) of the chunk being scored
@@ -235,28 +234,49 @@ def predict_scan(
     if out is not None:
         write_tsv_header(out, list(SITE_COLUMNS) + ["score"])
     chunks = sites.iter_target_chunks(_recording(targets, utr_lengths), cts_length=scorer.cts_length, chunk_nt=chunk_nt)
-    seq_of = {m.id: m.seq for m in mirnas}
-    batch_sites = max(4096, getattr(scorer, "batch_size", 0) * getattr(scorer, "threads", 1))
+    sink = _SiteSink(scorer, {m.id: m.seq for m in mirnas}, out, genes, summary, progress)
 
-    def flush(chunk, pending: list) -> None:
-        """Score the pending blocks in one call, then write them in their order."""
-        if not pending:
-            return
-        scores = score_blocks(scorer, pending, [seq_of[b.mirna_id] for b in pending])
-        if out is not None:
-            text = format_scores(np.concatenate(scores))
-            out.write("".join([r + "\t" + s + "\n" for r, s in zip(sites.site_rows(pending, chunk), text)]))
-        if genes is not None:
-            for block, block_scores in zip(pending, scores):
-                tids = chunk.id_array[block.target_index]
-                genes.add_grouped(block.mirna_id, seq_of[block.mirna_id], tids, block_scores, block.site_type.astype(np.int64))
-        n = sum(len(b) for b in pending)
-        summary.n_cts += n
-        if progress:
-            progress(n)
-        pending.clear()
+    from .gene_scoring import write_scan
 
-    for chunk in chunks:
+    # The gene model's rows of a chunk (numpy: relaxed scan, features) are computed beside the
+    # site scoring (torch, on the scorer's pool) when they do not need the site network.
+    beside = gene_model is not None and not gene_model[0].model.uses_network
+    with ThreadPoolExecutor(1) as background:
+        for chunk in chunks:
+            if beside:
+                gene_rows = background.submit(write_scan, gene_model[0], mirnas, chunk, gene_model[1], pairs)
+            sink.scan(scanner, chunk)
+            if gene_model is not None:
+                if beside:
+                    gene_rows.result()
+                else:
+                    write_scan(gene_model[0], mirnas, chunk, gene_model[1], pairs)
+                summary.n_pairs = gene_model[1].n_written
+            if genes is not None:
+                # The next chunk restarts the miRNA order: allow a miRNA to come back.
+                genes.flush()
+                genes._done.clear()
+    if genes is not None:
+        genes.close()
+        summary.n_pairs = genes.n_written
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+@dataclass
+class _SiteSink:
+    """Where predict_scan's sites go: scored in batches of many blocks (of any miRNAs), written
+    in their order to -o and the max / Poisson gene writer."""
+
+    scorer: SiteScorer
+    seq_of: dict[str, str]
+    out: IO[str] | None
+    genes: GeneWriter | None
+    summary: PredictSummary
+    progress: Callable[[int], None] | None
+
+    def scan(self, scanner: sites.SiteScanner, chunk: sites.TargetChunk) -> None:
+        batch_sites = max(4096, getattr(self.scorer, "batch_size", 0) * getattr(self.scorer, "threads", 1))
         pending: list = []
         n_pending = 0
         for block in scanner.scan_chunk(chunk):
@@ -265,23 +285,28 @@ def predict_scan(
             pending.append(block)
             n_pending += len(block)
             if n_pending >= batch_sites:
-                flush(chunk, pending)
+                self.flush(chunk, pending)
                 n_pending = 0
-        flush(chunk, pending)
-        if gene_model is not None:
-            from .gene_scoring import write_scan
+        self.flush(chunk, pending)
 
-            write_scan(gene_model[0], mirnas, chunk, gene_model[1], pairs)
-            summary.n_pairs = gene_model[1].n_written
-        if genes is not None:
-            # The next chunk restarts the miRNA order: allow a miRNA to come back.
-            genes.flush()
-            genes._done.clear()
-    if genes is not None:
-        genes.close()
-        summary.n_pairs = genes.n_written
-    summary.seconds = time.perf_counter() - t0
-    return summary
+    def flush(self, chunk: sites.TargetChunk, pending: list) -> None:
+        """Score the pending blocks in one call, then write them in their order."""
+        if not pending:
+            return
+        scores = score_blocks(self.scorer, pending, [self.seq_of[b.mirna_id] for b in pending])
+        if self.out is not None:
+            text = format_scores(np.concatenate(scores))
+            self.out.write("".join([r + "\t" + s + "\n" for r, s in zip(sites.site_rows(pending, chunk), text)]))
+        if self.genes is not None:
+            for block, block_scores in zip(pending, scores):
+                tids = chunk.id_array[block.target_index]
+                seq = self.seq_of[block.mirna_id]
+                self.genes.add_grouped(block.mirna_id, seq, tids, block_scores, block.site_type.astype(np.int64))
+        n = sum(len(b) for b in pending)
+        self.summary.n_cts += n
+        if self.progress:
+            self.progress(n)
+        pending.clear()
 
 
 def _recording(targets, lengths: dict[str, int] | None):

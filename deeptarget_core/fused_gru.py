@@ -34,11 +34,15 @@ def _scaled(w: torch.Tensor, H: int) -> torch.Tensor:
     return w
 
 
+_MINUS_ONE = torch.tensor(-1.0)  # a 0-dim tensor: a scalar on any device
+
+
 def _gru_step(gi, gh, h, H, out=None):
     """One GRU step; n-gate pre-activations arrive doubled (see _scaled)."""
     rz = torch.add(gh[:, : 2 * H], gi[:, : 2 * H]).sigmoid_()
     r, z = rz[:, :H], rz[:, H:]
-    n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_().mul_(2).sub_(1)
+    n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_()
+    n = torch.add(_MINUS_ONE, n, alpha=2, out=n)  # tanh(a) = 2 sigmoid(2a) - 1, in one pass
     return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
 
 

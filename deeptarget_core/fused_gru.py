@@ -7,7 +7,8 @@ computes the same function as the eager network (tests hold it within 1e-5):
 * the embedding and the encoder's input projection become one 5-row lookup table (CTS and
   miRNA encoders alike);
 * the miRNA's contribution to the first interaction layer's input projection is computed
-  once per miRNA (:meth:`FusedGRU.mirna_projection`) and reused for all its CTSs;
+  once per miRNA of a batch (:meth:`FusedGRU.mirna_projection`) and reused for all its CTSs;
+  a batch of many distinct miRNAs computes it per CTS instead (:class:`MirnaStates`);
 * the n-gate rows are scaled by 2 so that tanh(a) = 2 * sigmoid(2a) - 1 can use the (much
   faster here) sigmoid;
 * a unidirectional stack advances all layers together, one position at a time (every

@@ -1,4 +1,5 @@
-"""Site scorers: the network (batched, miRNA encoded once) and the seed-match baseline.
+"""Site scorers: the network (batched, each miRNA encoded once, identical windows scored once)
+and the seed-match baseline.
 
 Owns the CTS encoding for scoring (3'-aligned model codes, :func:`encode_cts`), the site-type
 index tables shared by the pipelines, the :class:`SiteScorer` interface and its two

@@ -29,8 +29,10 @@ span) and ``cts_seq`` is padded with N on the missing side, so it always has
 
 Speed: targets are packed in chunks into one array of 2-bit codes; the 6-mer code of every
 position is computed once with numpy and stable-sorted, so all occurrences of a seed 6-mer
-are one slice. Each miRNA then costs one lookup (16 for relaxed), with numpy checks for nt 8
-and the A1, instead of one regex pass per miRNA per target.
+are one slice. Each miRNA then costs one lookup (16 more for relaxed types), with numpy checks
+for nt 8 and the A1, instead of one regex pass per miRNA per target; the lookups of a whole
+group of miRNAs run as one set of numpy calls (:meth:`SiteScanner.scan_groups`), so 30,000
+miRNAs against one UTR cost no Python round per miRNA.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from deeptarget_core import io, sites
-from deeptarget_core.errors import InputError
+from deeptarget_core import sites
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     OptCtsLength,
@@ -40,7 +39,7 @@ app = _cli.make_app(
 def command(
     mirna: OptMirnaFasta = None,
     utr: OptUtrFasta = None,
-    pairs: Annotated[
+    id_pairs: Annotated[
         Optional[Path],
         typer.Option(
             "--id-pairs",
@@ -49,7 +48,7 @@ def command(
             rich_help_panel="Input",
         ),
     ] = None,
-    pairs_with_seq: Annotated[
+    pair_table: Annotated[
         Optional[Path],
         typer.Option(
             "--pair-table",
@@ -81,56 +80,35 @@ def command(
     """Scan miRNAs against targets; rows sorted by miRNA (input order), target, position.
     With --format bed and --utr-bed the sites are written in genome coordinates (score =
     1000 x the seed-match baseline's score of the site type: 8mer 950, 7mer-m8 850, ...)."""
+    from deeptarget_core.scan_command import ScanCommand
+
     _cli.setup_logging(quiet, verbose)
-    pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
-    pairs_with_seq = alias(pairs_with_seq, pairs_with_seq_old, "--pair-table", "--pairs-with-seq")
+    id_pairs = alias(id_pairs, pairs_old, "--id-pairs", "--pairs")
+    pair_table = alias(pair_table, pairs_with_seq_old, "--pair-table", "--pairs-with-seq")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _scan(mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, utr_bed, out_format.value, debug=debug)
+    _scan(_cli.options_of(ScanCommand, locals()), debug=debug)
+
+
+# The option combinations dt-scan-cts refuses (usage errors, exit 2), in order: (when, message).
+_REFUSED = [
+    (
+        lambda c: c.pair_table is not None and bool(c.mirna or c.utr or c.id_pairs),
+        "--pair-table replaces --mirna, --utr and --id-pairs",
+    ),
+    (lambda c: c.pair_table is None and (c.mirna is None or c.utr is None), "give --mirna and --utr (or --pair-table)"),
+]
 
 
 @_cli.handle_errors
-def _scan(
-    mirna, utr, pairs, pairs_with_seq, site_types, cts_length, chunk_size, output, utr_bed=None, out_format="tsv", debug=False
-) -> None:
-    from deeptarget_core import genome
+def _scan(cmd, debug=False) -> None:
+    from deeptarget_core.scan_command import run_scan
 
-    _cli.check_paths(
-        {"--mirna": mirna, "--utr": utr, "--id-pairs": pairs, "--pair-table": pairs_with_seq, "--utr-bed": utr_bed},
-        {"-o": output},
-    )
-    if pairs_with_seq is not None:
-        if mirna or utr or pairs:
-            raise typer.BadParameter("--pair-table replaces --mirna, --utr and --id-pairs")
-        inputs = sites.inputs_from_pair_table(pairs_with_seq)
-    else:
-        if mirna is None or utr is None:
-            raise typer.BadParameter("give --mirna and --utr (or --pair-table)")
-        if str(mirna) == "-" and str(utr) == "-":
-            raise InputError("only one of --mirna and --utr can be read from stdin")
-        restriction = io.read_id_pairs(pairs) if pairs is not None else None
-        inputs = sites.inputs_from_fasta(mirna, utr, restriction, pairs)
-    scanner = sites.SiteScanner(inputs.mirnas, cts_length=cts_length, relaxed=site_types == SiteTypes.relaxed, pairs=inputs.pairs)
-    annotation, type_scores = None, None
-    targets = inputs.targets
-    if utr_bed is not None:
-        from deeptarget_core.scorers import SEED_MATCH_SCORES
-
-        annotation, type_scores = genome.read_utr_bed(utr_bed), SEED_MATCH_SCORES
-        targets = annotation.check_lengths(targets, io.display_name(pairs_with_seq or utr))
-    chunks = sites.iter_target_chunks(targets, cts_length=cts_length, chunk_nt=chunk_size)
-    with genome.site_output(output, out_format, annotation, type_scores) as handle:
-        summary = sites.write_site_table(handle, scanner, chunks)
-    types = ", ".join(f"{t} {summary.by_type[t]}" for t in sites.SITE_TYPES if summary.by_type[t])
-    log.info(
-        "dt-scan-cts: %d miRNAs x %d targets (%.1f Mnt): %d sites (%s) in %.1f s",
-        summary.n_mirnas,
-        summary.n_targets,
-        summary.n_nt / 1e6,
-        summary.n_sites,
-        types or "none",
-        summary.seconds,
-    )
+    inputs = {"--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs, "--pair-table": cmd.pair_table}
+    _cli.check_paths({**inputs, "--utr-bed": cmd.utr_bed}, {"-o": cmd.output})
+    _cli.refuse(_REFUSED, cmd)
+    _cli.one_stdin(cmd.mirna, cmd.utr, message="only one of --mirna and --utr can be read from stdin")
+    log.info(run_scan(cmd).report())
 
 
 def main() -> None:

@@ -266,6 +266,8 @@ class SiteScanner:
         return np.unique(np.asarray(keys, dtype=np.int64))
 
     def _scan_group(self, first: int, last: int, chunk: TargetChunk) -> list[SiteBlock]:
+        """The blocks of miRNAs ``first``..``last``-1: every 6-mer hit of their patterns at once
+        (one row per hit), checked, typed, sorted and cut into one block per miRNA."""
         pat = self._patterns.rows(first, last)
         codes = chunk.codes
         lo = chunk.kmer_bounds[pat.kmer]

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-from scan import make_utrome, run_child  # noqa: E402
+from scan import make_utrome, run_child, scan_rows  # noqa: E402
 
 COMP = {"A": "U", "C": "G", "G": "C", "U": "A"}
 
@@ -41,20 +41,6 @@ def random_mirnas(path: Path, n: int, seed: int = 1) -> list[str]:
     seqs = ["".join(rng.choice(list("ACGU"), 22)) for _ in range(n)]
     path.write_text("".join(f">gpu_mir{i:05d}\n{s}\n" for i, s in enumerate(seqs)))
     return seqs
-
-
-def site_table(path: Path, mirna: Path, utr: Path, n_rows: int) -> int:
-    scan = subprocess.Popen([str(BIN / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE)
-    n = -1
-    with open(path, "wb") as out:
-        for line in scan.stdout:
-            out.write(line)
-            n += 1
-            if n >= n_rows:
-                break
-    scan.kill()
-    scan.wait()
-    return n
 
 
 def training_table(path: Path, seqs: list[str], n: int, seed: int) -> None:
@@ -104,7 +90,7 @@ def main() -> None:
     if not utr.exists():
         make_utrome(utr, 3.0)
     sites = OUT / f"gpu_sites_{args.cts}.tsv"
-    n = site_table(sites, mirna, utr, args.cts)
+    n = scan_rows(sites, mirna, utr, args.cts)
     result["cts"] = n
     devices = ["cpu", "cuda"] if cuda else ["cpu"]
     scores = {}

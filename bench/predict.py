@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,26 +31,14 @@ SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-from scan import make_utrome, run_child  # noqa: E402  (one child-process timer for all benches)
+from scan import make_utrome, run_child, scan_rows  # noqa: E402  (one child-process timer for all benches)
 
 
 def make_sites(path: Path, n_rows: int, mnt: float) -> int:
-
     utr = OUT / f"utrome_{mnt:g}M.fa.gz"
     if not utr.exists():
         make_utrome(utr, mnt)
-    mirna = SHARED / "miRBase" / "hsa_mature_v22.1.fa"
-    scan = subprocess.Popen([str(BIN / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE)
-    n = -1
-    with open(path, "wb") as out:
-        for line in scan.stdout:
-            out.write(line)
-            n += 1
-            if n >= n_rows:
-                break
-    scan.kill()
-    scan.wait()
-    return n
+    return scan_rows(path, SHARED / "miRBase" / "hsa_mature_v22.1.fa", utr, n_rows)
 
 
 def main() -> None:

@@ -63,6 +63,25 @@ def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
     return wall, usage.ru_maxrss / 1024, err, usage.ru_utime + usage.ru_stime
 
 
+def scan_rows(path: Path, mirna: Path, utr: Path, n_rows: int) -> int:
+    """The header and first ``n_rows`` rows of dt-scan-cts' site table to ``path`` (the scan is
+    stopped there); returns the number of rows written."""
+    bin_dir = Path(sys.executable).parent
+    scan = subprocess.Popen(
+        [str(bin_dir / "dt-scan-cts"), "--mirna", str(mirna), "--utr", str(utr), "-q"], stdout=subprocess.PIPE
+    )
+    n = -1
+    with open(path, "wb") as out:
+        for line in scan.stdout:
+            out.write(line)
+            n += 1
+            if n >= n_rows:
+                break
+    scan.kill()
+    scan.wait()
+    return n
+
+
 def naive_scan(mirnas: list[tuple[str, str]], utrs: list[str]) -> int:
     """One regex per miRNA seed, over every UTR (canonical sites only, best type)."""
     n = 0

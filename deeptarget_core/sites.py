@@ -174,9 +174,7 @@ class SiteBlock:
         return len(self.target_index)
 
     def cts_strings(self) -> list[str]:
-        n, width = self.cts.shape
-        text = self.cts.tobytes().decode("ascii")
-        return [text[i : i + width] for i in range(0, n * width, width)]
+        return window_strings(self.cts)
 
     def to_tsv(self, chunk: TargetChunk) -> str:
         """The block as site-table rows."""
@@ -184,6 +182,13 @@ class SiteBlock:
 
 
 _SITE_TYPE_NAMES = np.asarray(SITE_TYPES, dtype=object)
+
+
+def window_strings(cts: np.ndarray) -> list[str]:
+    """(n, L) uint8 letters -> n strings of L letters."""
+    n, width = cts.shape
+    text = cts.tobytes().decode("ascii")
+    return [text[i : i + width] for i in range(0, n * width, width)]
 
 
 def site_rows(blocks: Sequence[SiteBlock], chunk: TargetChunk) -> list[str]:
@@ -197,9 +202,7 @@ def site_rows(blocks: Sequence[SiteBlock], chunk: TargetChunk) -> list[str]:
     mirna_ids = np.repeat(np.asarray([b.mirna_id for b in blocks], dtype=object), sizes).tolist()
     target_ids = chunk.id_array[np.concatenate([b.target_index for b in blocks])].tolist()
     types = _SITE_TYPE_NAMES[np.concatenate([b.site_type for b in blocks])].tolist()
-    width = blocks[0].cts.shape[1]  # one byte a letter
-    text = np.concatenate([b.cts for b in blocks]).tobytes().decode("ascii")
-    windows = [text[i : i + width] for i in range(0, len(text), width)]
+    windows = window_strings(np.concatenate([b.cts for b in blocks]))
     return [
         f"{m}\t{t}\t{ty}\t{a}\t{b}\t{c}\t{d}\t{w}"
         for m, t, ty, a, b, c, d, w in zip(

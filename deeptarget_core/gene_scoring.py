@@ -184,10 +184,8 @@ def write_collected(
                 at = np.fromiter((index.get(t, -1) for t in order[mid]), dtype=np.int64, count=len(order[mid]))
                 here = np.flatnonzero(at >= 0)
                 rows = first[mid] + here
-                part = slice(k * group.n_targets, (k + 1) * group.n_targets)
-                score[rows] = group.scores[part][at[here]]
-                n_sites[rows] = group.n_sites[part][at[here]]
-                best[rows] = group.best_type[part][at[here]]
+                scores_k, n_k, best_k = group.of(k)
+                score[rows], n_sites[rows], best[rows] = scores_k[at[here]], n_k[at[here]], best_k[at[here]]
                 seen[rows] = True
     if not seen.all():
         missing = int(np.argmin(seen))

@@ -276,7 +276,10 @@ def test_real_sigterm_mid_scan_removes_the_partial_output(tmp_path):
 def test_real_sigterm_to_the_explain_drawing_pool_is_quiet(fx, tmp_path):
     rng = __import__("random").Random(3)
     rows = ["mirna_id\tmirna_seq\tmrna_id\tmrna_seq"] + [
-        f"let7\t{C.LET7}\tt{i}\t{''.join(rng.choices('ACGU', k=40))}" for i in range(80)
+        # enough pictures that the run is still drawing when the first one appears, even on a
+        # loaded host (with 80 it sometimes ended before the test saw its first picture)
+        f"let7\t{C.LET7}\tt{i}\t{''.join(rng.choices('ACGU', k=40))}"
+        for i in range(400)
     ]
     (tmp_path / "p.tsv").write_text("\n".join(rows) + "\n")
     before = snapshot(tmp_path)

@@ -13,14 +13,20 @@ computes the same function as the eager network (tests hold it within 1e-5):
   faster here) sigmoid;
 * a unidirectional stack advances all layers together, one position at a time (every
   intermediate stays (B, 3H) and in cache); a stack with bidirectional layers runs layer by
-  layer.
+  layer;
+* the loops are compiled by TorchScript (:func:`_compiled`), so a loop of 40 steps runs
+  without the GIL: the scoring threads no longer wait on the main thread's Python (reading,
+  formatting), which held them up to 5 ms per operation.
 
 GRU networks only (1-3 layers, uni- or bidirectional); :func:`supports` says which.
 """
 
 from __future__ import annotations
 
+from typing import List, Optional
+
 import torch
+from torch import Tensor
 
 
 def supports(config) -> bool:
@@ -35,16 +41,137 @@ def _scaled(w: torch.Tensor, H: int) -> torch.Tensor:
     return w
 
 
-_MINUS_ONE = torch.tensor(-1.0)  # a 0-dim tensor: a scalar on any device
+# The loops below are TorchScript-compatible Python (typed, no closures): see _compiled.
 
 
-def _gru_step(gi, gh, h, H, out=None):
-    """One GRU step; n-gate pre-activations arrive doubled (see _scaled)."""
+def _gru_step(gi: Tensor, gh: Tensor, h: Tensor, H: int, minus_one: Tensor, out: Optional[Tensor]) -> Tensor:
+    """One GRU step; n-gate pre-activations arrive doubled (see _scaled). ``minus_one`` is a
+    0-dim -1 (tanh(a) = 2 sigmoid(2a) - 1 in one pass); the new state goes to ``out`` if given."""
     rz = torch.add(gh[:, : 2 * H], gi[:, : 2 * H]).sigmoid_()
     r, z = rz[:, :H], rz[:, H:]
     n = torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]).sigmoid_()
-    n = torch.add(_MINUS_ONE, n, alpha=2, out=n)  # tanh(a) = 2 sigmoid(2a) - 1, in one pass
-    return torch.lerp(n, h, z) if out is None else torch.lerp(n, h, z, out=out)
+    n = torch.add(minus_one, n, alpha=2, out=n)
+    if out is None:
+        return torch.lerp(n, h, z)
+    return torch.lerp(n, h, z, out=out)
+
+
+def _encoder_loop(steps: Tensor, table: Tensor, w_h: Tensor, b_h: Tensor, out: Tensor, minus_one: Tensor) -> None:
+    """An encoder over (L, B) codes ``steps``: the state after step t goes to ``out[t]``."""
+    H = w_h.shape[0]
+    h = torch.zeros(steps.shape[1], H, device=table.device, dtype=table.dtype)
+    for t in range(steps.shape[0]):
+        h = _gru_step(table.index_select(0, steps[t]), torch.addmm(b_h, h, w_h), h, H, minus_one, out[t])
+
+
+def _first_input(
+    mirna: Tensor, w_mirna: Optional[Tensor], b_ih: Tensor, t: int, idx: Tensor, single_row: int, x: Tensor, w: Tensor
+) -> Tensor:
+    """The first interaction layer's input pre-activation at step ``t``: the miRNA's part plus
+    ``x @ w``. ``mirna`` is the miRNAs' projection (L, K, 3H), or their encoder states (L, K, H)
+    when ``w_mirna`` is given (projected per CTS: one more small GEMM per step, no table of every
+    miRNA's projection when a batch holds many miRNAs). ``single_row`` >= 0: all CTSs are
+    against that one miRNA."""
+    if w_mirna is not None:
+        gi = torch.addmm(b_ih, mirna[t].index_select(0, idx), w_mirna)
+        return gi.addmm_(x, w)
+    if single_row >= 0:
+        return torch.addmm(mirna[t, single_row].expand(x.shape[0], -1), x, w)
+    return torch.addmm(mirna[t].index_select(0, idx), x, w)
+
+
+def _wavefront_loop(
+    steps: Tensor,
+    encoder: List[Tensor],
+    layers: List[List[Tensor]],
+    mirna: Tensor,
+    w_mirna: Optional[Tensor],
+    idx: Tensor,
+    single_row: int,
+    pairing: Optional[Tensor],
+    w_pair: Optional[Tensor],
+    minus_one: Tensor,
+) -> Tensor:
+    """A unidirectional stack: all layers advance together, one position at a time, so every
+    intermediate stays (B, 3H) and in cache. ``encoder`` = [table, w_h, b_h]; each layer is
+    [w_ih, b_ih, w_hh, b_hh]. Returns the last layer's final state."""
+    table, w_eh, b_eh = encoder[0], encoder[1], encoder[2]
+    B = steps.shape[1]
+    He = w_eh.shape[0]
+    h_e = torch.zeros(B, He, device=table.device, dtype=table.dtype)
+    hs = [torch.zeros(B, p[2].shape[0], device=table.device, dtype=table.dtype) for p in layers]
+    x = h_e
+    for t in range(steps.shape[0]):
+        h_e = _gru_step(table.index_select(0, steps[t]), torch.addmm(b_eh, h_e, w_eh), h_e, He, minus_one, None)
+        x = h_e
+        for i, p in enumerate(layers):
+            if i == 0:
+                gi = _first_input(mirna, w_mirna, p[1], t, idx, single_row, x, p[0])
+                if pairing is not None and w_pair is not None:
+                    gi = gi.addmm_(pairing[t], w_pair)
+            else:
+                gi = torch.addmm(p[1], x, p[0])
+            h = _gru_step(gi, torch.addmm(p[3], hs[i], p[2]), hs[i], p[2].shape[0], minus_one, None)
+            hs[i] = h
+            x = h
+    return x
+
+
+def _direction_loop(
+    xs: List[Tensor],
+    ws: List[Tensor],
+    recurrent: List[Tensor],
+    mirna: Optional[Tensor],
+    w_mirna: Optional[Tensor],
+    idx: Tensor,
+    single_row: int,
+    reverse: bool,
+    out: Optional[Tensor],
+    minus_one: Tensor,
+) -> Tensor:
+    """One direction of a bidirectional (or any layer-by-layer) GRU layer over the previous
+    layer's outputs ``xs`` (L, B, .) with their input weights ``ws``; ``recurrent`` = [b_ih,
+    w_hh, b_hh]. The first layer has ``mirna`` (see _first_input). States go to ``out`` (L, B, H)
+    when given; returns the final state."""
+    b_ih, w_hh, b_hh = recurrent[0], recurrent[1], recurrent[2]
+    L = xs[0].shape[0]
+    H = w_hh.shape[0]
+    h = torch.zeros(xs[0].shape[1], H, device=w_hh.device, dtype=w_hh.dtype)
+    for s in range(L):
+        t = L - 1 - s if reverse else s
+        if mirna is not None:
+            gi = _first_input(mirna, w_mirna, b_ih, t, idx, single_row, xs[0][t], ws[0])
+        else:
+            gi = torch.addmm(b_ih, xs[0][t], ws[0])
+        for k in range(1, len(xs)):
+            gi = gi.addmm_(xs[k][t], ws[k])
+        h = _gru_step(gi, torch.addmm(b_hh, h, w_hh), h, H, minus_one, None if out is None else out[t])
+    return h
+
+
+def _compiled(fn):
+    """``fn`` compiled by TorchScript, so that its loop runs without the GIL (about 10% more
+    CTS/s with two scoring threads and the main thread parsing; scores identical). TorchScript
+    is deprecated in favour of torch.compile, which is 3x slower on these small steps
+    (docs/benchmarks.md); where this torch cannot script, the same function runs as Python."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.jit.script(fn)
+    except Exception:  # no TorchScript in this torch, or no source to read: run it as Python
+        return fn
+
+
+_LOOPS: dict[str, object] = {}
+
+
+def _loop(name: str):
+    """The compiled loop ``name`` (compiled on first use: about 0.1 s, paid once per process)."""
+    if name not in _LOOPS:
+        _LOOPS[name] = _compiled(globals()[name])
+    return _LOOPS[name]
 
 
 class MirnaStates:
@@ -77,6 +204,7 @@ class FusedGRU:
             self._take_interaction(model)
             self.w_cls = model.classifier.weight.contiguous()
             self.b_cls = model.classifier.bias.contiguous()
+            self.minus_one = torch.tensor(-1.0, device=self.b_cls.device, dtype=self.b_cls.dtype)
 
     def _take_encoder(self, m) -> None:
         self.h_enc = m.cts_ae.encoder.hidden_size
@@ -88,12 +216,9 @@ class FusedGRU:
         step-major (what :meth:`mirna_projection` reads); equal to DeepTarget.encode_mirna."""
         table, w_h, b_h = self.mirna_encoder
         B, L = codes.shape
-        H = w_h.shape[0]
         steps = codes.T.contiguous()  # (L, B): the miRNA is read 5'->3'
-        out = torch.empty(L, B, H, device=table.device, dtype=table.dtype)
-        h = torch.zeros(B, H, device=table.device, dtype=table.dtype)
-        for t in range(L):
-            h = _gru_step(table.index_select(0, steps[t]), torch.addmm(b_h, h, w_h), h, H, out[t])
+        out = torch.empty(L, B, w_h.shape[0], device=table.device, dtype=table.dtype)
+        _loop("_encoder_loop")(steps, table, w_h, b_h, out, self.minus_one)
         return out
 
     def _take_interaction(self, m) -> None:
@@ -140,98 +265,69 @@ class FusedGRU:
         pairing_features(mirna_codes.index_select(0, idx), codes, self.pairing_offsets, out=out.transpose(0, 1))
         return out
 
-    def _first_input(self, mirna, d: int, t: int, idx, single: bool, x, w):
-        """The first layer's input pre-activation at step ``t``, direction ``d``: the miRNA's
-        part plus ``x @ w``. ``mirna`` is a projection table (directions, L, K, 3H) or
-        :class:`MirnaStates` (the projection then runs per CTS: one more small GEMM per step,
-        no table of every miRNA's projection when a batch holds many miRNAs)."""
+    def _mirna_side(self, mirna, d: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the loops read of the miRNAs for direction ``d``: the projection table (L, K, 3H),
+        or for :class:`MirnaStates` their states and the transposed projection weights."""
         if isinstance(mirna, MirnaStates):
-            p = self.layers[0]["dirs"][d]
-            gi = torch.addmm(p["b_ih"], mirna.by_step[t].index_select(0, idx), p["w_ih_mirna"].T)
-            return gi.addmm_(x, w)
-        base = mirna[d, t, idx[0]].expand(x.shape[0], -1) if single else mirna[d, t].index_select(0, idx)
-        return torch.addmm(base, x, w)
+            return mirna.by_step, self.layers[0]["dirs"][d]["w_ih_mirna"].T
+        return mirna[d], None
 
     def log_odds(self, mirna_pre, mirna_codes, idx, codes):
         """logit[1] - logit[0] of CTSs ``codes`` (B, L) against miRNAs ``idx`` (B,), given the
         miRNAs' projections ``mirna_pre`` (directions, L, K, 3H) or their :class:`MirnaStates`,
         and their codes (K, L)."""
+        single_row = int(idx[0]) if bool((idx == idx[0]).all()) else -1
         if all(len(layer["dirs"]) == 1 for layer in self.layers):
-            pairing = self._pairing_steps(mirna_codes, idx, codes) if self.pairing_offsets else None
-            return self._wavefront(mirna_pre, idx, codes, pairing)
-        return self._layerwise(mirna_pre, mirna_codes, idx, codes)
-
-    def _wavefront(self, mirna_pre, idx, codes, pairing=None):
-        """Unidirectional stack: all layers advance together, one position at a time, so
-        every intermediate stays (B, 3H) and in cache."""
-        B, L = codes.shape
-        steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
-        dev, dt = self.t_enc.device, self.t_enc.dtype
-        h_e = torch.zeros(B, self.h_enc, device=dev, dtype=dt)
-        params = [layer["dirs"][0] for layer in self.layers]
-        hs = [torch.zeros(B, layer["H"], device=dev, dtype=dt) for layer in self.layers]
-        single = bool((idx == idx[0]).all())
-        for t in range(L):
-            gi_e = self.t_enc.index_select(0, steps[t])
-            h_e = _gru_step(gi_e, torch.addmm(self.b_enc_h, h_e, self.w_enc_h), h_e, self.h_enc)
-            x = h_e
-            for i, (p, layer) in enumerate(zip(params, self.layers)):
-                if i == 0:
-                    gi = self._first_input(mirna_pre, 0, t, idx, single, x, p["w_ih"])
-                    if pairing is not None:
-                        gi = gi.addmm_(pairing[t], p["w_pair"])
-                else:
-                    gi = torch.addmm(p["b_ih"], x, p["w_ih"])
-                hs[i] = _gru_step(gi, torch.addmm(p["b_hh"], hs[i], p["w_hh"]), hs[i], layer["H"])
-                x = hs[i]
-        logits = x @ self.w_cls.T + self.b_cls
+            summary = self._wavefront(mirna_pre, mirna_codes, idx, codes, single_row)
+        else:
+            summary = self._layerwise(mirna_pre, mirna_codes, idx, codes, single_row)
+        logits = summary @ self.w_cls.T + self.b_cls
         return logits[:, 1] - logits[:, 0]
+
+    def _wavefront(self, mirna_pre, mirna_codes, idx, codes, single_row: int):
+        """Unidirectional stack: the last layer's final states (see _wavefront_loop)."""
+        steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
+        pairing, w_pair = None, None
+        if self.pairing_offsets:
+            pairing, w_pair = self._pairing_steps(mirna_codes, idx, codes), self.layers[0]["dirs"][0]["w_pair"]
+        layers = [[p["w_ih"], p["b_ih"], p["w_hh"], p["b_hh"]] for p in (layer["dirs"][0] for layer in self.layers)]
+        mirna, w_mirna = self._mirna_side(mirna_pre, 0)
+        encoder = [self.t_enc, self.w_enc_h, self.b_enc_h]
+        return _loop("_wavefront_loop")(steps, encoder, layers, mirna, w_mirna, idx, single_row, pairing, w_pair, self.minus_one)
 
     def _encode_cts(self, mirna_codes, idx, codes):
         """(L, B, He + K): CTS encoder states and pairing channels side by side, so that the
         first layer reads both with one GEMM per step (``w_ih_pair`` is stacked the same way)."""
         B, L = codes.shape
         steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
-        dev, dt = self.t_enc.device, self.t_enc.dtype
         He = self.h_enc
-        enc = torch.empty(L, B, He + len(self.pairing_offsets), device=dev, dtype=dt)
+        enc = torch.empty(L, B, He + len(self.pairing_offsets), device=self.t_enc.device, dtype=self.t_enc.dtype)
         if self.pairing_offsets:
             self._pairing_steps(mirna_codes, idx, codes, out=enc[:, :, He:])
-        h = torch.zeros(B, He, device=dev, dtype=dt)
-        for t in range(L):
-            gh = torch.addmm(self.b_enc_h, h, self.w_enc_h)
-            h = _gru_step(self.t_enc.index_select(0, steps[t]), gh, h, He, enc[t, :, :He])
+        _loop("_encoder_loop")(steps, self.t_enc, self.w_enc_h, self.b_enc_h, enc[:, :, :He], self.minus_one)
         return enc
 
-    def _layerwise(self, mirna_pre, mirna_codes, idx, codes):
+    def _layerwise(self, mirna_pre, mirna_codes, idx, codes, single_row: int):
         """Any stack with bidirectional layers: layer by layer, each direction runs its
         recurrence (forward over t, backward from the end) with per-step input GEMMs
-        (one large GEMM over all positions was 5x slower here: it leaves the cache)."""
+        (one large GEMM over all positions was 5x slower here: it leaves the cache).
+        Returns the last layer's final states, directions side by side."""
         B, L = codes.shape
         dev, dt = self.t_enc.device, self.t_enc.dtype
         xs = [self._encode_cts(mirna_codes, idx, codes)]  # the previous layer's outputs, (L, B, H) per direction
-        single = bool((idx == idx[0]).all())
         finals = []
         for li, layer in enumerate(self.layers):
-            H = layer["H"]
             last = li == len(self.layers) - 1
             outs, finals = [], []
             for d, p in enumerate(layer["dirs"]):
                 w_in = p["w_ih_pair"] if li == 0 else p["w_ih"]
-                w_parts = [w_in] if len(xs) == 1 else list(w_in.split(xs[0].shape[2], dim=0))
-                h = torch.zeros(B, H, device=dev, dtype=dt)
-                out = None if last else torch.empty(L, B, H, device=dev, dtype=dt)
-                for t in range(L) if d == 0 else range(L - 1, -1, -1):
-                    if li == 0:
-                        gi = self._first_input(mirna_pre, d, t, idx, single, xs[0][t], w_parts[0])
-                    else:
-                        gi = torch.addmm(p["b_ih"], xs[0][t], w_parts[0])
-                    for x_k, w_k in zip(xs[1:], w_parts[1:]):
-                        gi = gi.addmm_(x_k[t], w_k)
-                    h = _gru_step(gi, torch.addmm(p["b_hh"], h, p["w_hh"]), h, H, None if out is None else out[t])
+                ws = [w_in] if len(xs) == 1 else list(w_in.split(xs[0].shape[2], dim=0))
+                mirna, w_mirna = self._mirna_side(mirna_pre, d) if li == 0 else (None, None)
+                out = None if last else torch.empty(L, B, layer["H"], device=dev, dtype=dt)
+                recurrent = [p["b_ih"], p["w_hh"], p["b_hh"]]
+                finals.append(
+                    _loop("_direction_loop")(xs, ws, recurrent, mirna, w_mirna, idx, single_row, d == 1, out, self.minus_one)
+                )
                 outs.append(out)
-                finals.append(h)
             xs = outs
-        summary = finals[0] if len(finals) == 1 else torch.cat(finals, dim=1)
-        logits = summary @ self.w_cls.T + self.b_cls
-        return logits[:, 1] - logits[:, 0]
+        return finals[0] if len(finals) == 1 else torch.cat(finals, dim=1)

@@ -179,8 +179,8 @@ class MirnaStates:
     for batches of many distinct miRNAs (each with a site or two), where projecting every miRNA
     first would cost as much and hold a table (directions, L, K, 3H) six times the size."""
 
-    def __init__(self, states: torch.Tensor):
-        self.by_step = states.transpose(0, 1).contiguous()
+    def __init__(self, by_step: torch.Tensor):
+        self.by_step = by_step
 
 
 def _encoder_weights(ae) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -211,13 +211,15 @@ class FusedGRU:
         self.t_enc, self.w_enc_h, self.b_enc_h = _encoder_weights(m.cts_ae)
         self.mirna_encoder = _encoder_weights(m.mirna_ae)
 
-    def encode_mirna(self, codes: torch.Tensor) -> torch.Tensor:
+    def encode_mirna(self, codes: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L) miRNA codes, already padded to the CTS length -> (L, B, H) encoder states,
-        step-major (what :meth:`mirna_projection` reads); equal to DeepTarget.encode_mirna."""
+        step-major (what :meth:`mirna_projection` reads), into ``out`` when given (any (L, B, H)
+        view whose rows are contiguous); equal to DeepTarget.encode_mirna."""
         table, w_h, b_h = self.mirna_encoder
         B, L = codes.shape
         steps = codes.T.contiguous()  # (L, B): the miRNA is read 5'->3'
-        out = torch.empty(L, B, w_h.shape[0], device=table.device, dtype=table.dtype)
+        if out is None:
+            out = torch.empty(L, B, w_h.shape[0], device=table.device, dtype=table.dtype)
         _loop("_encoder_loop")(steps, table, w_h, b_h, out, self.minus_one)
         return out
 
@@ -240,17 +242,17 @@ class FusedGRU:
                     d["w_ih"] = w_ih[:, h_m : h_m + He].T.contiguous()
                     d["w_pair"] = w_ih[:, h_m + He :].T.contiguous()
                     d["w_ih_pair"] = w_ih[:, h_m:].T.contiguous()  # CTS states then pairing channels
+                    d["w_ih_all"] = w_ih.T.contiguous()  # miRNA states, CTS states, pairing channels
                 else:
                     d["w_ih"] = w_ih.T.contiguous()
                 dirs.append(d)
             self.layers.append({"H": H, "dirs": dirs})
 
-    def mirna_projection(self, states: torch.Tensor) -> torch.Tensor:
-        """(K, L, H) miRNA encoder states -> (directions, L, K, 3H): their part of the first
-        interaction layer's input projection (bias included), step-major as the loops read it."""
-        by_step = states.transpose(0, 1).contiguous()  # (L, K, H)
+    def mirna_projection(self, by_step: torch.Tensor) -> torch.Tensor:
+        """(L, K, H) miRNA encoder states (step-major) -> (directions, L, K, 3H): their part of
+        the first interaction layer's input projection (bias included), as the loops read it."""
         dirs = self.layers[0]["dirs"]
-        out = torch.empty(len(dirs), *by_step.shape[:2], dirs[0]["b_ih"].shape[0], dtype=states.dtype, device=states.device)
+        out = torch.empty(len(dirs), *by_step.shape[:2], dirs[0]["b_ih"].shape[0], dtype=by_step.dtype, device=by_step.device)
         for k, d in enumerate(dirs):
             torch.matmul(by_step, d["w_ih_mirna"].T, out=out[k]).add_(d["b_ih"])
         return out
@@ -295,16 +297,21 @@ class FusedGRU:
         encoder = [self.t_enc, self.w_enc_h, self.b_enc_h]
         return _loop("_wavefront_loop")(steps, encoder, layers, mirna, w_mirna, idx, single_row, pairing, w_pair, self.minus_one)
 
-    def _encode_cts(self, mirna_codes, idx, codes):
+    def _encode_cts(self, mirna_codes, idx, codes, mirna_states: MirnaStates | None = None):
         """(L, B, He + K): CTS encoder states and pairing channels side by side, so that the
-        first layer reads both with one GEMM per step (``w_ih_pair`` is stacked the same way)."""
+        first layer reads both with one GEMM per step (``w_ih_pair`` is stacked the same way).
+        With ``mirna_states``, (L, B, Hm + He + K): each CTS's miRNA states lead (``w_ih_all``):
+        for a batch of many miRNAs one gather and one GEMM per step replace a gather and two."""
         B, L = codes.shape
         steps = torch.flip(codes, dims=[1]).T.contiguous()  # (L, B): CTS read 3'->5'
-        He = self.h_enc
+        lead = 0 if mirna_states is None else mirna_states.by_step.shape[2]
+        He = lead + self.h_enc
         enc = torch.empty(L, B, He + len(self.pairing_offsets), device=self.t_enc.device, dtype=self.t_enc.dtype)
+        if mirna_states is not None:
+            torch.index_select(mirna_states.by_step, 1, idx, out=enc[:, :, :lead])
         if self.pairing_offsets:
             self._pairing_steps(mirna_codes, idx, codes, out=enc[:, :, He:])
-        _loop("_encoder_loop")(steps, self.t_enc, self.w_enc_h, self.b_enc_h, enc[:, :, :He], self.minus_one)
+        _loop("_encoder_loop")(steps, self.t_enc, self.w_enc_h, self.b_enc_h, enc[:, :, lead:He], self.minus_one)
         return enc
 
     def _layerwise(self, mirna_pre, mirna_codes, idx, codes, single_row: int):
@@ -314,15 +321,16 @@ class FusedGRU:
         Returns the last layer's final states, directions side by side."""
         B, L = codes.shape
         dev, dt = self.t_enc.device, self.t_enc.dtype
-        xs = [self._encode_cts(mirna_codes, idx, codes)]  # the previous layer's outputs, (L, B, H) per direction
+        per_cts = isinstance(mirna_pre, MirnaStates)  # the miRNA states are read with the CTS's (_encode_cts)
+        xs = [self._encode_cts(mirna_codes, idx, codes, mirna_pre if per_cts else None)]  # (L, B, H) per direction
         finals = []
         for li, layer in enumerate(self.layers):
             last = li == len(self.layers) - 1
             outs, finals = [], []
             for d, p in enumerate(layer["dirs"]):
-                w_in = p["w_ih_pair"] if li == 0 else p["w_ih"]
+                w_in = p["w_ih"] if li else p["w_ih_all"] if per_cts else p["w_ih_pair"]
                 ws = [w_in] if len(xs) == 1 else list(w_in.split(xs[0].shape[2], dim=0))
-                mirna, w_mirna = self._mirna_side(mirna_pre, d) if li == 0 else (None, None)
+                mirna, w_mirna = self._mirna_side(mirna_pre, d) if li == 0 and not per_cts else (None, None)
                 out = None if last else torch.empty(L, B, layer["H"], device=dev, dtype=dt)
                 recurrent = [p["b_ih"], p["w_hh"], p["b_hh"]]
                 finals.append(

@@ -141,38 +141,43 @@ class NeuralScorer:
         self.fast = fast and fused_gru.supports(cfg)
         # the site-type prior (model.DeepTarget.target_logit), applied to the network's log-odds
         self.site_offsets = model.site_offsets.double().cpu().numpy() if cfg.site_prior else None
-        self._rows: dict[str, int] = {}  # miRNA -> its row in self._states (the encoded-miRNA cache)
-        self._states = None
+        self._rows: dict[str, int] = {}  # miRNA -> its row in self._cache (the encoded-miRNA cache)
+        self._cache = None
         self.fused = fused_gru.FusedGRU(self.model) if self.fast else None
 
     def _mirna_states(self, seqs: Sequence[str], batch: int = 2048) -> torch.Tensor:
-        """(K, L, H) encoder states of ``seqs``. The cache is one tensor of states and a row per
-        miRNA, at most MIRNA_CACHE miRNAs (about 5 kB each) or the miRNAs of this one call.
-        Uncached miRNAs are encoded in batches, on the thread pool: one call per miRNA
-        dominated runs of many miRNAs with a few sites each."""
+        """(L, K, H) encoder states of ``seqs``, step-major as the fused loop reads them. The
+        cache is one step-major buffer and a row per miRNA, at most MIRNA_CACHE miRNAs (about
+        5 kB each) or the miRNAs of this one call; new miRNAs are encoded straight into it, in
+        batches on the thread pool (one call per miRNA dominated runs of many miRNAs with a
+        few sites each; growing the cache by concatenation cost a copy per call)."""
         torch = self.torch
         todo = [q for q in dict.fromkeys(seqs) if q not in self._rows]
-        if self._rows and len(self._rows) + len(todo) > max(MIRNA_CACHE, len(todo)):
-            self._rows, self._states = {}, None
-            todo = list(dict.fromkeys(seqs))
+        n_cached = len(self._rows)
+        if self._cache is None or n_cached + len(todo) > self._cache.shape[1]:
+            if self._rows:  # full: start again with this call's miRNAs
+                self._rows, n_cached = {}, 0
+                todo = list(dict.fromkeys(seqs))
+            size = (self.cts_length, max(MIRNA_CACHE, len(todo)), self.model.mirna_ae.encoder.hidden_size)
+            self._cache = torch.empty(size, device=self.device)  # pages are touched as rows are written
         if todo:
 
-            def encode(b: slice) -> torch.Tensor:
+            def encode(b: slice) -> None:
                 with torch.inference_mode():
                     # right-padded with 0 to the CTS length, as DeepTarget.encode_mirna pads one miRNA
                     codes = torch.from_numpy(encode_batch(todo[b], self.cts_length).astype(np.int64)).to(self.device)
+                    rows = self._cache[:, n_cached + b.start : n_cached + b.stop]
                     if self.fast:
-                        return self.fused.encode_mirna(codes).transpose(0, 1)
-                    return self.model.encode_mirna(codes)  # (B, L, H)
+                        self.fused.encode_mirna(codes, out=rows)
+                    else:
+                        rows.copy_(self.model.encode_mirna(codes).transpose(0, 1))
 
-            parts = self._map(encode, batch_slices(len(todo), batch))
-            self._states = torch.cat(parts if self._states is None else [self._states, *parts])
-            first_row = len(self._rows)
-            self._rows.update((q, first_row + i) for i, q in enumerate(todo))
+            self._map(encode, batch_slices(len(todo), batch))
+            self._rows.update((q, n_cached + i) for i, q in enumerate(todo))
         rows = [self._rows[q] for q in seqs]
-        if rows == list(range(len(self._states))):  # the whole cache, in order: no copy
-            return self._states
-        return self._states.index_select(0, torch.tensor(rows, dtype=torch.int64, device=self.device))
+        if rows == list(range(len(rows))):  # the cache's first rows, in order: no copy
+            return self._cache[:, : len(rows)]
+        return self._cache.index_select(1, torch.tensor(rows, dtype=torch.int64, device=self.device))
 
     def _map(self, fn, items: list) -> list:
         """``fn`` over ``items``, on the thread pool when there is one and more than one item."""
@@ -188,7 +193,7 @@ class NeuralScorer:
         used, local = np.unique(idx, return_inverse=True)
         used_t = torch.from_numpy(used).to(self.device)
         local_t = torch.from_numpy(local.astype(np.int64)).to(self.device)
-        m_states, m_codes = states.index_select(0, used_t), mirna_codes.index_select(0, used_t)
+        m_states, m_codes = states.index_select(1, used_t), mirna_codes.index_select(0, used_t)  # (L, k, H), (k, L)
         if self.fast:
             from . import fused_gru
 
@@ -198,7 +203,9 @@ class NeuralScorer:
             return self.fused.log_odds(mirna, m_codes, local_t, codes)
         m = self.model
         logits = m.classify(
-            m_states.index_select(0, local_t), m.encode_cts(codes), m.pairing(m_codes.index_select(0, local_t), codes)
+            m_states.index_select(1, local_t).transpose(0, 1),
+            m.encode_cts(codes),
+            m.pairing(m_codes.index_select(0, local_t), codes),
         )
         return logits[:, 1] - logits[:, 0]
 

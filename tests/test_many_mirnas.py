@@ -176,7 +176,7 @@ def test_per_cts_projection_equals_the_projection_table(cfg):
     idx = torch.from_numpy(rng.integers(0, 40, size=64))
     codes = torch.from_numpy(rng.integers(1, 5, size=(64, 40)))
     with torch.inference_mode():
-        states = fused.encode_mirna(mirna_codes).transpose(0, 1)
+        states = fused.encode_mirna(mirna_codes)
         table = fused.log_odds(fused.mirna_projection(states), mirna_codes, idx, codes)
         per_cts = fused.log_odds(fused_gru.MirnaStates(states), mirna_codes, idx, codes)
     assert float(table.std()) > 0.01
@@ -203,7 +203,7 @@ def test_compiled_loops_equal_the_python_loops(cfg, monkeypatch):
 
     def log_odds() -> torch.Tensor:
         with torch.inference_mode():
-            states = fused.encode_mirna(mirna_codes).transpose(0, 1)
+            states = fused.encode_mirna(mirna_codes)
             return torch.cat(
                 [
                     fused.log_odds(fused.mirna_projection(states), mirna_codes, idx, codes),

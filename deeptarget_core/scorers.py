@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 SCORE_DIGITS = 6
 MANY_MIRNAS_PER_BATCH = 4  # more than 1 distinct miRNA per 4 CTSs of a batch: project per CTS
+# A call's rows go out in an even number of equal batches, whatever the thread count: two
+# threads finish together, and scores do not depend on -p (a GEMM's last bits depend on its
+# number of rows).
+EVEN_BATCHES = 2
 MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_states)
 NO_SITE = "none"
 
@@ -172,7 +176,7 @@ class NeuralScorer:
                     else:
                         rows.copy_(self.model.encode_mirna(codes).transpose(0, 1))
 
-            self._map(encode, batch_slices(len(todo), batch))
+            self._map(encode, batch_slices(len(todo), batch, EVEN_BATCHES))
             self._rows.update((q, n_cached + i) for i, q in enumerate(todo))
         rows = [self._rows[q] for q in seqs]
         if rows == list(range(len(rows))):  # the cache's first rows, in order: no copy
@@ -230,7 +234,7 @@ class NeuralScorer:
                 with torch.inference_mode():
                     logit[b] = self._batch_log_odds(states, mirna_codes, index[b], codes_all[b]).double().cpu().numpy()
 
-            self._map(one, batch_slices(n, self.batch_size))
+            self._map(one, batch_slices(n, self.batch_size, EVEN_BATCHES))
         out = logit[inverse]
         if self.site_offsets is not None:
             out += self.site_offsets[np.asarray(site_type, dtype=np.int64)]

@@ -85,6 +85,21 @@ def test_batch_size_does_not_change_scores(toy):
     assert np.max(np.abs(a - b)) < 1e-6
 
 
+@pytest.mark.parametrize("n", [0, 1, 63, 200, 2049, 4200, 50_000, 50_001])
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_batch_slices_cover_the_rows_and_keep_workers_even(n, workers):
+    from deeptarget_core.seq import MIN_SLICE, batch_slices
+
+    parts = batch_slices(n, 2048, multiple_of=workers)
+    sizes = [p.stop - p.start for p in parts]
+    assert [p.start for p in parts] == ([0] if n else []) + [p.stop for p in parts[:-1]] and sum(sizes) == n
+    assert all(0 < s <= 2048 for s in sizes)
+    if workers == 1:
+        assert sizes == [2048] * (n // 2048) + ([n % 2048] if n % 2048 else [])
+    elif n >= workers * MIN_SLICE:  # enough rows: a multiple of the workers, equal sizes
+        assert len(parts) % workers == 0 and max(sizes) - min(sizes) <= 1
+
+
 def test_encode_cts_aligns_3prime_end():
     codes = predict.encode_cts(["ACGU", "A" * 45 + "CCGGU"], 6)
     assert codes[0].tolist() == [0, 0, 1, 2, 3, 4]  # N-padded on the 5' side

@@ -150,7 +150,8 @@ def site_context(
     """The sites of several miRNAs' blocks (one block per miRNA, in ``mirna_seqs`` order)."""
     n_t = len(chunk.ids)
     sizes = [len(b) for b in blocks]
-    cat = lambda f: np.concatenate([f(b) for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)  # noqa: E731
+    filled = [b for b, n in zip(blocks, sizes) if n] or blocks[:1]  # most blocks are empty with many miRNAs
+    cat = lambda f: np.concatenate([f(b) for b in filled]) if filled else np.zeros(0, dtype=np.int64)  # noqa: E731
     target = cat(lambda b: b.target_index.astype(np.int64))
     m_index = np.repeat(np.arange(len(blocks)), sizes)
     kind = cat(lambda b: b.site_type.astype(np.int64))
@@ -163,7 +164,7 @@ def site_context(
     dist5 = site_start - 1
     dist3 = chunk.lengths[target] - site_end
     values = np.empty((len(target), len(SITE_FEATURES)))
-    values[:, 0] = np.concatenate([np.asarray(x, dtype=np.float64) for x in logits])
+    values[:, 0] = np.concatenate([np.asarray(x, dtype=np.float64) for x in logits if len(x)])
     # the flank and 3'-pairing scans hold (sites x 30) arrays: slices keep memory flat
     for part in seq.batch_slices(len(target), SITE_SLICE):
         values[part, 1] = supplementary_pairing(partners[m_index[part]], chunk.codes, p2[part])

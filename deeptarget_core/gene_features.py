@@ -94,17 +94,21 @@ def supplementary_pairing(partners: np.ndarray, codes: np.ndarray, p2: np.ndarra
     # miRNA nt k faces target position p2 - (k - 2) - offset (antiparallel, loop of offset nt):
     # one gather of the target letters p2 - 5 ... p2 - 23 serves every offset
     reach = np.arange(_SUPP_REACH[0], _SUPP_REACH[1] + 1)
-    window = codes[np.clip(p2[:, None] - reach[None, :], 0, len(codes) - 1)]
+    if p2.min() - reach[-1] >= 0 and p2.max() - reach[0] < len(codes):  # windows without an index matrix
+        window = np.lib.stride_tricks.sliding_window_view(codes, len(reach))[p2 - reach[-1]][:, ::-1]
+    else:  # near the buffer's ends
+        window = codes[np.clip(p2[:, None] - reach[None, :], 0, len(codes) - 1)]
     first = SUPP_NT[0] - 2 - _SUPP_REACH[0]  # window column of nt 9 at offset 0
     match = np.stack([window[:, first + o : first + o + len(SUPP_NT)] for o in _SUPP_OFFSETS], axis=1) == partners[:, None, :]
-    penalty = np.array([0.5 * max(0, abs(o) - 2) for o in _SUPP_OFFSETS])
-    # best run of consecutive matches, scored by weight, at each offset at once
-    run = np.zeros((n, len(_SUPP_OFFSETS)))
-    best = np.zeros((n, len(_SUPP_OFFSETS)))
-    for j in range(len(SUPP_NT)):
-        run = np.where(match[:, :, j], run + _SUPP_WEIGHT[j], 0.0)
-        best = np.maximum(best, run - penalty)
-    return np.maximum(best.max(axis=1), 0.0)
+    # best run of consecutive matches, scored by weight, at each offset at once; in half
+    # points (weights 0.5 / 1 and penalties are multiples of 0.5): int8 arrays, exact
+    penalty = np.array([max(0, abs(o) - 2) for o in _SUPP_OFFSETS], dtype=np.int8)
+    run = np.zeros((n, len(_SUPP_OFFSETS)), dtype=np.int8)
+    best = np.zeros((n, len(_SUPP_OFFSETS)), dtype=np.int8)
+    for j, w in enumerate((2 * _SUPP_WEIGHT).astype(np.int8).tolist()):
+        run = np.where(match[:, :, j], run + np.int8(w), np.int8(0))
+        np.maximum(best, run - penalty, out=best)
+    return np.maximum(best.max(axis=1), 0) / 2.0
 
 
 _SUPP_OFFSETS = range(-2, 6)

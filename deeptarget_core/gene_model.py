@@ -72,16 +72,24 @@ class GeneModel:
 
     def raw(self, features: np.ndarray) -> np.ndarray:
         """Predicted repression (standard-normal units) from a full (n, N_FEATURES) table."""
-        x = np.asarray(features, dtype=np.float64)[:, self._columns()]
-        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
+        z = ((np.asarray(features, dtype=np.float64)[:, self._columns()] - self.mean) / self.scale).T
+        # summed term by term, not by a matrix product or numpy's sum: both round a row
+        # differently by the number of rows, and a row's score must not depend on its group
+        out = np.full(z.shape[1], float(self.intercept))
+        for column, c in zip(z, np.asarray(self.coef, dtype=np.float64).tolist()):
+            out += column * c
+        return out
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Gene scores: ``floor`` for pairs without a canonical site; above it, for the others,
         ``floor + (1 - floor) * p`` with p the calibrated P(among the most repressed tenth)."""
         features = np.asarray(features, dtype=np.float64)
         canonical = features[:, gf.FEATURE_NAMES.index("any_canonical")] > 0
-        p = 1.0 / (1.0 + np.exp(-(self.calib_slope * self.raw(features) + self.calib_intercept)))
-        return np.where(canonical, self.floor + (1.0 - self.floor) * p, self.floor)
+        out = np.full(len(features), self.floor)
+        if canonical.any():  # only these rows need the model (most pairs of a group have no site)
+            p = 1.0 / (1.0 + np.exp(-(self.calib_slope * self.raw(features[canonical]) + self.calib_intercept)))
+            out[canonical] = self.floor + (1.0 - self.floor) * p
+        return out
 
 
 def repression(log_fc: np.ndarray, kind: Sequence[str]) -> np.ndarray:

@@ -184,7 +184,8 @@ def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advanc
 
         rows = GeneRows(gh)
         needed = set().union(*genes.pairs.values()) if genes.pairs else set()
-        write_collected(gene_scorer, genes, seqs, read_some_targets(cmd.utr, needed), rows, io.display_name(cmd.utr))
+        targets = read_some_targets(cmd.utr, needed)
+        write_collected(gene_scorer, genes, seqs, targets, rows, io.display_name(cmd.utr), threads=cmd.threads)
         summary.n_pairs = rows.n_written
     return summary
 

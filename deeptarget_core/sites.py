@@ -278,6 +278,11 @@ class SiteScanner:
         hit = np.repeat(np.arange(len(pat.kmer)), counts)
         within = np.arange(len(hit)) - np.repeat(np.cumsum(counts) - counts, counts)
         p = chunk.kmer_positions[lo[hit] + within].astype(np.int64)
+        allowed = self._allowed_keys(first, last, chunk)
+        if allowed is not None:  # before the checks below: a site table's pairs are a fraction of all
+            target_of_hit = np.searchsorted(chunk.starts, p, side="right") - 1  # the 6-mer lies within its target
+            ok = np.isin((pat.mirna[hit] - first) * len(chunk.ids) + target_of_hit, allowed)
+            hit, p = hit[ok], p[ok]
         kind = pat.kind[hit].astype(np.int8)
         canonical = kind < 0
         # canonical: nt 2-7 pair; nt 8 and the A1 decide the type
@@ -292,10 +297,6 @@ class SiteScanner:
         mirna = pat.mirna[hit][keep] - first
         start, end, kind = start[keep], end[keep], kind[keep]
         tidx = np.searchsorted(chunk.starts, start, side="right") - 1
-        allowed = self._allowed_keys(first, last, chunk)
-        if allowed is not None:
-            ok = np.isin(mirna * len(chunk.ids) + tidx, allowed)
-            mirna, start, end, kind, tidx = mirna[ok], start[ok], end[ok], kind[ok], tidx[ok]
         # miRNA, then target-then-position order; ties (two frames with one span) by type rank
         order = np.lexsort((kind, end, start, mirna))
         mirna, start, end, kind, tidx = mirna[order], start[order], end[order], kind[order], tidx[order]

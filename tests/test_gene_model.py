@@ -292,3 +292,30 @@ def test_functional_table_errors_name_file_and_line(tmp_path):
     with pytest.raises(InputError) as err:
         gt.functional_table(fpath, upath)
     assert f"{fpath}:5" in str(err.value) and "logFC" in str(err.value)
+
+
+def test_supplementary_pairing_equals_a_per_site_reference():
+    """The vectorised 3' pairing score (int8 half points, windows without an index matrix away
+    from the buffer's ends) against the rule written out site by site."""
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 5, size=400).astype(np.uint8)
+    partners = gf._PARTNER_OF[rng.integers(0, 5, size=(300, len(gf.SUPP_NT)))]
+    p2 = np.concatenate([rng.integers(0, 400, size=290), [0, 3, 10, 22, 399, 398, 390, 380, 200, 201]])
+    planted = np.array([1.0 if 13 <= k <= 16 else 0.5 for k in gf.SUPP_NT])
+
+    def reference(partner, p):
+        best = 0.0
+        for o in gf._SUPP_OFFSETS:
+            run = top = 0.0
+            for j, k in enumerate(gf.SUPP_NT):
+                at = min(max(p - (k - 2) - o, 0), len(codes) - 1)
+                run = run + planted[j] if codes[at] == partner[j] else 0.0
+                top = max(top, run)
+            best = max(best, top - 0.5 * max(0, abs(o) - 2))
+        return best
+
+    want = [reference(partners[i], int(p2[i])) for i in range(len(p2))]
+    got = gf.supplementary_pairing(partners, codes, p2)
+    assert max(want) >= 2.0 and got.tolist() == want
+    inner = (p2 > 30) & (p2 < 370)  # all windows inside the buffer: the index-free path
+    assert gf.supplementary_pairing(partners[inner], codes, p2[inner]).tolist() == [w for w, i in zip(want, inner) if i]

@@ -345,11 +345,12 @@ def run(app: typer.Typer) -> None:
     Once a tool that imported torch is done, the process ends without tearing the interpreter
     down (:func:`_quick_exit`): freeing torch's modules takes 0.4-0.5 s, more than the work of
     many a run (a pipe of small steps, a cluster job per shard). Other failures (a bug's
-    traceback, Ctrl-C) end the usual way."""
+    traceback, Ctrl-C), and runs under a profiler or debugger, end the usual way."""
     try:
         app()
     except SystemExit as exc:
-        if "torch" not in sys.modules:
+        # under a profiler, tracer or debugger the usual exit lets them write their results
+        if "torch" not in sys.modules or sys.getprofile() is not None or sys.gettrace() is not None:
             raise
         _quick_exit(exc.code)
 

@@ -87,3 +87,39 @@ def test_predict_outcome_report_and_eval_display():
     columns, rows = EvalOutcome(["name", "stat", "f_measure", "roc_auc"], [["a", "value", "1", "2"]]).display()
     assert columns == [("name", "left"), ("stat", "left"), ("F", "right"), ("roc_auc", "right")]
     assert rows == [["a", "value", "1", "2"]]
+
+
+_QUICK_EXIT_TOOL = """
+import atexit, sys
+import torch  # a tool that imported torch ends by _cli._quick_exit
+import typer
+from deeptarget_tools import _cli
+
+MARKER = sys.argv.pop()  # the test's file for the atexit handler
+app = _cli.make_app("test tool")
+
+@app.command()
+def command(code: int = 0, message: str = "") -> None:
+    atexit.register(lambda: open(MARKER, "w").write("atexit ran"))
+    sys.stdout.write("x" * 100_000)  # buffered: must reach the pipe before the process ends
+    if message:
+        raise SystemExit(message)
+    raise typer.Exit(code)
+
+_cli.run(app)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "stderr"), [([], 0, ""), (["--code", "3"], 3, ""), (["--message", "boom"], 1, "boom\n")]
+)
+def test_quick_exit_keeps_the_status_atexit_handlers_and_buffered_output(tmp_path, args, status, stderr):
+    import subprocess
+    import sys
+
+    marker = tmp_path / "marker"
+    script = tmp_path / "tool.py"
+    script.write_text(_QUICK_EXIT_TOOL)
+    res = subprocess.run([sys.executable, str(script), *args, str(marker)], capture_output=True, text=True)
+    assert (res.returncode, res.stdout, res.stderr) == (status, "x" * 100_000, stderr)
+    assert marker.read_text() == "atexit ran"

@@ -161,20 +161,28 @@ def test_fused_mirna_encoder_equals_the_network(cfg, device):
     assert float((ref - got).abs().max()) < 1e-5
 
 
+def _fused_batch(cfg: dict, seed: int, n_mirnas: int):
+    """A toy network's fused loop and one batch: (fused, miRNA codes, idx, CTS codes), 64 CTSs."""
+    import torch
+
+    from deeptarget_core import fused_gru
+    from deeptarget_core.seq import encode_batch
+
+    fused = fused_gru.FusedGRU(make_toy(seed=seed, **cfg).eval())
+    rng = np.random.default_rng(seed + 1)
+    mirna_codes = torch.from_numpy(encode_batch(random_seqs(rng, n_mirnas, 22), 40).astype(np.int64))
+    idx = torch.from_numpy(rng.integers(0, n_mirnas, size=64))
+    return fused, mirna_codes, idx, torch.from_numpy(rng.integers(0, 5, size=(64, 40)))
+
+
 @pytest.mark.parametrize("cfg", [{"layers": 2}, {"bidirectional": True, "layers": 1, "pairing_offsets": (3, 4, 5)}])
 def test_per_cts_projection_equals_the_projection_table(cfg):
     """Batches of many distinct miRNAs project per CTS (MirnaStates): same log-odds as the table."""
     import torch
 
     from deeptarget_core import fused_gru
-    from deeptarget_core.seq import encode_batch
 
-    net = make_toy(seed=10, **cfg).eval()
-    fused = fused_gru.FusedGRU(net)
-    rng = np.random.default_rng(11)
-    mirna_codes = torch.from_numpy(encode_batch(random_seqs(rng, 40, 22), 40).astype(np.int64))
-    idx = torch.from_numpy(rng.integers(0, 40, size=64))
-    codes = torch.from_numpy(rng.integers(1, 5, size=(64, 40)))
+    fused, mirna_codes, idx, codes = _fused_batch(cfg, seed=10, n_mirnas=40)
     with torch.inference_mode():
         states = fused.encode_mirna(mirna_codes)
         table = fused.log_odds(fused.mirna_projection(states), mirna_codes, idx, codes)
@@ -190,16 +198,10 @@ def test_compiled_loops_equal_the_python_loops(cfg, monkeypatch):
     import torch
 
     from deeptarget_core import fused_gru
-    from deeptarget_core.seq import encode_batch
 
     names = ["_encoder_loop", "_direction_loop", "_wavefront_loop"]
     assert all(isinstance(fused_gru._loop(n), torch.jit.ScriptFunction) for n in names)
-    net = make_toy(seed=12, **cfg).eval()
-    fused = fused_gru.FusedGRU(net)
-    rng = np.random.default_rng(13)
-    mirna_codes = torch.from_numpy(encode_batch(random_seqs(rng, 6, 22), 40).astype(np.int64))
-    idx = torch.from_numpy(rng.integers(0, 6, size=64))
-    codes = torch.from_numpy(rng.integers(0, 5, size=(64, 40)))
+    fused, mirna_codes, idx, codes = _fused_batch(cfg, seed=12, n_mirnas=6)
 
     def log_odds() -> torch.Tensor:
         with torch.inference_mode():

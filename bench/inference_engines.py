@@ -113,7 +113,7 @@ def main() -> None:
     from deeptarget_core import fused_gru
 
     compiled = dict(fused_gru._LOOPS)
-    fused_gru._LOOPS.update({n: getattr(fused_gru, n) for n in ("_encoder_loop", "_direction_loop", "_wavefront_loop")})
+    fused_gru._LOOPS.update({n: getattr(fused_gru, n) for n in fused_gru._LOOP_NAMES})
     t_python, p_python = timed(lambda: scorer.score(mirnas, idx, cts, None), args.rounds)
     fused_gru._LOOPS.clear()
     fused_gru._LOOPS.update(compiled)

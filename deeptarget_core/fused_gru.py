@@ -15,14 +15,15 @@ computes the same function as the eager network (tests hold it within 1e-5):
   intermediate stays (B, 3H) and in cache); a stack with bidirectional layers runs layer by
   layer;
 * the loops are compiled by TorchScript (:func:`_compiled`), so a loop of 40 steps runs
-  without the GIL: the scoring threads no longer wait on the main thread's Python (reading,
-  formatting), which held them up to 5 ms per operation.
+  without the GIL: the scoring threads no longer wait for the main thread's Python (reading,
+  formatting) between operations (the interpreter hands the GIL over every 5 ms).
 
 GRU networks only (1-3 layers, uni- or bidirectional); :func:`supports` says which.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import List, Optional
 
 import torch
@@ -150,10 +151,10 @@ def _direction_loop(
 
 
 def _compiled(fn):
-    """``fn`` compiled by TorchScript, so that its loop runs without the GIL (about 10% more
-    CTS/s with two scoring threads and the main thread parsing; scores identical). TorchScript
-    is deprecated in favour of torch.compile, which is 3x slower on these small steps
-    (docs/benchmarks.md); where this torch cannot script, the same function runs as Python."""
+    """``fn`` compiled by TorchScript, so that its loop runs without the GIL (0-10% more CTS/s
+    end to end with two scoring threads and the main thread parsing; scores identical).
+    TorchScript is deprecated in favour of torch.compile, which is 3x slower on these small
+    steps (docs/benchmarks.md); where this torch cannot script, the same function runs as Python."""
     import warnings
 
     try:
@@ -164,20 +165,27 @@ def _compiled(fn):
         return fn
 
 
+_LOOP_NAMES = ("_encoder_loop", "_direction_loop", "_wavefront_loop")
 _LOOPS: dict[str, object] = {}
+_COMPILING = threading.Lock()
 
 
 def _loop(name: str):
-    """The compiled loop ``name`` (compiled on first use: about 0.1 s, paid once per process)."""
+    """The compiled loop ``name``; FusedGRU compiles them all up front (about 0.1 s once per
+    process), under a lock: scoring threads must not compile side by side."""
     if name not in _LOOPS:
-        _LOOPS[name] = _compiled(globals()[name])
+        with _COMPILING:
+            if name not in _LOOPS:
+                _LOOPS[name] = _compiled(globals()[name])
     return _LOOPS[name]
 
 
 class MirnaStates:
     """miRNA encoder states, step-major (L, K, H): the miRNA side of :meth:`FusedGRU.log_odds`
     for batches of many distinct miRNAs (each with a site or two), where projecting every miRNA
-    first would cost as much and hold a table (directions, L, K, 3H) six times the size."""
+    first would cost as much and hold a table (directions, L, K, 3H) six times the size. A
+    bidirectional stack gathers each CTS's states next to its CTS states (one GEMM per step);
+    a unidirectional one projects them per step."""
 
     def __init__(self, by_step: torch.Tensor):
         self.by_step = by_step
@@ -199,6 +207,8 @@ class FusedGRU:
         if not supports(model.config):
             raise ValueError(f"the fused loop runs GRU networks only, not '{model.config.cell}'")
         self.pairing_offsets = model.config.pairing_offsets
+        for name in _LOOP_NAMES:  # here, before any scoring thread runs them
+            _loop(name)
         with torch.inference_mode():
             self._take_encoder(model)
             self._take_interaction(model)

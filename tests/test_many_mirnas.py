@@ -199,7 +199,7 @@ def test_compiled_loops_equal_the_python_loops(cfg, monkeypatch):
 
     from deeptarget_core import fused_gru
 
-    names = ["_encoder_loop", "_direction_loop", "_wavefront_loop"]
+    names = fused_gru._LOOP_NAMES
     assert all(isinstance(fused_gru._loop(n), torch.jit.ScriptFunction) for n in names)
     fused, mirna_codes, idx, codes = _fused_batch(cfg, seed=12, n_mirnas=6)
 

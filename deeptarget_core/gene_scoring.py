@@ -20,7 +20,7 @@ from typing import IO, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import gene_features as gf
-from . import seq, sites
+from . import sites
 from .gene_model import GeneModel
 from .io import FastaRecord, write_tsv_header
 
@@ -181,7 +181,11 @@ def write_collected(
     best, seen = np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs, dtype=bool)
     pairs = {m: set(ts) for m, ts in order.items()}
     mirnas = [sites.Mirna(m, mirna_seqs[m]) for m in order]
-    parts = [mirnas[b] for b in seq.batch_slices(len(mirnas), -(-len(mirnas) // max(1, threads)) or 1)]
+    # consecutive miRNAs with about as many pairs in each part (a miRNA's work grows with them)
+    cumulative = np.cumsum([len(ts) for ts in order.values()])
+    cuts = np.searchsorted(cumulative, [cumulative[-1] * k / threads for k in range(1, threads)]).tolist() if mirnas else []
+    bounds = [0, *cuts, len(mirnas)]
+    parts = [mirnas[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
     def fill(chunk: sites.TargetChunk, index: dict[str, int], part: list[sites.Mirna]) -> None:
         """Results of ``part``'s miRNAs, to their own rows of the columns."""

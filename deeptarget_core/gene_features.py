@@ -185,14 +185,19 @@ def pair_features(ctx: SiteContext, utr_lengths: np.ndarray) -> np.ndarray:
     out = np.zeros((n_targets, N_FEATURES))
     width = 1 + len(SITE_FEATURES)
     tidx, kind, vals = ctx.pair_index, ctx.site_type, ctx.values
+    # sites by type (a stable sort: each pair's sites keep their order, so the sums are the
+    # same), each type one contiguous run instead of a mask per type and feature
+    order = np.argsort(kind, kind="stable")
+    bounds = np.searchsorted(kind[order], np.arange(len(TYPE_GROUPS) + 1)).tolist()
+    tidx_by_type, vals_by_type = tidx[order], vals[order]
     for g in range(len(TYPE_GROUPS)):
-        sel = kind == g
-        if not sel.any():
+        a, b = bounds[g], bounds[g + 1]
+        if a == b:
             continue
         col = g * width
-        out[:, col] = np.bincount(tidx[sel], minlength=n_targets)
+        out[:, col] = np.bincount(tidx_by_type[a:b], minlength=n_targets)
         for j in range(len(SITE_FEATURES)):
-            out[:, col + 1 + j] = np.bincount(tidx[sel], weights=vals[sel, j], minlength=n_targets)
+            out[:, col + 1 + j] = np.bincount(tidx_by_type[a:b], weights=vals_by_type[a:b, j], minlength=n_targets)
     base = len(TYPE_GROUPS) * width
     out[:, base] = np.log10(np.maximum(np.asarray(utr_lengths, dtype=np.float64), 1.0))
     out[:, base + 1] = _cooperative_pairs(tidx, kind, ctx.p2, n_targets)
@@ -238,15 +243,36 @@ GROUP_PAIRS = 50_000  # (miRNA, target) rows per feature group: bounds memory, a
 @dataclass
 class FeatureGroup:
     """Features of every (miRNA, target) pair of a group of miRNAs in one chunk: row
-    ``i * n_targets + t`` of ``features`` is miRNA ``blocks[i].mirna_id`` against target t."""
+    ``i * n_targets + t`` of ``features`` is miRNA ``blocks[i].mirna_id`` against target t.
+    :meth:`with_sites` gives only the rows of pairs with a site (the others have no site
+    features; on a site table they are most rows of a group)."""
 
     blocks: list[sites.SiteBlock]
     probs: list[np.ndarray | None]  # site probabilities per block (None: network not run)
-    features: np.ndarray  # (len(blocks) * n_targets, N_FEATURES)
+    context: SiteContext
+    utr_lengths: np.ndarray  # per pair: the chunk's lengths tiled once per miRNA
 
     @property
     def mirna_ids(self) -> list[str]:
         return [b.mirna_id for b in self.blocks]
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.utr_lengths)
+
+    @property
+    def features(self) -> np.ndarray:
+        """(n_pairs, N_FEATURES): every pair of the group."""
+        return pair_features(self.context, self.utr_lengths)
+
+    def with_sites(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, features): the pairs with at least one site, their rows in :attr:`features`
+        and the same features (the pairs renumbered; the sums run over the same sites in the
+        same order, so the values are identical)."""
+        ctx = self.context
+        rows, local = np.unique(ctx.pair_index, return_inverse=True)
+        compact = SiteContext(local.reshape(-1), ctx.site_type, ctx.p2, ctx.values)
+        return rows, pair_features(compact, self.utr_lengths[rows])
 
 
 def score_groups(
@@ -270,8 +296,7 @@ def score_groups(
                 probs_of[id(b)] = p
         logits = [logits_of(probs_of[id(b)]) if id(b) in probs_of else np.zeros(len(b)) for b in group]
         ctx = site_context([mirna_seqs[b.mirna_id] for b in group], group, chunk, logits)
-        feats = pair_features(ctx, np.tile(chunk.lengths, len(group)))
-        return FeatureGroup(list(group), [probs_of.get(id(b)) for b in group], feats)
+        return FeatureGroup(list(group), [probs_of.get(id(b)) for b in group], ctx, np.tile(chunk.lengths, len(group)))
 
     for block in scanner.scan_chunk(chunk):
         group.append(block)
@@ -287,8 +312,9 @@ def score_chunk(scanner: sites.SiteScanner, chunk: sites.TargetChunk, mirna_seqs
     (n_targets, N_FEATURES) features of every target in ``chunk``)."""
     n_t = len(chunk.ids)
     for group in score_groups(scanner, chunk, mirna_seqs, scorer):
+        features = group.features
         for i, (b, p) in enumerate(zip(group.blocks, group.probs)):
-            yield b.mirna_id, b, p, group.features[i * n_t : (i + 1) * n_t]
+            yield b.mirna_id, b, p, features[i * n_t : (i + 1) * n_t]
 
 
 def site_counts(features: np.ndarray, types: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -51,8 +51,14 @@ class GeneScorer:
         seqs = {m.id: m.seq for m in mirnas}
         scorer = self.site_scorer if self.model.uses_network else None
         for group in gf.score_groups(scanner, chunk, seqs, scorer):
-            n, best = gf.site_counts(group.features, self.count_types)
-            yield GroupScores(group.mirna_ids, len(chunk.ids), self.model.score(group.features), n, best)
+            # pairs without a site score the floor, with no sites and no best type
+            rows, features = group.with_sites()
+            scores = np.full(group.n_pairs, self.model.floor)
+            n_sites = np.zeros(group.n_pairs, dtype=np.int64)
+            best = np.full(group.n_pairs, sites.NO_SITE_INDEX, dtype=np.int64)
+            scores[rows] = self.model.score(features)
+            n_sites[rows], best[rows] = gf.site_counts(features, self.count_types)
+            yield GroupScores(group.mirna_ids, len(chunk.ids), scores, n_sites, best)
 
 
 @dataclass

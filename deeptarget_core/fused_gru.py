@@ -249,10 +249,12 @@ class FusedGRU:
                 }
                 if i == 0:  # input = [miRNA states | CTS states | pairing channels]
                     d["w_ih_mirna"] = w_ih[:, :h_m].contiguous()
-                    d["w_ih"] = w_ih[:, h_m : h_m + He].T.contiguous()
-                    d["w_pair"] = w_ih[:, h_m + He :].T.contiguous()
-                    d["w_ih_pair"] = w_ih[:, h_m:].T.contiguous()  # CTS states then pairing channels
-                    d["w_ih_all"] = w_ih.T.contiguous()  # miRNA states, CTS states, pairing channels
+                    # the input weights transposed once; row ranges of it (contiguous views) for
+                    # the parts a loop reads
+                    d["w_ih_all"] = w_ih.T.contiguous()
+                    d["w_ih_pair"] = d["w_ih_all"][h_m:]  # CTS states then pairing channels
+                    d["w_ih"] = d["w_ih_all"][h_m : h_m + He]
+                    d["w_pair"] = d["w_ih_all"][h_m + He :]
                 else:
                     d["w_ih"] = w_ih.T.contiguous()
                 dirs.append(d)

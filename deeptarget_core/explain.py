@@ -49,7 +49,8 @@ import numpy as np
 
 from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
 from .errors import InputError
-from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal, read_fasta
+from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .seq import MIN_CTS_NT, batch_slices, encode_batch
 from .sites import best_site_types
 
@@ -120,8 +121,8 @@ def pairs_from_sequences(
     return out
 
 
-def read_mirna_fasta(path: str | os.PathLike) -> dict[str, str]:
-    return {rec.id: rec.seq for rec in read_fasta(path, kind="mirna")}
+def read_mirna_fasta(path: str | os.PathLike, selection: MirnaSelection = EVERY_MIRNA) -> dict[str, str]:
+    return read_mirnas(path, selection)
 
 
 def iter_table_pairs(

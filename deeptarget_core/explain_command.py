@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import InputError
+from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -29,6 +30,7 @@ class ExplainCommand:
 
     table: str | None = None
     mirna: str | Path | None = None
+    mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
     mirna_seqs: Sequence[str] = ()
     cts_seqs: Sequence[str] = ()
     sequence_labels: tuple[str, str] = ("miRNA sequence", "CTS sequence")  # for messages
@@ -63,7 +65,7 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory
     given = ex.pairs_from_sequences(cmd.mirna_seqs, cmd.cts_seqs, cmd.sequence_labels) if cmd.table is None else None
-    mirnas = ex.read_mirna_fasta(cmd.mirna) if cmd.mirna is not None else None
+    mirnas = ex.read_mirna_fasta(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
 
     from . import runtime
     from .model import DEFAULT_MODEL_PATH, load_model

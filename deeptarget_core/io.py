@@ -51,6 +51,11 @@ SITE_COLUMNS = (
 # --------------------------------------------------------------------------- FASTA
 
 
+class UnusableRecord(InputError):
+    """A well-formed FASTA record whose sequence cannot be what the reader asked for (a miRNA
+    with other letters or of another length): readers that skip such records catch this."""
+
+
 @dataclass(frozen=True)
 class FastaRecord:
     id: str
@@ -68,9 +73,8 @@ def read_fasta(
     ``kind='mirna'`` allows only A/C/G/U(T) and 8-30 nt; ``kind='target'`` also allows N.
     Empty records, duplicate ids, a missing '>' and other letters are InputErrors.
     """
-    allowed = MIRNA_LETTERS if kind == "mirna" else TARGET_LETTERS
     for header, chunks, header_line, name in iter_fasta_text(path):
-        yield _make_record(header, chunks, header_line, name, kind, allowed, min_length)
+        yield fasta_record(header, chunks, header_line, name, kind, min_length)
 
 
 def iter_fasta_text(path: PathLike, unique_ids: bool = True) -> Iterator[tuple[str, list[str], int, str]]:
@@ -113,15 +117,11 @@ def iter_fasta_text(path: PathLike, unique_ids: bool = True) -> Iterator[tuple[s
         handle.close()
 
 
-def _make_record(
-    header: str,
-    chunks: list[str],
-    line: int,
-    name: str,
-    kind: str,
-    allowed: frozenset[str],
-    min_length: int,
-) -> FastaRecord:
+def fasta_record(header: str, chunks: list[str], line: int, name: str, kind: str = "target", min_length: int = 1) -> FastaRecord:
+    """One record of :func:`iter_fasta_text`, normalised and checked as ``kind`` (see
+    :func:`read_fasta`); a sequence that cannot be a miRNA raises :class:`UnusableRecord`."""
+    allowed = MIRNA_LETTERS if kind == "mirna" else TARGET_LETTERS
+    unusable = UnusableRecord if kind == "mirna" else InputError  # only miRNA records are skippable
     rid = header.split()[0]
     seq = normalise("".join(chunks).replace(" ", ""))
     if not seq:
@@ -132,15 +132,15 @@ def _make_record(
         policy = "A/C/G/U/T" if kind == "mirna" else "A/C/G/U/T/N"
         # the line that holds the first bad letter (sequence lines follow the header one by one)
         at = next((i for i, c in enumerate(chunks) if set(normalise(c.replace(" ", ""))) - allowed), -1)
-        raise InputError(f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at)
+        raise unusable(f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at)
     if kind == "mirna" and not MIN_MIRNA_LENGTH <= len(seq) <= MAX_MIRNA_LENGTH:
-        raise InputError(
+        raise UnusableRecord(
             f"miRNA '{rid}' is {len(seq)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt",
             name,
             line,
         )
     if len(seq) < min_length:
-        raise InputError(f"record '{rid}' is {len(seq)} nt, shorter than {min_length}", name, line)
+        raise unusable(f"record '{rid}' is {len(seq)} nt, shorter than {min_length}", name, line)
     return FastaRecord(rid, seq, line)
 
 
@@ -486,16 +486,17 @@ def read_cv_table(path) -> list[dict[str, float]]:
 
 
 def read_sequences_for_pretraining(
-    pair_paths: Sequence[PathLike], fasta_mirnas: Sequence[PathLike], fasta_cts: Sequence[PathLike]
+    pair_paths: Sequence[PathLike], fasta_mirnas: Sequence[str], fasta_cts: Sequence[PathLike]
 ) -> tuple[list[str], list[str]]:
+    """miRNA and CTS sequences of the pair tables, plus ``fasta_mirnas`` (sequences, read by
+    :func:`deeptarget_core.mirnas.read_mirnas`) and the CTS FASTAs."""
     mirnas: list[str] = []
     cts: list[str] = []
     for p in pair_paths:
         for pair in read_pairs(p)[1]:
             mirnas.append(pair.mirna_seq)
             cts.append(pair.mrna_seq)
-    for p in fasta_mirnas:
-        mirnas.extend(r.seq for r in read_fasta(p, kind="mirna"))
+    mirnas.extend(fasta_mirnas)
     for p in fasta_cts:
         cts.extend(r.seq for r in read_fasta(p, kind="target"))
     if not mirnas or not cts:

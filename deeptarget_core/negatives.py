@@ -66,6 +66,7 @@ from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives
 )
 from .errors import InputError
 from .io import Pair, display_name, iter_fasta_text
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .seq import MIN_MIRNA_LENGTH, normalise
 from .sites import DEFAULT_CTS_LENGTH, DUPLEX_SITE
 
@@ -497,12 +498,18 @@ def read_positives(paths: Sequence[str | Path]) -> Positives:
     return out
 
 
-def positives_from_fasta(mirna_fasta: str | Path, target_fasta: str | Path, pairs_path: str | Path | None = None) -> Positives:
+def positives_from_fasta(
+    mirna_fasta: str | Path,
+    target_fasta: str | Path,
+    pairs_path: str | Path | None = None,
+    selection: MirnaSelection = EVERY_MIRNA,
+) -> Positives:
     """Positives as FASTA: every (miRNA, target) pair listed in ``pairs_path`` (any table with
-    mirna_id and mrna_id columns, or two id columns), or every miRNA x every target."""
+    mirna_id and mrna_id columns, or two id columns), or every miRNA (that ``selection`` keeps)
+    x every target."""
     from .io import read_fasta, read_id_pairs
 
-    mirnas = {r.id: r.seq for r in read_fasta(mirna_fasta, kind="mirna")}
+    mirnas = read_mirnas(mirna_fasta, selection)
     targets = {r.id: r.seq for r in read_fasta(target_fasta, kind="target")}
     wanted = read_id_pairs(pairs_path) if pairs_path is not None else None
     if wanted is not None:

@@ -18,6 +18,7 @@ from typing import Sequence
 
 from . import io, negatives
 from .errors import InputError
+from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -30,6 +31,7 @@ class NegativesCommand:
     positives: Sequence[str] = ()
     mirna: str | None = None  # with utr: positives from FASTAs
     utr: str | None = None
+    mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
     id_pairs: str | None = None
     reference: str | None = None
     ratio: float = 1.0
@@ -140,7 +142,7 @@ def _positives(cmd: NegativesCommand) -> negatives.Positives:
     """The positive pairs of every input, extra columns padded to one width."""
     pos = negatives.read_positives(cmd.positives) if cmd.positives else negatives.Positives([], [], [])
     if cmd.mirna is not None:
-        more = negatives.positives_from_fasta(cmd.mirna, cmd.utr, cmd.id_pairs)
+        more = negatives.positives_from_fasta(cmd.mirna, cmd.utr, cmd.id_pairs, cmd.mirna_selection)
         pos.pairs += more.pairs
         pos.paths += more.paths
         width = len(pos.extra_names)

@@ -33,6 +33,7 @@ from .chance import ChanceModel
 from .errors import InputError
 from .gene_writer import GeneWriter
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .scorers import (
     _CTS_CODE,
     _FIND_SITE_TYPE,
@@ -317,8 +318,8 @@ def _recording(targets, lengths: dict[str, int] | None):
         yield rec
 
 
-def read_mirna_seqs(path) -> dict[str, str]:
-    return {r.id: r.seq for r in read_fasta(path, kind="mirna")}
+def read_mirna_seqs(path, selection: MirnaSelection = EVERY_MIRNA) -> dict[str, str]:
+    return read_mirnas(path, selection)
 
 
 def read_utr_lengths(path) -> dict[str, int]:

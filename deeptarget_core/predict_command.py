@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import genome, io, predict
 from .errors import UsageError
+from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -31,6 +32,7 @@ class PredictCommand:
     output: str = "-"
     sites_table: str | None = None
     mirna: str | None = None
+    mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
     utr: str | None = None
     pairs: str | None = None
     level: str = "auto"  # for a pair table: auto | site | gene
@@ -177,7 +179,7 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
 def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advance) -> predict.PredictSummary:
     from .gene_scoring import GeneRows, PairCollector, write_collected
 
-    seqs = predict.read_mirna_seqs(cmd.mirna)
+    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection)
     summary = predict.predict_site_table(cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance)
     if isinstance(genes, PairCollector):
         from .indexed import read_some_targets  # only the table's UTRs; by .fai when indexed
@@ -193,7 +195,7 @@ def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advanc
 def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, advance) -> predict.PredictSummary:
     from .sites import Mirna
 
-    mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna).items()]
+    mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection).items()]
     targets = io.read_fasta(cmd.utr, kind="target")
     if annotation is not None:
         targets = annotation.check_lengths(targets, io.display_name(cmd.utr))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
+
 log = logging.getLogger("deeptarget")
 
 
@@ -32,6 +34,7 @@ class PretrainCommand:
     seed: int = 1
     device: str = "auto"
     threads: int = 2
+    mirna_selection: MirnaSelection = EVERY_MIRNA  # of the miRNA FASTAs
 
 
 @dataclass
@@ -49,7 +52,8 @@ def run_pretrain(cmd: PretrainCommand) -> PretrainOutcome:
 
     io.check_output_path(cmd.output)
     dev = runtime.setup(cmd.threads, cmd.device)
-    mirnas, cts = io.read_sequences_for_pretraining(cmd.pairs, cmd.mirna_fasta, cmd.cts_fasta)
+    fasta_mirnas = [s for p in cmd.mirna_fasta for s in read_mirnas(p, cmd.mirna_selection).values()]
+    mirnas, cts = io.read_sequences_for_pretraining(cmd.pairs, fasta_mirnas, cmd.cts_fasta)
     config = M.ModelConfig(cts_length=cmd.cts_length, cell=cmd.cell)
     result = T.pretrain_autoencoders(mirnas, cts, config, cmd.epochs, cmd.batch_size, cmd.lr, cmd.seed, dev, on_epoch=_report)
     inputs = [*cmd.pairs, *cmd.mirna_fasta, *cmd.cts_fasta]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import genome, io, sites
+from .mirnas import EVERY_MIRNA, MirnaSelection
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ScanCommand:
     chunk_size: int = sites.DEFAULT_CHUNK_NT  # target nucleotides indexed at once
     utr_bed: str | None = None
     out_format: str = "tsv"  # tsv | bed | bed12 (the last two need utr_bed)
+    mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
 
 
 @dataclass
@@ -51,7 +53,7 @@ def run_scan(cmd: ScanCommand) -> ScanOutcome:
         inputs = sites.inputs_from_pair_table(cmd.pair_table)
     else:
         restriction = io.read_id_pairs(cmd.id_pairs) if cmd.id_pairs is not None else None
-        inputs = sites.inputs_from_fasta(cmd.mirna, cmd.utr, restriction, cmd.id_pairs)
+        inputs = sites.inputs_from_fasta(cmd.mirna, cmd.utr, restriction, cmd.id_pairs, cmd.mirna_selection)
     relaxed = cmd.site_types == "relaxed"
     scanner = sites.SiteScanner(inputs.mirnas, cts_length=cmd.cts_length, relaxed=relaxed, pairs=inputs.pairs)
     annotation, type_scores = None, None

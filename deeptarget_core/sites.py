@@ -49,6 +49,7 @@ from typing import IO, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .io import SITE_COLUMNS, FastaRecord, write_tsv_header
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 
 CANONICAL_TYPES = ("8mer", "7mer-m8", "7mer-A1", "6mer")
 RELAXED_TYPES = ("offset-6mer", "7mer-GU", "7mer-mismatch")
@@ -505,12 +506,14 @@ def inputs_from_fasta(
     utr_fasta: str | Path,
     pairs: dict[str, set[str]] | None = None,
     pairs_path: str | Path | None = None,
+    selection: MirnaSelection = EVERY_MIRNA,
 ) -> ScanInputs:
-    """miRNAs are read at once (small); targets stay a lazy stream."""
+    """miRNAs are read at once (small; the records ``selection`` keeps); targets stay a lazy
+    stream."""
     from .errors import InputError
     from .io import read_fasta
 
-    mirnas = [Mirna(r.id, r.seq) for r in read_fasta(mirna_fasta, kind="mirna")]
+    mirnas = [Mirna(k, v) for k, v in read_mirnas(mirna_fasta, selection).items()]
     if pairs is not None:
         known = {m.id for m in mirnas}
         unknown = sorted(set(pairs) - known)

@@ -16,10 +16,14 @@ from deeptarget_tools.options import (
     OptDebug,
     OptDevice,
     OptMirnaFasta,
+    OptMirnaIds,
     OptModel,
     OptQuiet,
+    OptSpecies,
+    OptStrict,
     OptVerbose,
     OptVersion,
+    mirna_selection,
 )
 
 log = logging.getLogger("deeptarget")
@@ -76,6 +80,9 @@ OptDrawThreads = Annotated[
 def command(
     table: OptTable = None,
     mirna: OptMirnaFasta = None,
+    species: OptSpecies = None,
+    mirna_ids: OptMirnaIds = None,
+    strict: OptStrict = False,
     mirna_seq: OptMirnaSeq = None,
     cts_seq: OptCtsSeq = None,
     top: OptTop = None,
@@ -99,7 +106,12 @@ def command(
 
     _cli.setup_logging(quiet, verbose)
     seqs = {"mirna_seqs": mirna_seq or [], "cts_seqs": cts_seq or [], "sequence_labels": ("--mirna-seq", "--cts-seq")}
-    _explain(_cli.options_of(ExplainCommand, locals(), **seqs, svg=not no_svg), debug=debug)
+    _explain(
+        _cli.options_of(
+            ExplainCommand, locals(), **seqs, svg=not no_svg, mirna_selection=mirna_selection(species, mirna_ids, strict)
+        ),
+        debug=debug,
+    )
 
 
 # The option combinations dt-explain refuses (usage errors, exit 2), in order: (when, message).
@@ -116,7 +128,11 @@ def _explain(cmd, debug=False) -> None:
 
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.table, cmd.mirna, message="only one of TABLE and --mirna can be read from stdin")
-    _cli.check_paths({"TABLE": cmd.table, "--mirna": cmd.mirna, "--model": cmd.model}, {}, {"-o": cmd.outdir})
+    _cli.check_paths(
+        {"TABLE": cmd.table, "--mirna": cmd.mirna, "--mirna-ids": cmd.mirna_selection.ids_file, "--model": cmd.model},
+        {},
+        {"-o": cmd.outdir},
+    )
     out = run_explain(cmd, _cli.progress)
     if out.ig_gap is not None and out.ig_gap > 1e-3:
         log.warning("dt-explain: IG attributions miss score - baseline by up to %.2g; use more --steps", out.ig_gap)

@@ -17,15 +17,19 @@ from deeptarget_tools.options import (
     OptCtsLength,
     OptDebug,
     OptMirnaFasta,
+    OptMirnaIds,
     OptOutput,
     OptQuiet,
     OptSeed,
+    OptSpecies,
+    OptStrict,
     OptUtrFasta,
     OptVerbose,
     OptVersion,
     alias,
     float_option,
     hidden_alias,
+    mirna_selection,
 )
 
 log = logging.getLogger("deeptarget")
@@ -103,6 +107,9 @@ OptMockFasta = Annotated[
 def command(
     positives: OptPositives = None,
     mirna: OptMirnaFasta = None,
+    species: OptSpecies = None,
+    mirna_ids: OptMirnaIds = None,
+    strict: OptStrict = False,
     utr: OptUtrFasta = None,
     pairs: OptIdPairs = None,
     pairs_old: Annotated[Optional[Path], hidden_alias("--pairs")] = None,
@@ -129,7 +136,10 @@ def command(
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
     more = {"positives": positives or [], "id_pairs": pairs, "reference": reference_mirnas}
-    _make(_cli.options_of(NegativesCommand, locals(), **more), debug=debug)
+    _make(
+        _cli.options_of(NegativesCommand, locals(), **more, mirna_selection=mirna_selection(species, mirna_ids, strict)),
+        debug=debug,
+    )
 
 
 # The option combinations dt-make-negatives refuses (usage errors, exit 2), in order: (when, message).
@@ -148,7 +158,13 @@ def _make(cmd, debug=False) -> None:
     from deeptarget_core.negatives_command import run_make_negatives
 
     _cli.refuse(_REFUSED, cmd)
-    inputs = {"--positives": cmd.positives, "--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs}
+    inputs = {
+        "--positives": cmd.positives,
+        "--mirna": cmd.mirna,
+        "--mirna-ids": cmd.mirna_selection.ids_file,
+        "--utr": cmd.utr,
+        "--id-pairs": cmd.id_pairs,
+    }
     _cli.check_paths({**inputs, "--reference-mirnas": cmd.reference}, {"-o": cmd.output, "--mock-fasta": cmd.mock_fasta})
     _cli.one_stdout({"--mock-fasta": cmd.mock_fasta, "-o": cmd.output})
     _cli.one_stdin(cmd.positives, cmd.mirna, cmd.utr, cmd.id_pairs, cmd.reference)

@@ -10,11 +10,12 @@ import math
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, List, Optional
 
 import typer
 
 from deeptarget_core import __version__
+from deeptarget_core.mirnas import MirnaSelection
 
 
 def _version_callback(value: bool) -> None:
@@ -111,6 +112,33 @@ OptSiteTypes = Annotated[
 OptMirnaFasta = Annotated[
     Optional[Path], typer.Option("--mirna", help="miRNA FASTA (plain or gzip; '-' = stdin).", metavar="FASTA")
 ]
+OptSpecies = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--species",
+        help="Keep the miRNAs of these species only: the miRBase id prefix (hsa keeps hsa-miR-21-5p); repeat or comma-separate.",
+        metavar="PREFIX",
+    ),
+]
+OptMirnaIds = Annotated[
+    Optional[Path], typer.Option("--mirna-ids", help="Keep the miRNAs listed in FILE only (one id per line).", metavar="FILE")
+]
+OptStrict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="A miRNA FASTA record that cannot be a miRNA (letters other than ACGU/T, length outside 8-30 nt) is an error; "
+        "by default it is skipped, with one warning that counts them.",
+    ),
+]
+
+
+def mirna_selection(species: list[str] | None, mirna_ids: Path | None, strict: bool) -> MirnaSelection:
+    """The records of a miRNA FASTA that a run keeps, from --species, --mirna-ids and --strict."""
+    prefixes = tuple(p.strip() for value in species or () for p in value.split(",") if p.strip())
+    return MirnaSelection(species=prefixes, ids_file=None if mirna_ids is None else str(mirna_ids), strict=strict)
+
+
 OptUtrFasta = Annotated[Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")]
 OptCell = Annotated[
     Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")
@@ -201,7 +229,7 @@ def _panel(panel: str, *declarations) -> None:
         decl.__metadata__[0].rich_help_panel = panel
 
 
-_panel(PANEL_INPUT, OptMirnaFasta, OptUtrFasta, OptUtrBed)
+_panel(PANEL_INPUT, OptMirnaFasta, OptSpecies, OptMirnaIds, OptStrict, OptUtrFasta, OptUtrBed)
 _panel(PANEL_MODEL, OptModel, OptCell, OptEpochs, OptLearningRate)
 _panel(PANEL_OUTPUT, OptOutput, OptSiteFormat)
 _panel(PANEL_RUNTIME, OptSeed, OptDevice, OptBatchSize, OptThreads, OptQuiet, OptVerbose, OptDebug, OptVersion)

@@ -16,12 +16,15 @@ from deeptarget_tools.options import (
     OptDebug,
     OptDevice,
     OptMirnaFasta,
+    OptMirnaIds,
     OptModel,
     OptOutput,
     OptQuiet,
     OptSeed,
     OptSiteFormat,
     OptSiteTypes,
+    OptSpecies,
+    OptStrict,
     OptThreads,
     OptUtrBed,
     OptUtrFasta,
@@ -32,6 +35,7 @@ from deeptarget_tools.options import (
     alias,
     float_option,
     hidden_alias,
+    mirna_selection,
 )
 
 log = logging.getLogger("deeptarget")
@@ -117,6 +121,9 @@ OptExact = Annotated[
 def command(
     sites_table: OptSitesTable = None,
     mirna: OptMirnaFasta = None,
+    species: OptSpecies = None,
+    mirna_ids: OptMirnaIds = None,
+    strict: OptStrict = False,
     utr: OptUtrFasta = None,
     pairs: OptPairs = None,
     utr_bed: OptUtrBed = None,
@@ -149,7 +156,7 @@ def command(
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _predict(_cli.options_of(PredictCommand, locals()), debug=debug)
+    _predict(_cli.options_of(PredictCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict)), debug=debug)
 
 
 # The option combinations dt-predict refuses (usage errors, exit 2), in order: (when, message).
@@ -176,7 +183,14 @@ _SAY = {
 def _predict(cmd, debug=False) -> None:
     from deeptarget_core.predict_command import run_predict
 
-    inputs = {"SITES": cmd.sites_table, "--mirna": cmd.mirna, "--utr": cmd.utr, "--pair-table": cmd.pairs, "--model": cmd.model}
+    inputs = {
+        "SITES": cmd.sites_table,
+        "--mirna": cmd.mirna,
+        "--mirna-ids": cmd.mirna_selection.ids_file,
+        "--utr": cmd.utr,
+        "--pair-table": cmd.pairs,
+        "--model": cmd.model,
+    }
     _cli.check_paths(
         {**inputs, "--utr-bed": cmd.utr_bed, "--gene-model": cmd.gene_model}, {"-o": cmd.output, "--gene-output": cmd.gene_output}
     )

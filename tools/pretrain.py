@@ -20,13 +20,17 @@ from deeptarget_tools.options import (
     OptDevice,
     OptEpochs,
     OptLearningRate,
+    OptMirnaIds,
     OptQuiet,
     OptSeed,
+    OptSpecies,
+    OptStrict,
     OptThreads,
     OptVerbose,
     OptVersion,
     alias,
     hidden_alias,
+    mirna_selection,
     refuse_compressed_checkpoint,
 )
 
@@ -64,6 +68,9 @@ OptCheckpoint = Annotated[
 def command(
     pairs: OptPairTables = None,
     mirna_fasta: OptMirnaFastas = None,
+    species: OptSpecies = None,
+    mirna_ids: OptMirnaIds = None,
+    strict: OptStrict = False,
     cts_fasta: OptCtsFastas = None,
     pairs_old: Annotated[Optional[List[Path]], hidden_alias("--pairs")] = None,
     mirna_fasta_old: Annotated[Optional[List[Path]], hidden_alias("--mirna-fasta")] = None,
@@ -101,6 +108,7 @@ def command(
         seed=seed,
         device=device.value,
         threads=threads,
+        mirna_selection=mirna_selection(species, mirna_ids, strict),
     )
     _run(cmd, debug=debug)
 
@@ -109,7 +117,15 @@ def command(
 def _run(cmd, debug=False) -> None:
     from deeptarget_core.pretrain_command import run_pretrain
 
-    _cli.check_paths({"--pair-table": cmd.pairs, "--mirna": cmd.mirna_fasta, "--cts-fasta": cmd.cts_fasta}, {"-o": cmd.output})
+    _cli.check_paths(
+        {
+            "--pair-table": cmd.pairs,
+            "--mirna": cmd.mirna_fasta,
+            "--mirna-ids": cmd.mirna_selection.ids_file,
+            "--cts-fasta": cmd.cts_fasta,
+        },
+        {"-o": cmd.output},
+    )
     out = run_pretrain(cmd)
     log.info("dt-pretrain: %d miRNAs, %d CTSs -> %s", out.n_mirnas, out.n_cts, out.output)
 

@@ -14,10 +14,13 @@ from deeptarget_tools.options import (
     OptCtsLength,
     OptDebug,
     OptMirnaFasta,
+    OptMirnaIds,
     OptOutput,
     OptQuiet,
     OptSiteFormat,
     OptSiteTypes,
+    OptSpecies,
+    OptStrict,
     OptUtrBed,
     OptUtrFasta,
     OptVerbose,
@@ -26,6 +29,7 @@ from deeptarget_tools.options import (
     SiteTypes,
     alias,
     hidden_alias,
+    mirna_selection,
 )
 
 log = logging.getLogger("deeptarget")
@@ -38,6 +42,9 @@ app = _cli.make_app(
 @app.command()
 def command(
     mirna: OptMirnaFasta = None,
+    species: OptSpecies = None,
+    mirna_ids: OptMirnaIds = None,
+    strict: OptStrict = False,
     utr: OptUtrFasta = None,
     id_pairs: Annotated[
         Optional[Path],
@@ -87,7 +94,7 @@ def command(
     pair_table = alias(pair_table, pairs_with_seq_old, "--pair-table", "--pairs-with-seq")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _scan(_cli.options_of(ScanCommand, locals()), debug=debug)
+    _scan(_cli.options_of(ScanCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict)), debug=debug)
 
 
 # The option combinations dt-scan-cts refuses (usage errors, exit 2), in order: (when, message).
@@ -104,7 +111,13 @@ _REFUSED = [
 def _scan(cmd, debug=False) -> None:
     from deeptarget_core.scan_command import run_scan
 
-    inputs = {"--mirna": cmd.mirna, "--utr": cmd.utr, "--id-pairs": cmd.id_pairs, "--pair-table": cmd.pair_table}
+    inputs = {
+        "--mirna": cmd.mirna,
+        "--mirna-ids": cmd.mirna_selection.ids_file,
+        "--utr": cmd.utr,
+        "--id-pairs": cmd.id_pairs,
+        "--pair-table": cmd.pair_table,
+    }
     _cli.check_paths({**inputs, "--utr-bed": cmd.utr_bed}, {"-o": cmd.output})
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.mirna, cmd.utr, message="only one of --mirna and --utr can be read from stdin")

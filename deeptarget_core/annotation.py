@@ -593,10 +593,10 @@ def missing_chrom_error(
     else:
         what = f"chromosome '{chrom}' (transcript '{tx.id}') is not in the genome {genome_path}"
     if other is not None:
-        hint = f"; the genome spells it '{other}': give --chrom-alias auto, or a table with the line {chrom}<TAB>{other}"
+        hint = f"; the genome spells it '{other}': give {{option}} auto, or a table with the line {chrom}<TAB>{other}"
     else:
-        hint = f" (its names: {shown or 'none'}); map names with --chrom-alias FILE (annotation_name<TAB>genome_name)"
-    return InputError(what + hint, ann_path, tx.pos_line or tx.line)
+        hint = f" (its names: {shown or 'none'}); map names with {{option}} FILE (annotation_name<TAB>genome_name)"
+    return InputError(what + hint, ann_path, tx.pos_line or tx.line, option="chrom_alias")
 
 
 # --------------------------------------------------------------------------- genome

@@ -43,14 +43,11 @@ class ExtractOutcome:
     def report(self) -> str:
         s, c = self.selection, self.cmd
         label = ann.REGION_LABEL[c.region]
-        how = ""
-        if c.transcripts == "canonical":
-            how = f" ({s.n_tagged:,} tagged canonical, {s.n_fallback:,} the longest for want of one)"
+        how = f"; canonical: {s.n_tagged:,} tagged, {s.n_fallback:,} the longest (no tag)" if c.transcripts == "canonical" else ""
         return (
-            f"dt-extract-utrs: {len(s.regions):,} {label}s written ({self.n_nt / 1e6:.2f} Mnt, {c.transcripts}{how}) "
-            f"from {s.n_transcripts:,} transcripts of {s.n_genes:,} genes; skipped {s.genes_without_cds:,} genes "
-            f"without a CDS and {s.genes_without_region:,} without a {label}; genome {self.genome_read}; "
-            f"{self.seconds:.1f} s"
+            f"dt-extract-utrs: {len(s.regions):,} {label}s written ({self.n_nt / 1e6:.2f} Mnt) from {s.n_transcripts:,} "
+            f"transcripts of {s.n_genes:,} genes{how}; skipped {s.genes_without_cds:,} genes without a CDS, "
+            f"{s.genes_without_region:,} without a {label}; genome {self.genome_read}; {self.seconds:.1f} s"
         )
 
 
@@ -85,7 +82,7 @@ def run_extract(cmd: ExtractCommand) -> ExtractOutcome:
             with bed or _none() as bed_handle, genes or _none() as genes_handle:
                 ann.write_outputs(selection.regions, extracted.sequences, extracted.genome_chrom, fasta, bed_handle, genes_handle)
     n_nt = sum(len(s) for s in extracted.sequences.values())
-    how = "by its faidx index" if extracted.how == "faidx" else "streamed whole"
+    how = "read by its faidx index" if extracted.how == "faidx" else "streamed whole"
     return ExtractOutcome(cmd, selection, n_nt, how, time.perf_counter() - t0)
 
 

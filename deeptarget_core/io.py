@@ -61,6 +61,7 @@ class FastaRecord:
     id: str
     seq: str
     line: int  # line of the header, for error messages
+    description: str = ""  # the header after the id (gene_name=..., miRBase's accession and name)
 
 
 def read_fasta(
@@ -141,7 +142,7 @@ def fasta_record(header: str, chunks: list[str], line: int, name: str, kind: str
         )
     if len(seq) < min_length:
         raise unusable(f"record '{rid}' is {len(seq)} nt, shorter than {min_length}", name, line)
-    return FastaRecord(rid, seq, line)
+    return FastaRecord(rid, seq, line, header[len(rid) :].strip())
 
 
 def write_fasta(handle: IO[str], records: Sequence[tuple[str, str]], width: int = 0) -> None:

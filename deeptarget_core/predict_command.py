@@ -15,8 +15,9 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from . import genome, io, predict
+from . import genome, io, mirnas, predict
 from .errors import UsageError
+from .gene_table import RankedGeneTable, recording_names
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 
@@ -50,6 +51,10 @@ class PredictCommand:
     threads: int = 2
     device: str = "auto"
     exact: bool = False  # the eager network instead of the fused fast path
+    genes: str | None = None  # dt-extract-utrs's --genes table: target id -> gene name
+    gene: str | None = None  # only this gene's rows in the gene table
+    families: bool = False  # one gene row per (seed family, target)
+    family_info: str | None = None  # TargetScan's miR_Family_Info.txt (family names)
     pair_level: str | None = None  # the pair table's level, resolved by run_predict
 
     @property
@@ -124,9 +129,11 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
         from . import gene_model as gm
         from .gene_scoring import GeneScorer
 
-        gene_scorer = GeneScorer(
-            gm.load(cmd.gene_model), cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=cmd.relaxed
-        )
+        model = gm.load(cmd.gene_model)
+        if cmd.model is not None and not model.uses_network:
+            _site_model_without_effect(cmd)
+        if cmd.aggregate == "model":
+            gene_scorer = GeneScorer(model, cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=cmd.relaxed)
     chance = None
     if cmd.aggregate == "poisson":
         chance = predict.ChanceModel(scorer, relaxed=cmd.relaxed, alpha=cmd.alpha, seed=cmd.seed)
@@ -136,22 +143,65 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
     annotation = genome.read_utr_bed(cmd.utr_bed) if cmd.utr_bed is not None else None
     if annotation is not None and utr_lengths:
         annotation.check_length_map(utr_lengths, io.display_name(cmd.utr))
+    names, families = _gene_names_and_families(cmd) if cmd.gene_output is not None else ({}, None)
     with io.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
-        gh = stack.enter_context(io.atomic_output(cmd.gene_output)) if cmd.gene_output is not None else None
+        gh = None
+        if cmd.gene_output is not None:
+            gh = RankedGeneTable(stack.enter_context(io.atomic_output(cmd.gene_output)), names, families, cmd.gene)
         genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
-            if cmd.sites_table is not None:
-                return _site_table(cmd, scorer, out, gh, genes, gene_scorer, advance)
-            if cmd.pairs is not None and cmd.pair_level == "site":
-                return predict.predict_pairs_site(cmd.pairs, scorer, out, progress=advance)
-            if cmd.pairs is not None:
-                if genes is None:  # no gene table asked for: its rows go nowhere
-                    genes = predict.GeneWriter(_Discard(), "max")
-                return predict.predict_pairs_gene(
-                    cmd.pairs, scorer, out, genes, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
-                )
-            return _scan(cmd, scorer, out, genes, gene_rows, utr_lengths, annotation, advance)
+            summary = _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance)
+        if gh is not None:
+            gh.close()
+            summary.n_pairs = gh.n_written
+        return summary
+
+
+def _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance):
+    """Score the sites of ``cmd``'s input kind, feeding the gene sink."""
+    if cmd.sites_table is not None:
+        return _site_table(cmd, scorer, out, gh, genes, gene_scorer, advance)
+    if cmd.pairs is not None and cmd.pair_level == "site":
+        return predict.predict_pairs_site(cmd.pairs, scorer, out, progress=advance)
+    if cmd.pairs is not None:
+        if genes is None:  # no gene table asked for: its rows go nowhere
+            genes = predict.GeneWriter(_Discard(), "max")
+        return predict.predict_pairs_gene(
+            cmd.pairs, scorer, out, genes, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
+        )
+    return _scan(cmd, scorer, out, genes, gene_rows, utr_lengths, annotation, names, advance)
+
+
+def _site_model_without_effect(cmd: PredictCommand) -> None:
+    """A gene model that does not read site scores would give the same gene table whatever
+    --model says: the packaged one gives way to the best site's score (max), with a warning;
+    an explicit --gene-model is kept, with a note."""
+    shown = "seed-match" if cmd.model == predict.SEED_MATCH else cmd.model
+    if cmd.gene_model is None:
+        log.warning(
+            "dt-predict: gene scores by --aggregate max (the best site's score of --model %s): the packaged gene "
+            "model does not read site scores, so its gene table would not depend on --model",
+            shown,
+        )
+        cmd.aggregate = "max"
+    else:
+        log.warning("dt-predict: this gene model does not read site scores: the gene table does not depend on --model %s", shown)
+
+
+def _gene_names_and_families(cmd: PredictCommand):
+    """(target id -> gene, miRNA id -> family or None) for the gene table."""
+    from .gene_table import gene_names
+
+    # a scan reads its UTR FASTA's headers as it goes (recording_names in _scan); other inputs
+    # read them here, or the --genes table
+    scan = cmd.sites_table is None and cmd.pairs is None
+    names = gene_names(cmd.genes, None if scan else cmd.utr)
+    families = None
+    if cmd.families:
+        info = mirnas.read_family_info(cmd.family_info) if cmd.family_info is not None else None
+        families = mirnas.family_names(predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection), info)
+    return names, families
 
 
 def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
@@ -192,11 +242,13 @@ def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advanc
     return summary
 
 
-def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, advance) -> predict.PredictSummary:
+def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
     from .sites import Mirna
 
     mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection).items()]
     targets = io.read_fasta(cmd.utr, kind="target")
+    if cmd.genes is None and cmd.gene_output is not None:
+        targets = recording_names(targets, names)
     if annotation is not None:
         targets = annotation.check_lengths(targets, io.display_name(cmd.utr))
     return predict.predict_scan(

@@ -229,7 +229,7 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     genes = pd.read_csv(tmp_path / "g.tsv", sep="\t")
-    assert list(genes.columns) == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type"]
+    assert list(genes.columns) == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type", "rank", "gene_name"]
     # the same scores from the library on the training table
     table = gt.functional_table(fpath, upath)
     want = gm.load(tmp_path / "gene.pt").score(table[list(gf.FEATURE_NAMES)].to_numpy())

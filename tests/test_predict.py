@@ -260,13 +260,21 @@ def test_pairs_gene_level_keeps_every_row_and_label(toy, tmp_path):
     assert "gene level" in res.stderr
     pairs = (EXAMPLES / "pairs.tsv").read_text().splitlines()
     genes = (tmp_path / "g.tsv").read_text().splitlines()
-    assert genes[0].split("\t") == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type", "label"]
+    assert genes[0].split("\t") == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type", "rank", "gene_name", "label"]
     assert len(genes) == len(pairs)
-    for p, g in zip(pairs[1:], genes[1:]):
-        p, g = p.split("\t"), g.split("\t")
-        assert (p[0], p[2], p[4]) == (g[0], g[1], g[5])
+    # every pair and its label, now grouped by miRNA and ranked by score within it
+    assert sorted((p[0], p[2], p[4]) for p in map(str.split, pairs[1:])) == sorted(
+        (g[0], g[1], g[7]) for g in (r.split("\t") for r in genes[1:])
+    )
+    previous = None
+    for g in (r.split("\t") for r in genes[1:]):
         # seed-match rule: score is the table value of the best site type
         assert float(g[2]) == pytest.approx(predict.SEED_MATCH_SCORES[g[4]] if int(g[3]) else 0.0)
+        if previous is not None and previous[0] == g[0]:
+            assert float(previous[2]) >= float(g[2]) and int(g[5]) == int(previous[5]) + 1
+        else:
+            assert g[5] == "1"
+        previous = g
 
 
 def test_pairs_site_level(toy, tmp_path):

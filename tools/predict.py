@@ -101,6 +101,36 @@ OptGeneModel = Annotated[
         metavar="FILE",
     ),
 ]
+OptGenes = Annotated[
+    Optional[str],
+    typer.Option(
+        "--genes",
+        help="Gene names for the gene table: dt-extract-utrs --genes output (transcript_id, gene_id, gene_name, ...). "
+        "Default: gene_name= / gene_id= in the UTR FASTA's headers.",
+        metavar="TSV",
+    ),
+]
+OptGene = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gene",
+        help="Gene table: only this gene's rows (transcript id, gene id or gene name, version optional), its miRNAs "
+        "sorted by score: which miRNAs target my gene? rank stays the gene's rank among each miRNA's genes.",
+        metavar="NAME|ID",
+    ),
+]
+OptFamilies = Annotated[
+    bool,
+    typer.Option(
+        "--families",
+        help="Gene table: one row per (miRNA seed family, target), the best member's, with a mirna_family column; "
+        "families are named by --family-info, else by their seed (nt 2-8).",
+    ),
+]
+OptFamilyInfo = Annotated[
+    Optional[str],
+    typer.Option("--family-info", help="TargetScan's miR_Family_Info.txt: family names for --families.", metavar="TSV"),
+]
 OptAlpha = Annotated[
     float,
     float_option("--alpha", low=1e-6, high=0.5, help="--aggregate poisson: chance probability at which the gene score is 0.5."),
@@ -134,6 +164,10 @@ def command(
     aggregate: OptAggregate = Aggregate.model,
     gene_model: OptGeneModel = None,
     alpha: OptAlpha = 0.05,
+    genes: OptGenes = None,
+    gene: OptGene = None,
+    families: OptFamilies = False,
+    family_info: OptFamilyInfo = None,
     site_types: OptSiteTypes = SiteTypes.canonical,
     cts_length: OptScanCtsLength = None,
     output: OptOutput = "-",
@@ -171,6 +205,12 @@ _REFUSED = [
         "--pair-table carries its own sequences; drop --mirna/--utr",
     ),
     (lambda c: c.sites_table is not None and c.mirna is None, "a site table needs --mirna FASTA for the miRNA sequences"),
+    (
+        lambda c: c.gene_output is None and (c.gene is not None or c.families or c.genes is not None),
+        "--gene, --genes and --families shape the gene table: give --gene-output",
+    ),
+    (lambda c: c.families and c.pairs is not None, "--families needs --mirna (a pair table's miRNAs are taken as they are)"),
+    (lambda c: c.family_info is not None and not c.families, "--family-info names the families of --families: add it"),
 ]
 # The library's usage errors in dt-predict's words, by the option they are about.
 _SAY = {
@@ -192,7 +232,14 @@ def _predict(cmd, debug=False) -> None:
         "--model": cmd.model,
     }
     _cli.check_paths(
-        {**inputs, "--utr-bed": cmd.utr_bed, "--gene-model": cmd.gene_model}, {"-o": cmd.output, "--gene-output": cmd.gene_output}
+        {
+            **inputs,
+            "--utr-bed": cmd.utr_bed,
+            "--gene-model": cmd.gene_model,
+            "--genes": cmd.genes,
+            "--family-info": cmd.family_info,
+        },
+        {"-o": cmd.output, "--gene-output": cmd.gene_output},
     )
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.sites_table, cmd.pairs, cmd.mirna, cmd.utr)

@@ -218,6 +218,123 @@ class _CheckedText(io.TextIOBase):
             self._raw.close()
 
 
+# --------------------------------------------------------------------------- compressed outputs
+
+# A ``.gz`` output is compressed with ISA-L through python-isal (``isal.igzip_threaded``): a
+# 357 MB site table (2,656 miRNAs x 2,013 UTRs) took 60 s with Python's gzip at level 9 and
+# takes under 2 s this way, for an 11% larger file. python-isal is chosen over xopen (which
+# wraps the same library, or pigz in a child process) and over pysam's BGZF (no threads
+# through pysam, and a BGZF stream is not what a ``.gz`` name promises): one well-kept
+# wheel, no child process, and a threaded writer whose output does not depend on the number
+# of threads. Its blocks are cut where the writes fall, so the writer below hands it blocks
+# of exactly GZIP_BLOCK bytes and ignores flushes: the bytes of a ``.gz`` output depend only
+# on the text written (gzip header with mtime 0 and no file name), never on how the caller's
+# writes and flushes cut it, on the thread count or on thread timing.
+# Without python-isal (its import fails) the standard library's gzip (zlib level 6) is used
+# through the same fixed blocks: valid gzip, still deterministic, slower, other bytes.
+GZIP_BLOCK = 1 << 20
+GZIP_LEVEL = 2  # ISA-L's default (0-3); levels 1-3 ran alike here
+GZIP_MAX_THREADS = 4  # ISA-L compresses ~400 MB/s a thread: more would wait for the writer
+GZIP_THREADS_ENV = "DT_GZIP_THREADS"
+
+
+def compression_threads() -> int:
+    """Threads compressing a ``.gz`` output: ``$DT_GZIP_THREADS`` when set, else the CPUs
+    this process may use, at most :data:`GZIP_MAX_THREADS`. The bytes written do not depend
+    on it."""
+    given = os.environ.get(GZIP_THREADS_ENV, "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise InputError(f"{GZIP_THREADS_ENV}={given!r}: expected a whole number of threads, 1 or more")
+        return int(given)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(GZIP_MAX_THREADS, cpus))
+
+
+class _FixedBlocks(io.BufferedIOBase):
+    """A binary writer that hands ``sink`` blocks of exactly ``block`` bytes (the last one
+    shorter) whatever the sizes of the writes; ``flush()`` passes nothing on. Closing it
+    writes the rest to ``sink`` and closes ``closer`` (the object that owns ``sink``)."""
+
+    def __init__(self, sink: IO[bytes], closer: IO[bytes], block: int):
+        super().__init__()
+        self._sink = sink
+        self._closer = closer
+        self._block = block
+        self._pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("write to a closed file")
+        view = memoryview(data).cast("B")
+        self._pending += view
+        block, pending = self._block, self._pending
+        if len(pending) >= block:
+            full = len(pending) - len(pending) % block
+            for start in range(0, full, block):
+                self._sink.write(bytes(pending[start : start + block]))
+            del pending[:full]
+        return view.nbytes
+
+    def flush(self) -> None:
+        if self.closed:
+            raise ValueError("flush of a closed file")
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._pending:
+                self._sink.write(bytes(self._pending))
+                self._pending.clear()
+            self._closer.close()
+        finally:
+            super().close()
+
+    def abandon(self) -> None:
+        """Close after an error: the compressor's threads end; what is written is discarded."""
+        if self.closed:
+            return
+        self._pending.clear()
+        with contextlib.suppress(Exception):
+            self._closer.close()
+        with contextlib.suppress(Exception):
+            super().close()
+
+
+def _gzip_sink(raw: IO[bytes], threads: int) -> _FixedBlocks:
+    try:
+        from isal import igzip_threaded
+    except ImportError:  # python-isal is a dependency; the standard library is the fallback
+        fallback = gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6, mtime=0)
+        return _FixedBlocks(fallback, fallback, GZIP_BLOCK)
+    # open() gives a buffer over the threaded writer; a write of GZIP_BLOCK bytes to the
+    # writer itself (the buffer's raw object) is one deflate block. The buffer is kept and
+    # closed last: collecting it would close the writer.
+    buffered = igzip_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL, threads=threads, block_size=GZIP_BLOCK)
+    return _FixedBlocks(buffered.raw, buffered, GZIP_BLOCK)
+
+
+@contextlib.contextmanager
+def gzip_writer(raw: IO[bytes], threads: int | None = None) -> Iterator[IO[bytes]]:
+    """A binary gzip writer over ``raw`` (left open), finished when the block ends; after an
+    exception the compressor is stopped and the partial stream is left for the caller to
+    remove. The bytes depend only on what is written (see the notes above)."""
+    writer = _gzip_sink(raw, threads or compression_threads())
+    try:
+        yield writer
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
+
+
 def temp_prefix(dest: Path) -> str:
     """Hidden temporary name beside ``dest``: ``.NAME.`` with NAME cut to 40 characters, so
     that an output name near the file-system limit (255 bytes) still gets a temporary file."""
@@ -260,7 +377,7 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     try:
         with os.fdopen(fd, "wb") as raw:
             if name.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                with gzip_writer(raw) as gz:
                     if binary:
                         yield gz
                     else:

@@ -12,7 +12,7 @@ import sys
 from conftest import ROOT
 
 IMPORT_TO_DIST = {"Bio": "biopython", "sklearn": "scikit-learn", "PIL": "pillow"}
-RECIPE_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
+RECIPE_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base", "isal": "python-isal"}
 LOCAL = {"deeptarget_core", "deeptarget_tools"}
 
 

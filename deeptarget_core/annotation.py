@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
@@ -637,9 +638,30 @@ def _first_line_check(path: str, name: str) -> None:
     raise InputError("not a FASTA file: no records (empty?)", name)
 
 
-def open_indexed(path: str) -> tuple[object | None, str]:
-    """pysam's FastaFile over ``path`` with a current index (built beside it where missing
-    or stale and the folder is writable), or (None, why not)."""
+def _faidx(path: str, fai: Path, gzi: Path | None) -> str:
+    """Build the index of ``path`` at ``fai`` (and ``gzi``); '' or why it failed."""
+    import pysam
+
+    args = [path, "--fai-idx", str(fai)] + (["--gzi-idx", str(gzi)] if gzi is not None else [])
+    quiet = pysam.set_verbosity(0)  # htslib's own error lines would break the one-line contract
+    try:
+        pysam.faidx(*args)
+        return ""
+    except Exception as exc:  # pysam.SamtoolsError, OSError: a FASTA faidx cannot index
+        for made in (fai, gzi):
+            if made is not None:
+                made.unlink(missing_ok=True)
+        return f"faidx could not index it ({' '.join(str(exc).split())[:200]})"
+    finally:
+        pysam.set_verbosity(quiet)
+
+
+def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
+    """pysam's FastaFile over ``path`` with a current index, or (None, why not).
+
+    An index beside the FASTA is used when it is not older than the FASTA (a bgzip FASTA also
+    needs its ``.gzi``); a missing or stale one is built beside it where the folder is
+    writable, else in ``scratch`` (for this run only). Plain gzip and stdin cannot be indexed."""
     import os
 
     if path == "-":
@@ -651,34 +673,30 @@ def open_indexed(path: str) -> tuple[object | None, str]:
         head = f.read(18)
     bgzip = _is_bgzip(head)
     if head[:2] == b"\x1f\x8b" and not bgzip:
-        return None, "it is plain gzip, which cannot be indexed (bgzip -@2 it, e.g. zcat G.fa.gz | bgzip -@2 > G.fa.bgz)"
-    fai = Path(path + ".fai")
-    gzi = Path(path + ".gzi")
+        return None, "it is plain gzip, which cannot be indexed (to index it: zcat G.fa.gz | bgzip -@2 > G.fa.bgz)"
+    fai, gzi = Path(path + ".fai"), Path(path + ".gzi")
     mtime = p.stat().st_mtime
     current = fai.is_file() and fai.stat().st_mtime >= mtime and (not bgzip or (gzi.is_file() and gzi.stat().st_mtime >= mtime))
+    if not current:
+        if os.access(p.parent if str(p.parent) else Path("."), os.W_OK | os.X_OK):
+            for old in (fai, gzi) if bgzip else (fai,):
+                old.unlink(missing_ok=True)
+            why = _faidx(path, fai, gzi if bgzip else None)
+            if why:
+                return None, why
+            log.info("indexed %s (%s)", path, fai.name + (f", {gzi.name}" if bgzip else ""))
+        else:
+            fai, gzi = scratch / "genome.fai", scratch / "genome.gzi"
+            why = _faidx(path, fai, gzi if bgzip else None)
+            if why:
+                return None, why
+            state = "is stale (older than the FASTA)" if Path(path + ".fai").is_file() else "is missing"
+            log.info("the index of %s %s and its folder is not writable: indexed for this run only", path, state)
     import pysam
 
-    if not current:
-        if not os.access(p.parent if str(p.parent) else Path("."), os.W_OK):
-            stale = "is stale (older than the FASTA)" if fai.is_file() else "is missing"
-            return None, f"its index {stale} and its folder is not writable (samtools faidx it where it can be written)"
-        try:
-            for old in (fai, gzi) if bgzip else (fai,):
-                if old.exists():
-                    old.unlink()
-            quiet = pysam.set_verbosity(0)  # htslib's own error lines would break the one-line contract
-            try:
-                pysam.faidx(path)
-            finally:
-                pysam.set_verbosity(quiet)
-        except Exception as exc:  # pysam.SamtoolsError, OSError: a FASTA faidx cannot index
-            for made in (fai, gzi):
-                made.unlink(missing_ok=True)
-            return None, f"faidx could not index it ({' '.join(str(exc).split())[:200]})"
-        log.info("indexed %s (%s)", path, fai.name)
     quiet = pysam.set_verbosity(0)
     try:
-        return pysam.FastaFile(path), ""
+        return pysam.FastaFile(path, filepath_index=str(fai), filepath_index_compressed=str(gzi) if bgzip else None), ""
     except Exception as exc:
         return None, f"faidx could not open it ({' '.join(str(exc).split())[:200]})"
     finally:
@@ -760,7 +778,12 @@ def extract_sequences(regions: list[Region], genome_path: str | Path, names: Chr
     by_chrom: dict[str, list[int]] = {}
     for i, r in enumerate(regions):
         by_chrom.setdefault(r.transcript.chrom, []).append(i)
-    fasta, why = open_indexed(path)
+    with tempfile.TemporaryDirectory(prefix="dt-extract-utrs.") as scratch:
+        return _extract(regions, path, gname, by_chrom, names, ann_path, Path(scratch))
+
+
+def _extract(regions, path, gname, by_chrom, names, ann_path, scratch) -> Extracted:
+    fasta, why = open_indexed(path, scratch)
     seqs: dict[int, str] = {}
     if fasta is not None:
         with fasta:  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ TOOLS = {
     "dt-predict": "predict",
     "dt-eval": "eval",
     "dt-explain": "explain",
+    "dt-extract-utrs": "extract_utrs",
 }
 
 

@@ -193,6 +193,7 @@ def test_hostile_names_stay_inside_one_argument(path: Path, tmp_path: Path):
             "dt-predict",
             "dt-eval",
             "dt-explain",
+            "dt-extract-utrs",
             "cp",
             "mkdir",
             "mv",

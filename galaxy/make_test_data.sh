@@ -47,7 +47,7 @@ if implemented dt-make-negatives; then
 fi
 if implemented dt-predict; then
     "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --model seed-match --aggregate max -o sites_scored_seedmatch.tsv --gene-output genes_seedmatch.tsv
-    "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --utr utrs.fa.gz --model seed-match -o /dev/null --gene-output genes_model.tsv
+    "$bin/dt-predict" -q sites.tsv --mirna mirnas.fa --utr utrs.fa.gz -o /dev/null --gene-output genes_model.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa.gz --model seed-match --aggregate poisson -o utr_sites_scored_poisson.tsv --gene-output genes_poisson.tsv
     "$bin/dt-predict" -q --mirna mirnas.fa --utr utrs.fa --utr-bed utrs.bed12 --format bed12 --model seed-match -o sites_scored.bed
     "$bin/dt-predict" -q --pair-table positives.tsv --model seed-match --aggregate max -o pairs_sites_scored.tsv --gene-output pairs_genes.tsv

@@ -24,6 +24,7 @@ from deeptarget_tools.options import (
     OptVerbose,
     OptVersion,
     mirna_selection,
+    selection_without_fasta,
 )
 
 log = logging.getLogger("deeptarget")
@@ -116,6 +117,7 @@ def command(
 
 # The option combinations dt-explain refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
+    selection_without_fasta(),
     (lambda c: c.table is None and not c.mirna_seqs and not c.cts_seqs, "give a TABLE, or --mirna-seq and --cts-seq"),
     (lambda c: c.table is not None and (c.mirna_seqs or c.cts_seqs), "give a TABLE or --mirna-seq/--cts-seq, not both"),
     (lambda c: c.table is None and c.mirna is not None, "--mirna goes with a TABLE (use --mirna-seq on the command line)"),

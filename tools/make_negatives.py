@@ -30,6 +30,7 @@ from deeptarget_tools.options import (
     float_option,
     hidden_alias,
     mirna_selection,
+    selection_without_fasta,
 )
 
 log = logging.getLogger("deeptarget")
@@ -144,6 +145,7 @@ def command(
 
 # The option combinations dt-make-negatives refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
+    selection_without_fasta(),
     (lambda c: not c.positives and (c.mirna is None or c.utr is None), "give --positives, or --mirna and --utr"),
     (lambda c: (c.mirna is None) != (c.utr is None), "--mirna and --utr go together"),
     (lambda c: c.id_pairs is not None and c.mirna is None, "--id-pairs goes with --mirna/--utr"),

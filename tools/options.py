@@ -139,6 +139,15 @@ def mirna_selection(species: list[str] | None, mirna_ids: Path | None, strict: b
     return MirnaSelection(species=prefixes, ids_file=None if mirna_ids is None else str(mirna_ids), strict=strict)
 
 
+def selection_without_fasta():
+    """The refusal (a tool's _REFUSED rule) of --species/--mirna-ids/--strict without a --mirna
+    FASTA to select from: they would be dropped without a word."""
+    return (
+        lambda c: c.mirna is None and c.mirna_selection != MirnaSelection(),
+        "--species, --mirna-ids and --strict select the records of a --mirna FASTA: give one",
+    )
+
+
 OptUtrFasta = Annotated[Optional[Path], typer.Option("--utr", help="3'UTR / mRNA FASTA (plain, gzip or bgzip).", metavar="FASTA")]
 OptCell = Annotated[
     Cell, typer.Option("--cell", help="Recurrent cell: gru (as in the paper) or lstm; dt-pretrain and dt-train must agree.")

@@ -36,6 +36,7 @@ from deeptarget_tools.options import (
     float_option,
     hidden_alias,
     mirna_selection,
+    selection_without_fasta,
 )
 
 log = logging.getLogger("deeptarget")
@@ -195,6 +196,7 @@ def command(
 
 # The option combinations dt-predict refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
+    selection_without_fasta(),
     (lambda c: c.sites_table is not None and c.pairs is not None, "give a site table or --pair-table, not both"),
     (
         lambda c: c.sites_table is None and c.pairs is None and (c.mirna is None or c.utr is None),

@@ -30,6 +30,7 @@ from deeptarget_tools.options import (
     alias,
     hidden_alias,
     mirna_selection,
+    selection_without_fasta,
 )
 
 log = logging.getLogger("deeptarget")
@@ -99,6 +100,7 @@ def command(
 
 # The option combinations dt-scan-cts refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
+    selection_without_fasta(),
     (
         lambda c: c.pair_table is not None and bool(c.mirna or c.utr or c.id_pairs),
         "--pair-table replaces --mirna, --utr and --id-pairs",

@@ -8,7 +8,9 @@ dt-scan-cts --mirna mirnas.fa --utr utrs.fa.gz -o sites.tsv
 dt-scan-cts --mirna mirnas.fa --utr utrs.fa.gz \
     | dt-predict - --mirna mirnas.fa -o sites_scored.tsv --gene-output genes.tsv
 dt-predict --pairs pairs.tsv -o pairs_sites.tsv --gene-output pairs_genes.tsv
-dt-predict --pairs pairs.tsv --model seed-match -o pairs_sites_seedmatch.tsv \
+# the baseline's gene scores are its best site's score (max): the packaged gene model does
+# not read site scores, so it would give the same table as the line above
+dt-predict --pairs pairs.tsv --model seed-match --aggregate max -o pairs_sites_seedmatch.tsv \
     --gene-output pairs_genes_seedmatch.tsv
 dt-eval pairs_genes.tsv pairs_genes_seedmatch.tsv --name deeptarget --name seed-match \
     --group-by mirna -o metrics.tsv --plots plots

@@ -22,9 +22,9 @@ import numpy as np
 from . import gene_features as gf
 from . import sites
 from .gene_model import GeneModel
+from .gene_table import GENE_COLUMNS
 from .io import FastaRecord, write_tsv_header
 
-GENE_COLUMNS = ("mirna_id", "mrna_id", "score", "n_sites", "best_site_type")
 _TYPE_NAMES = list(sites.SITE_TYPES) + ["none"]
 
 

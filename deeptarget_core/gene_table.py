@@ -31,11 +31,20 @@ import numpy as np
 from .io import FastaRecord, iter_tsv, open_input
 from .streams import display_name
 
+# The columns every aggregation writes (the one definition), then what a model may add before
+# rank and gene_name go in (a label and a pair table's extra columns come after them).
 GENE_COLUMNS = ("mirna_id", "mrna_id", "score", "n_sites", "best_site_type")
+MODEL_COLUMNS = ("predicted_log2fc",)
 RANK_COLUMNS = ("rank", "gene_name")
 FAMILY_COLUMN = "mirna_family"
 _SCORE = GENE_COLUMNS.index("score")
-_AFTER = len(GENE_COLUMNS)  # where rank and gene_name go
+
+
+def _insert_at(header: list[str]) -> int:
+    """Where rank and gene_name go: after the aggregation's and the model's columns."""
+    core = [i for i, c in enumerate(header) if c in GENE_COLUMNS or c in MODEL_COLUMNS]
+    return max(core) + 1
+
 
 # gene_name=PTEN (dt-extract-utrs, GENCODE-style tools) or gene_symbol:PTEN (Ensembl cDNA FASTA)
 _HEADER_FIELD = re.compile(r"(?:^|\s)(gene_id|gene|gene_name|gene_symbol)[=:](\S+)")
@@ -133,8 +142,9 @@ class RankedGeneTable:
         if self._header is None:
             return
         header = self._header
+        at = _insert_at(header)
         extra = [FAMILY_COLUMN] if self.families is not None else []
-        self.handle.write("\t".join([*header[:_AFTER], *RANK_COLUMNS, *extra, *header[_AFTER:]]) + "\n")
+        self.handle.write("\t".join([*header[:at], *RANK_COLUMNS, *extra, *header[at:]]) + "\n")
         wanted = self._matcher()
         picked: list[tuple[float, str]] = []
         for key, lines in self._rows.items():
@@ -152,7 +162,7 @@ class RankedGeneTable:
                 info = self.names.get(f[1])
                 if wanted is not None and not wanted(f[1], info):
                     continue
-                named = [*f[:_AFTER], str(rank), info.gene_name if info else "", *([key] if extra else []), *f[_AFTER:]]
+                named = [*f[:at], str(rank), info.gene_name if info else "", *([key] if extra else []), *f[at:]]
                 out.append("\t".join(named))
                 if wanted is not None:
                     picked.append((scores[i], out[-1]))

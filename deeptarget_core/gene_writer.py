@@ -9,6 +9,7 @@ import numpy as np
 
 from .chance import ChanceModel
 from .errors import InputError
+from .gene_table import GENE_COLUMNS
 from .io import write_tsv_header
 from .scorers import _TYPE_NAMES, format_scores
 
@@ -43,7 +44,7 @@ class GeneWriter:
         self.source = source
         self.has_label = has_label
         self.extra_columns = list(extra_columns)
-        cols = ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type"]
+        cols = list(GENE_COLUMNS)
         if has_label:
             cols.append("label")
         write_tsv_header(handle, cols + self.extra_columns)

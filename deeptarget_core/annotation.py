@@ -120,8 +120,13 @@ class TranscriptSet:
 
 # --------------------------------------------------------------------------- attributes
 
-_GTF_PAIR = re.compile(r'\s*([^\s";=]+)\s+(?:"([^"]*)"|([^\s";]+))\s*(?:;|$)')
+_GTF_PAIR = re.compile(r'\s*([A-Za-z_][\w.\-]*)\s+(?:"([^"]*)"|([^\s";]+))\s*(?:;|$)')
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+# the whole column in GTF syntax (one C-level match per line), and its transcript_id
+_GTF_VALID = re.compile(
+    r'(?:\s*[A-Za-z_][\w.\-]*\s+(?:"[^"]*"|[^\s";]+)\s*;)*(?:\s*[A-Za-z_][\w.\-]*\s+(?:"[^"]*"|[^\s";]+))?\s*'
+)
+_GTF_TID = re.compile(r'(?:^|;)\s*transcript_id\s+(?:"([^"]*)"|([^\s";]+))')
 
 
 def parse_gtf_attributes(text: str, path: str, line: int) -> dict[str, list[str]]:
@@ -263,13 +268,20 @@ class _Reader:
                 self.gtf_line(fields, kind, chrom, start, end, strand, line)
 
     def gtf_line(self, fields, kind, chrom, start, end, strand, line) -> None:
-        attrs = parse_gtf_attributes(fields[8], self.path, line)
-        tid = attrs.get("transcript_id", [""])[0]
+        text = fields[8]
+        if _GTF_VALID.fullmatch(text) is None:
+            parse_gtf_attributes(text, self.path, line)  # names where the syntax breaks
+        m = _GTF_TID.search(text)
+        tid = (m.group(1) if m.group(1) is not None else m.group(2)) if m else ""
         if not tid:
             raise InputError(f"{kind} line without a transcript_id attribute", self.path, line)
-        tx = self.record(tid, line)
-        self.place(tx, chrom, strand, line)
+        tx = self.tx.get(tid)
+        if tx is None:
+            tx = self.tx[tid] = TranscriptRecord(tid, line)
+        if tx.chrom != chrom or tx.strand != strand:
+            self.place(tx, chrom, strand, line)
         if not tx.gene_id or kind in _TRANSCRIPT_TYPES:
+            attrs = parse_gtf_attributes(text, self.path, line)
             tx.gene_id = attrs.get("gene_id", [tx.gene_id])[0]
             tx.gene_name = attrs.get("gene_name", [tx.gene_name])[0]
             tx.transcript_type = attrs.get("transcript_type", attrs.get("transcript_biotype", [tx.transcript_type]))[0]
@@ -673,7 +685,8 @@ def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
         head = f.read(18)
     bgzip = _is_bgzip(head)
     if head[:2] == b"\x1f\x8b" and not bgzip:
-        return None, "it is plain gzip, which cannot be indexed (to index it: zcat G.fa.gz | bgzip -@2 > G.fa.bgz)"
+        stem = p.name[: -len(".gz")] if p.name.endswith(".gz") else p.name
+        return None, f"it is plain gzip, which cannot be indexed (to index it: zcat {p.name} | bgzip -@2 > {stem}.bgz)"
     fai, gzi = Path(path + ".fai"), Path(path + ".gzi")
     mtime = p.stat().st_mtime
     current = fai.is_file() and fai.stat().st_mtime >= mtime and (not bgzip or (gzi.is_file() and gzi.stat().st_mtime >= mtime))

@@ -48,7 +48,8 @@ def command(
         typer.Option(
             "--genome",
             help="Genome FASTA (plain, gzip or bgzip). A .fai (and .gzi) index is built beside it where missing or "
-            "stale; plain gzip, a read-only folder or stdin: read whole, one chromosome at a time.",
+            "stale (in a temporary folder where that folder is read-only); plain gzip or stdin: read whole, one "
+            "chromosome at a time.",
             metavar="FASTA",
             rich_help_panel=PANEL_INPUT,
         ),

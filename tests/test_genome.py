@@ -481,8 +481,6 @@ def test_gene_model_reads_only_the_site_tables_utrs_through_the_fai(tmp_path):
         examples / "mirnas.fa",
         "--utr",
         fa,
-        "--model",
-        "seed-match",
         "-o",
         "/dev/null",
         "--gene-output",

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from deeptarget_core import streams
+from deeptarget_core import indexed, streams
 from deeptarget_core.errors import InputError
 
 from conftest import BIN, EXAMPLES
@@ -142,3 +142,56 @@ def test_dt_scan_cts_gz_output_is_the_plain_output_compressed(tmp_path):
 
 
 # --------------------------------------------------------------------------- .bgz + tabix
+
+
+def write_bgz(path, rows: list[str], header: str = HEADER) -> bytes:
+    with indexed.indexed_output(path, indexed.SITE_TABLE) as handle:
+        handle.write(header)
+        handle.writelines(rows)
+    return path.read_bytes()
+
+
+def tabix_key(row: str) -> tuple:
+    f = row.split("\t")
+    return (f[1], int(f[3]), int(f[4]))
+
+
+@pytest.mark.parametrize("chunk", [10**6, 997])
+def test_bgz_is_bgzf_sorted_stably_and_the_same_whatever_the_threads(tmp_path, monkeypatch, chunk):
+    pysam = pytest.importorskip("pysam")
+    monkeypatch.setattr(indexed, "SORT_CHUNK_ROWS", chunk)  # one run in memory, or many merged
+    rows = site_rows(6_000)
+    rows += [f"m{i}\t{rows[0].split(chr(9))[1]}\t8mer\t5\t12\t1\t40\tACGU\n" for i in range(30)]  # ties
+    outputs = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv(streams.GZIP_THREADS_ENV, threads)
+        outputs.append(write_bgz(tmp_path / f"s{threads}.tsv.bgz", rows))
+    assert outputs[0] == outputs[1]
+    data = outputs[0]
+    assert data[12:16] == b"BC\x02\x00" and data.endswith(
+        bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+    )
+    text = gzip.decompress(data).decode()
+    body = text.splitlines(True)[1:]
+    assert body == sorted(rows, key=tabix_key)  # Python's sort is stable: input order among ties
+    with pysam.TabixFile(str(tmp_path / "s1.tsv.bgz")) as tbx:
+        seq, start = tabix_key(rows[0])[:2]
+        hits = list(tbx.fetch(seq, start - 1, start))
+        assert rows[0].rstrip("\n") in hits
+        assert len(list(tbx.fetch(seq))) == sum(1 for r in rows if tabix_key(r)[0] == seq)
+
+
+def test_bgz_output_is_complete_or_absent(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexed, "SORT_CHUNK_ROWS", 100)
+    with pytest.raises(RuntimeError):
+        with indexed.indexed_output(tmp_path / "s.tsv.bgz", indexed.SITE_TABLE) as handle:
+            handle.write(HEADER)
+            handle.writelines(site_rows(1_000))
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match="nothing to index"):
+        with indexed.indexed_output(tmp_path / "e.tsv.bgz", indexed.SITE_TABLE):
+            pass
+    with pytest.raises(InputError, match="whole numbers"):
+        write_bgz(tmp_path / "bad.tsv.bgz", ["m\tu\t8mer\tten\t12\t1\t40\tACGU\n"])
+    assert list(tmp_path.iterdir()) == []

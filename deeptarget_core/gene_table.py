@@ -4,8 +4,9 @@ Every aggregation (the gene model, max, Poisson; FASTA, site-table or pair-table
 its gene rows as TSV text. :class:`RankedGeneTable` stands between them and the output file: it
 holds the rows and, when closed, writes them
 
-* grouped by miRNA (in the order the miRNAs first appear) and sorted by score within a miRNA,
-  best first (ties keep the input order);
+* grouped by miRNA (in the miRNA FASTA's order when it is known, else in the order the miRNAs
+  first appear) and sorted by score within a miRNA, best first (ties keep the input order, which
+  is the UTR FASTA's order for a scan);
 * with ``rank`` (1 = the miRNA's best gene) and ``gene_name`` inserted after
   ``best_site_type`` (``gene_name`` from the UTR FASTA's headers or a ``--genes`` table; empty
   where unknown);
@@ -24,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import IO, Iterable, Iterator, Mapping
+from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -112,6 +113,7 @@ class RankedGeneTable:
     names: Mapping[str, GeneInfo] = field(default_factory=dict)
     families: Mapping[str, str] | None = None  # mirna_id -> family: one row per (family, target)
     gene: str | None = None  # only this gene's rows
+    mirna_order: Sequence[str] = ()  # the miRNA FASTA's ids: the order of the groups
     n_written: int = 0
     _header: list[str] | None = None
     _rows: dict[str, list[str]] = field(default_factory=dict)  # miRNA (or family) -> lines
@@ -123,10 +125,8 @@ class RankedGeneTable:
         if self._header is None and lines:
             self._header = lines.pop(0).split("\t")
         rows = self._rows
-        families = self.families
         for line in lines:
-            mid = line.split("\t", 1)[0]
-            key = families.get(mid, mid) if families is not None else mid
+            key = self._group_of(line.split("\t", 1)[0])
             group = rows.get(key)
             if group is None:
                 rows[key] = [line]
@@ -147,7 +147,9 @@ class RankedGeneTable:
         self.handle.write("\t".join([*header[:at], *RANK_COLUMNS, *extra, *header[at:]]) + "\n")
         wanted = self._matcher()
         picked: list[tuple[float, str]] = []
-        for key, lines in self._rows.items():
+        position = {m: i for i, m in enumerate(dict.fromkeys(self._group_of(m) for m in self.mirna_order))}
+        groups = sorted(self._rows.items(), key=lambda kv: position.get(kv[0], len(position)))  # stable: unknown ones in order
+        for key, lines in groups:
             fields = [line.split("\t") for line in lines]
             scores = np.array([float(f[_SCORE]) for f in fields])
             order = np.argsort(-scores, kind="stable")
@@ -172,6 +174,9 @@ class RankedGeneTable:
             order = sorted(range(len(picked)), key=lambda k: -picked[k][0])
             self._emit([picked[k][1] for k in order])
         self._rows = {}
+
+    def _group_of(self, mirna_id: str) -> str:
+        return self.families.get(mirna_id, mirna_id) if self.families is not None else mirna_id
 
     def _emit(self, lines: list[str]) -> None:
         if lines:

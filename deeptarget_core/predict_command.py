@@ -143,12 +143,12 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
     annotation = genome.read_utr_bed(cmd.utr_bed) if cmd.utr_bed is not None else None
     if annotation is not None and utr_lengths:
         annotation.check_length_map(utr_lengths, io.display_name(cmd.utr))
-    names, families = _gene_names_and_families(cmd) if cmd.gene_output is not None else ({}, None)
+    names, families, order = _gene_names_and_families(cmd) if cmd.gene_output is not None else ({}, None, [])
     with io.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
         gh = None
         if cmd.gene_output is not None:
-            gh = RankedGeneTable(stack.enter_context(io.atomic_output(cmd.gene_output)), names, families, cmd.gene)
+            gh = RankedGeneTable(stack.enter_context(io.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
         genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
             summary = _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance)
@@ -190,7 +190,7 @@ def _site_model_without_effect(cmd: PredictCommand) -> None:
 
 
 def _gene_names_and_families(cmd: PredictCommand):
-    """(target id -> gene, miRNA id -> family or None) for the gene table."""
+    """(target id -> gene, miRNA id -> family or None, the miRNA FASTA's ids) for the gene table."""
     from .gene_table import gene_names
 
     # a scan reads its UTR FASTA's headers as it goes (recording_names in _scan); other inputs
@@ -198,10 +198,11 @@ def _gene_names_and_families(cmd: PredictCommand):
     scan = cmd.sites_table is None and cmd.pairs is None
     names = gene_names(cmd.genes, None if scan else cmd.utr)
     families = None
+    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else {}
     if cmd.families:
         info = mirnas.read_family_info(cmd.family_info) if cmd.family_info is not None else None
-        families = mirnas.family_names(predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection), info)
-    return names, families
+        families = mirnas.family_names(seqs, info)
+    return names, families, list(seqs)
 
 
 def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):

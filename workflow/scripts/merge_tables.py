@@ -8,6 +8,10 @@ All headers must be identical. Each shard is already in that order (the tools wr
 so the merge is a streaming k-way merge holding one row per shard in memory; a shard that is
 not sorted (checked in a first streaming pass) makes it fall back to an in-memory sort.
 
+A gene table (it has a ``rank`` column) is ordered as dt-predict orders it: by miRNA, then by
+score (best first; ties in target order), and ``rank`` is computed again over every shard's
+targets of the miRNA (a shard ranks only its own). It is sorted in memory, as dt-predict does.
+
     merge_tables.py --mirna M.fa --utr U.fa -o OUT.tsv SHARD.tsv ...
 """
 
@@ -54,6 +58,20 @@ def is_sorted(path: str, key) -> bool:
     return True
 
 
+def ranked_genes(lines: list[str], cols: list[str], mir_rank: dict, utr_rank: dict) -> list[str]:
+    """Gene rows by miRNA, score (best first, as printed) and target order, ranked again."""
+    im, it, isc, ir = (cols.index(c) for c in ("mirna_id", "mrna_id", "score", "rank"))
+    fields = [line.rstrip("\n").split("\t") for line in lines]
+    fields.sort(key=lambda f: (mir_rank[f[im]], -float(f[isc]), utr_rank[f[it]]))
+    out, previous, rank = [], None, 0
+    for f in fields:
+        rank = rank + 1 if f[im] == previous else 1
+        previous = f[im]
+        f[ir] = str(rank)
+        out.append("\t".join(f) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirna", required=True)
@@ -74,7 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         f = line.rstrip("\n").split("\t")
         return (mir_rank[f[im]], utr_rank[f[it]], int(f[ip]) if ip is not None else 0)
 
-    if all(is_sorted(p, key) for p in args.tables):
+    if "rank" in cols:
+        merged = ranked_genes([line for p in args.tables for line in rows(p)], cols, mir_rank, utr_rank)
+    elif all(is_sorted(p, key) for p in args.tables):
         merged = heapq.merge(*(rows(p) for p in args.tables), key=key)
     else:
         print("merge_tables: a shard is not in input order; sorting in memory", file=sys.stderr)

@@ -3,7 +3,7 @@
 * An output named ``*.bgz`` (``sites.tsv.bgz``, ``sites.bed.bgz``) is written sorted as tabix
   needs (by sequence, then start, then end; input order among ties), bgzip-compressed, with a
   tabix index beside it (``sites.tsv.bgz.tbi``). Site tables are indexed on ``mrna_id`` /
-  ``site_start`` / ``site_end`` (1-based, header line skipped), BED files as BED. A ``.gz``
+  ``site_start`` / ``site_end`` (1-based, the header kept as a ``#`` meta line), BED files as BED. A ``.gz``
   name stays a plain gzip stream in the tool's own row order (no index): the two are chosen
   by name so that nothing changes for existing ``.gz`` users.
 * A FASTA with a current ``.fai`` index (``samtools faidx``; a bgzip FASTA also needs its
@@ -45,7 +45,7 @@ def _site_columns(columns: list[str]) -> tuple[tuple[int, int, int], dict]:
             "a .bgz output is indexed on mrna_id/site_start/site_end; this table has no such columns "
             f"(header: {', '.join(columns)}): write .tsv or .tsv.gz instead"
         ) from None
-    return (seq, start, end), dict(seq_col=seq, start_col=start, end_col=end, line_skip=1, zerobased=False)
+    return (seq, start, end), dict(seq_col=seq, start_col=start, end_col=end, meta_char="#", zerobased=False)
 
 
 _BED_COLUMNS = (0, 1, 2)
@@ -228,7 +228,9 @@ class _Sorter(io.RawIOBase):
         self._cut(final=True)
         if self.cols is None:
             raise InputError("nothing to index (empty output)", self.name)
-        yield self.header
+        # the header as tabix meta ('#' first): `tabix -H` and pysam's TabixFile.header show it;
+        # the suite's table readers drop that one '#'
+        yield b"#" + self.header if self.header and not self.header.startswith(b"#") else self.header
         if not self._runs:  # one run: sorted in memory
             if self._last is not None:
                 lines, keys = self._last

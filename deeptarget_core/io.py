@@ -192,7 +192,8 @@ def iter_tsv(
                 break
         if header_line is None:
             raise InputError("empty table (no header line)", name, 1)
-        columns = header_line.split("\t")
+        # a header written as tabix meta ('#mirna_id ...', our .bgz tables) is the same header
+        columns = header_line.removeprefix("#").split("\t")
         missing = [c for c in required if c not in columns]
         if missing:
             raise InputError(
@@ -352,7 +353,7 @@ def read_id_pairs(path: PathLike) -> dict[str, set[str]]:
         lines = [(i, raw.rstrip("\r\n")) for i, raw in enumerate(handle, start=1) if raw.strip()]
     if not lines:
         raise InputError("empty pair list", name, 1)
-    header = lines[0][1].split("\t")
+    header = lines[0][1].removeprefix("#").split("\t")
     if "mirna_id" in header and "mrna_id" in header:
         mi, ti = header.index("mirna_id"), header.index("mrna_id")
         body = lines[1:]

@@ -265,7 +265,7 @@ def test_bgz_site_table_round_trips_through_tabix(synthetic):
     plain = run("dt-scan-cts", "--mirna", d / "m.fa", "--utr", d / "utrs.fa").stdout.splitlines()
     with gzip.open(out, "rt") as f:
         text = f.read().splitlines()
-    assert text[0] == plain[0]  # the header is kept (tabix skips one line)
+    assert text[0] == "#" + plain[0]  # the header is kept as tabix meta
     keys = [(r.split("\t")[1], int(r.split("\t")[3])) for r in text[1:]]
     assert keys == sorted(keys) and sorted(text[1:]) == sorted(plain[1:])
     with pysam.TabixFile(str(out)) as tbx:
@@ -273,6 +273,11 @@ def test_bgz_site_table_round_trips_through_tabix(synthetic):
         hits = list(tbx.fetch("u_plus", 9, 10))  # 0-based half-open: nt 10, inside the site nt 8-15
         assert len(hits) == 1 and hits[0].split("\t")[3:5] == ["8", "15"]
         assert list(tbx.fetch("u_plus", 20, 30)) == []
+        assert list(tbx.header) == ["#" + plain[0]]  # what `tabix -H` prints
+    # and the suite reads it back as the same table
+    again = run("dt-predict", out, "--mirna", d / "m.fa", "--model", "seed-match")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == plain[0] + "\tscore"
     # dt-predict reads the bgzip table as any gzip input
     res = run("dt-predict", out, "--mirna", d / "m.fa", "--model", "seed-match")
     assert res.returncode == 0, res.stderr
@@ -331,7 +336,7 @@ def test_external_sort_merges_runs_stably(tmp_path, monkeypatch):
     with gzip.open(tmp_path / "s.tsv.bgz", "rt") as f:
         got = f.read().splitlines(True)
     key = lambda r: (r.split("\t")[1], int(r.split("\t")[3]), int(r.split("\t")[4]))  # noqa: E731
-    assert got == [header] + sorted(rows, key=key)  # Python's sort is stable: same ties order
+    assert got == ["#" + header] + sorted(rows, key=key)  # Python's sort is stable: same ties order
 
 
 # --------------------------------------------------------------------------- faidx

@@ -5,7 +5,7 @@ Inputs (all streamed; never every CTS of a run in memory at once):
 * a site table (dt-scan-cts output), read in chunks of rows; miRNA sequences from a FASTA;
 * miRNA + UTR FASTA files, scanned here chunk by chunk with :mod:`deeptarget_core.sites`;
 * a pair table, at site level (one CTS per row, scored as given) or gene level (a whole
-  3'UTR per row, scanned like ``sites.inputs_from_pair_table``).
+  3'UTR per row, scanned like ``scan_inputs.inputs_from_pair_table``).
 
 A CTS whose length differs from the model's ``cts_length`` is aligned at its 3' end: the
 last ``cts_length`` nt are kept and a shorter CTS is padded with N on its 5' side. This
@@ -28,7 +28,7 @@ from typing import IO, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import sites
+from . import scan_inputs, sites
 from .chance import ChanceModel
 from .errors import InputError
 from .gene_writer import GeneWriter
@@ -411,7 +411,7 @@ def predict_pairs_gene(
     best_site_type."""
     t0 = time.perf_counter()
     extra_names, rows = read_pairs(path)
-    inputs = sites.inputs_from_pair_table(path)
+    inputs = scan_inputs.inputs_from_pair_table(path)
     seq_of = {m.id: m.seq for m in inputs.mirnas}
     targets = dict(inputs.targets)
     scanner = sites.SiteScanner(inputs.mirnas, cts_length=scorer.cts_length, relaxed=relaxed, pairs=inputs.pairs)
@@ -441,14 +441,23 @@ def predict_pairs_gene(
     btype = [
         site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else _TYPE_INDEX[NO_SITE] for p in rows
     ]
+    log2fc = None  # the gene model's predicted_log2fc column
     if gene_scorer is not None:
         from .gene_scoring import pair_scores
+        from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
 
         found = pair_scores(gene_scorer, inputs.mirnas, list(targets.items()), inputs.pairs)
         hits = [found[(p.mirna_id, p.mrna_id)] for p in rows]
         score = np.array([h[0] for h in hits], dtype=np.float64)
         n_sites = np.array([h[1] for h in hits], dtype=np.int64)
         btype = [h[2] for h in hits]
+        # the GeneWriter wrote GENE_COLUMNS; the gene table (gene_table.RankedGeneTable) holds
+        # the header until it closes: the model's columns go in after best_site_type there
+        header = getattr(genes.handle, "_header", None)
+        if isinstance(header, list) and not any(c in header for c in MODEL_COLUMNS):
+            at = header.index(GENE_COLUMNS[-1]) + 1
+            header[at:at] = list(MODEL_COLUMNS)
+            log2fc = format_scores(np.array([h[3] for h in hits], dtype=np.float64))
     elif genes.aggregate == "poisson":
         score = np.zeros(len(rows))
         by_mirna: dict[str, list[int]] = {}
@@ -462,8 +471,10 @@ def predict_pairs_gene(
         score = best
     text = format_scores(score)
     lines = []
-    for p, s, n, t in zip(rows, text, n_sites.tolist(), btype):
+    for k, (p, s, n, t) in enumerate(zip(rows, text, n_sites.tolist(), btype)):
         row = [p.mirna_id, p.mrna_id, s, str(n), _TYPE_NAMES[t]]
+        if log2fc is not None:
+            row.append(log2fc[k])
         if genes.has_label:
             row.append("" if p.label is None else str(p.label))
         row.extend(p.extra)

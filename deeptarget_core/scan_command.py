@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import genome, io, sites
+from . import genome, io, scan_inputs, sites
 from .mirnas import EVERY_MIRNA, MirnaSelection
+from .runtime import Progress, no_progress
 
 
 @dataclass
@@ -47,13 +48,14 @@ class ScanOutcome:
         )
 
 
-def run_scan(cmd: ScanCommand) -> ScanOutcome:
-    """Scan ``cmd``'s miRNAs against its targets and write the site table (all or nothing)."""
+def run_scan(cmd: ScanCommand, progress: Progress | None = None) -> ScanOutcome:
+    """Scan ``cmd``'s miRNAs against its targets and write the site table (all or nothing);
+    ``progress`` is told the sites found."""
     if cmd.pair_table is not None:
-        inputs = sites.inputs_from_pair_table(cmd.pair_table)
+        inputs = scan_inputs.inputs_from_pair_table(cmd.pair_table)
     else:
         restriction = io.read_id_pairs(cmd.id_pairs) if cmd.id_pairs is not None else None
-        inputs = sites.inputs_from_fasta(cmd.mirna, cmd.utr, restriction, cmd.id_pairs, cmd.mirna_selection)
+        inputs = scan_inputs.inputs_from_fasta(cmd.mirna, cmd.utr, restriction, cmd.id_pairs, cmd.mirna_selection)
     relaxed = cmd.site_types == "relaxed"
     scanner = sites.SiteScanner(inputs.mirnas, cts_length=cmd.cts_length, relaxed=relaxed, pairs=inputs.pairs)
     annotation, type_scores = None, None
@@ -65,4 +67,5 @@ def run_scan(cmd: ScanCommand) -> ScanOutcome:
         targets = annotation.check_lengths(targets, io.display_name(cmd.pair_table or cmd.utr))
     chunks = sites.iter_target_chunks(targets, cts_length=cmd.cts_length, chunk_nt=cmd.chunk_size)
     with genome.site_output(cmd.output, cmd.out_format, annotation, type_scores) as handle:
-        return ScanOutcome(sites.write_site_table(handle, scanner, chunks))
+        with (progress or no_progress)("sites found", None) as advance:
+            return ScanOutcome(sites.write_site_table(handle, scanner, chunks, advance=advance))

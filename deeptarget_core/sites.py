@@ -44,12 +44,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .io import SITE_COLUMNS, FastaRecord, write_tsv_header
-from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 
 CANONICAL_TYPES = ("8mer", "7mer-m8", "7mer-A1", "6mer")
 RELAXED_TYPES = ("offset-6mer", "7mer-GU", "7mer-mismatch")
@@ -406,6 +405,7 @@ class ScanSummary:
     n_chunks: int = 0
     by_type: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    advance: Callable[[int], None] = lambda n: None  # progress: told the sites of each block
 
     @property
     def n_sites(self) -> int:
@@ -414,9 +414,8 @@ class ScanSummary:
     def add(self, block: SiteBlock) -> None:
         if len(block):
             counts = np.bincount(block.site_type, minlength=len(SITE_TYPES))
-            for name, n in zip(SITE_TYPES, counts.tolist()):
-                if n:
-                    self.by_type[name] += n
+            self.by_type.update({name: n for name, n in zip(SITE_TYPES, counts.tolist()) if n})
+            self.advance(len(block))
 
 
 def write_site_table(
@@ -424,6 +423,7 @@ def write_site_table(
     scanner: SiteScanner,
     chunks: Iterable[TargetChunk],
     tmp_dir: str | Path | None = None,
+    advance: Callable[[int], None] = lambda n: None,
 ) -> ScanSummary:
     """Scan and write the site table sorted by miRNA (input order), target, position.
 
@@ -433,7 +433,7 @@ def write_site_table(
     while memory stays bounded by one chunk.
     """
     t0 = time.perf_counter()
-    summary = ScanSummary(n_mirnas=len(scanner.mirnas))
+    summary = ScanSummary(n_mirnas=len(scanner.mirnas), advance=advance)
     write_tsv_header(handle, SITE_COLUMNS)
     chunk_iter = iter(chunks)
     first = next(chunk_iter, None)
@@ -490,88 +490,6 @@ def write_site_table(
         shutil.rmtree(workdir, ignore_errors=True)
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-@dataclass
-class ScanInputs:
-    """What a scan needs, whatever files it came from."""
-
-    mirnas: list[Mirna]
-    targets: Iterable[FastaRecord | tuple[str, str]]
-    pairs: dict[str, set[str]] | None = None
-
-
-def inputs_from_fasta(
-    mirna_fasta: str | Path,
-    utr_fasta: str | Path,
-    pairs: dict[str, set[str]] | None = None,
-    pairs_path: str | Path | None = None,
-    selection: MirnaSelection = EVERY_MIRNA,
-) -> ScanInputs:
-    """miRNAs are read at once (small; the records ``selection`` keeps); targets stay a lazy
-    stream."""
-    from .errors import InputError
-    from .io import read_fasta
-
-    mirnas = [Mirna(k, v) for k, v in read_mirnas(mirna_fasta, selection).items()]
-    if pairs is not None:
-        known = {m.id for m in mirnas}
-        unknown = sorted(set(pairs) - known)
-        if unknown:
-            raise InputError(
-                f"{len(unknown)} miRNA id(s) of the pair list are not in {mirna_fasta}, e.g. '{unknown[0]}'",
-                pairs_path,
-            )
-        mirnas = [m for m in mirnas if m.id in pairs]
-        from .indexed import read_some_targets  # random access when the FASTA has a .fai
-
-        wanted = set().union(*pairs.values()) if pairs else set()
-        return ScanInputs(mirnas, _check_targets_seen(read_some_targets(utr_fasta, wanted), pairs, pairs_path, utr_fasta), pairs)
-    return ScanInputs(mirnas, read_fasta(utr_fasta, kind="target"), pairs)
-
-
-def _check_targets_seen(
-    targets: Iterable[FastaRecord], pairs: dict[str, set[str]], pairs_path, utr_fasta
-) -> Iterator[FastaRecord]:
-    """Stream the targets; at the end, a target id of the pair list that never came is an
-    InputError (as for miRNA ids), raised while the output is still a temporary file."""
-    from .errors import InputError
-    from .io import display_name
-
-    wanted = set().union(*pairs.values()) if pairs else set()
-    for rec in targets:
-        wanted.discard(rec.id)
-        yield rec
-    if wanted:
-        missing = sorted(wanted)
-        raise InputError(
-            f"{len(missing)} target id(s) of the pair list are not in {display_name(utr_fasta)}, e.g. '{missing[0]}'",
-            pairs_path,
-        )
-
-
-def inputs_from_pair_table(path: str | Path) -> ScanInputs:
-    """A pair table with whole target sequences in ``mrna_seq`` (miRAW/TargetNet gene level).
-
-    The same id must always carry the same sequence.
-    """
-    from .errors import InputError
-    from .io import read_pairs
-
-    _, rows = read_pairs(path)
-    mirnas: dict[str, str] = {}
-    targets: dict[str, str] = {}
-    pairs: dict[str, set[str]] = {}
-    for row in rows:
-        for table, key, seq, what in (
-            (mirnas, row.mirna_id, row.mirna_seq, "miRNA"),
-            (targets, row.mrna_id, row.mrna_seq, "target"),
-        ):
-            old = table.setdefault(key, seq)
-            if old != seq:
-                raise InputError(f"{what} id '{key}' appears with two different sequences", path, row.line)
-        pairs.setdefault(row.mirna_id, set()).add(row.mrna_id)
-    return ScanInputs([Mirna(k, v) for k, v in mirnas.items()], list(targets.items()), pairs)
 
 
 def best_site_types(mirna_seqs: Sequence[str], ctss: Sequence[str], cts_length: int) -> tuple[np.ndarray, np.ndarray]:

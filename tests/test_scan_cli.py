@@ -136,9 +136,13 @@ def test_bad_input_gives_one_error_line_and_no_output(tmp_path, mirna_text, utr_
 def test_error_names_file_and_line(tmp_path):
     m = tmp_path / "m.fa"
     m.write_text(">a\nUGAGGUAGUAGG\n>b\nUGAXGUAGUAGG\n")
-    res = run(["--mirna", m, "--utr", EXAMPLES / "utrs.fa.gz"])
+    res = run(["--mirna", m, "--utr", EXAMPLES / "utrs.fa.gz", "--strict"])
     assert res.returncode == 1
     assert f"{m}:4:" in res.stderr  # the line that holds the bad letter (issue 18 §6)
+    # without --strict the record is skipped, named in one warning line, and the scan goes on
+    res = run(["--mirna", m, "--utr", EXAMPLES / "utrs.fa.gz"])
+    assert res.returncode == 0
+    assert f"{m}: skipped 1 record(s) that cannot be miRNAs, the first at line 4: record 'b' contains 'X'" in res.stderr
 
 
 def test_missing_file_and_usage_errors(tmp_path):

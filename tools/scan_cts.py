@@ -123,7 +123,7 @@ def _scan(cmd, debug=False) -> None:
     _cli.check_paths({**inputs, "--utr-bed": cmd.utr_bed}, {"-o": cmd.output})
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.mirna, cmd.utr, message="only one of --mirna and --utr can be read from stdin")
-    log.info(run_scan(cmd).report())
+    log.info(run_scan(cmd, _cli.progress).report())
 
 
 def main() -> None:

@@ -39,7 +39,9 @@ from .errors import InputError
 log = logging.getLogger("deeptarget")
 
 GENE_FORMAT = "deeptarget-gene-model"
-GENE_FORMAT_VERSION = 1
+# 2 (issue 28): the predicted log2 fold change (scalars fc_intercept, fc_slope); a version-1
+# checkpoint has no fold-change map and is refused (retrain: dt-train --level gene).
+GENE_FORMAT_VERSION = 2
 TOP_FRACTION = 0.10  # calibration target: the most repressed tenth of an experiment's genes
 DEFAULT_ALPHA = 100.0
 NETWORK_FEATURES = tuple(c for c in gf.FEATURE_NAMES if c.startswith("logit_")) + ("occupancy", "best_canonical_logit")
@@ -59,6 +61,11 @@ class GeneModel:
     calib_slope: float
     calib_intercept: float
     floor: float
+    # predicted_log2fc = min(0, fc_intercept + fc_slope * raw) for pairs with a canonical site,
+    # 0 for the others: a least-squares map of the ridge output to the observed log2 fold
+    # change (relative to the experiment's genes without a canonical site) of the training genes
+    fc_intercept: float = 0.0
+    fc_slope: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +97,17 @@ class GeneModel:
             p = 1.0 / (1.0 + np.exp(-(self.calib_slope * self.raw(features[canonical]) + self.calib_intercept)))
             out[canonical] = self.floor + (1.0 - self.floor) * p
         return out
+
+    def predicted_log2fc(self, features: np.ndarray) -> np.ndarray:
+        """Expected log2 fold change of the mRNA after the miRNA is introduced, relative to
+        mRNAs without a site (TargetScan context++'s scale): 0 for pairs without a canonical
+        site, ``min(0, fc_intercept + fc_slope * raw)`` for the others."""
+        features = np.asarray(features, dtype=np.float64)
+        canonical = features[:, gf.FEATURE_NAMES.index("any_canonical")] > 0
+        out = np.zeros(len(features))
+        if canonical.any():
+            out[canonical] = np.minimum(0.0, self.fc_intercept + self.fc_slope * self.raw(features[canonical]))
+        return out + 0.0  # no -0.0
 
 
 def repression(log_fc: np.ndarray, kind: Sequence[str]) -> np.ndarray:
@@ -135,6 +153,7 @@ def fit(table, features: Sequence[str] = CONTEXT_FEATURES, alpha: float = DEFAUL
     else:  # one-class training data: keep the ranking, centre the probabilities
         slope, icpt = 1.0, 0.0
     floor = float(others["top"].mean()) if len(others) else 0.0
+    fc_intercept, fc_slope = fold_change_map(table, (table["any_canonical"] > 0).to_numpy(), raw)
     return GeneModel(
         features=features,
         mean=mean,
@@ -144,6 +163,8 @@ def fit(table, features: Sequence[str] = CONTEXT_FEATURES, alpha: float = DEFAUL
         calib_slope=slope,
         calib_intercept=icpt,
         floor=floor,
+        fc_intercept=fc_intercept,
+        fc_slope=fc_slope,
         training={
             "alpha": alpha,
             "experiments": int(table["experiment"].nunique()),
@@ -153,6 +174,24 @@ def fit(table, features: Sequence[str] = CONTEXT_FEATURES, alpha: float = DEFAUL
             "objective": "ridge on per-experiment normal scores of repression, canonical-site genes",
         },
     )
+
+
+def fold_change_map(table, canonical: np.ndarray, raw: np.ndarray) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line from the ridge output ``raw`` of the
+    canonical-site rows to their observed log2 fold change after the miRNA is introduced
+    (-repression; knockouts sign-flipped), measured from the median of the experiment's genes
+    without a canonical site (the background, as TargetScan's context++ scores are)."""
+    fc = -table["repression"].to_numpy(dtype=np.float64)
+    experiments = table["experiment"].to_numpy()
+    background = {}
+    for experiment in np.unique(experiments):
+        none = (experiments == experiment) & ~canonical
+        background[experiment] = float(np.median(fc[none])) if none.any() else 0.0
+    y = fc[canonical] - np.array([background[e] for e in experiments[canonical]], dtype=np.float64)
+    if len(y) < 2 or np.ptp(raw) == 0:
+        return float(min(0.0, y.mean())) if len(y) else 0.0, 0.0
+    slope, intercept = np.polyfit(raw, y, 1)
+    return float(intercept), float(slope)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -174,6 +213,8 @@ def save(path: str | Path, model: GeneModel, digest: str | None = None, seed: in
         "calib_slope": model.calib_slope,
         "calib_intercept": model.calib_intercept,
         "floor": model.floor,
+        "fc_intercept": model.fc_intercept,
+        "fc_slope": model.fc_slope,
     }
     if not all(bool(torch.isfinite(t).all()) for t in tensors.values()) or not np.isfinite(list(scalars.values())).all():
         raise InputError("refusing to save: the gene model holds nan or inf", str(path))
@@ -223,7 +264,11 @@ def load(path: str | Path | None = None) -> GeneModel:
         hint = f" (it is a '{kind}' checkpoint: give it as the site model)" if kind else ""
         raise InputError(f"not a deepTarget gene model{hint}", name)
     if payload.get("format_version") != GENE_FORMAT_VERSION:
-        raise InputError(f"gene model format version {payload.get('format_version')} is not supported", name)
+        raise InputError(
+            f"gene model format version {payload.get('format_version')} is not supported (this package reads "
+            f"version {GENE_FORMAT_VERSION}; retrain it with dt-train --level gene)",
+            name,
+        )
     features = payload.get("features")
     if not isinstance(features, list) or not features or any(f not in gf.FEATURE_NAMES for f in features):
         raise InputError("checkpoint field 'features' must list known gene features", name)
@@ -237,7 +282,7 @@ def load(path: str | Path | None = None) -> GeneModel:
             raise InputError(f"checkpoint field 'tensors.{key}' must be {len(features)} finite numbers", name)
         arrays[key] = t.double().numpy()
     values = {}
-    for key in ("intercept", "calib_slope", "calib_intercept", "floor"):
+    for key in ("intercept", "calib_slope", "calib_intercept", "floor", "fc_intercept", "fc_slope"):
         v = scalars.get(key)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
             raise InputError(f"checkpoint field 'scalars.{key}' must be a finite number", name)

@@ -22,7 +22,7 @@ import numpy as np
 from . import gene_features as gf
 from . import sites
 from .gene_model import GeneModel
-from .gene_table import GENE_COLUMNS
+from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
 from .io import FastaRecord, write_tsv_header
 
 _TYPE_NAMES = list(sites.SITE_TYPES) + ["none"]
@@ -54,11 +54,13 @@ class GeneScorer:
             # pairs without a site score the floor, with no sites and no best type
             rows, features = group.with_sites()
             scores = np.full(group.n_pairs, self.model.floor)
+            log2fc = np.zeros(group.n_pairs)
             n_sites = np.zeros(group.n_pairs, dtype=np.int64)
             best = np.full(group.n_pairs, sites.NO_SITE_INDEX, dtype=np.int64)
             scores[rows] = self.model.score(features)
+            log2fc[rows] = self.model.predicted_log2fc(features)
             n_sites[rows], best[rows] = gf.site_counts(features, self.count_types)
-            yield GroupScores(group.mirna_ids, len(chunk.ids), scores, n_sites, best)
+            yield GroupScores(group.mirna_ids, len(chunk.ids), scores, n_sites, best, log2fc)
 
 
 @dataclass
@@ -71,16 +73,17 @@ class GroupScores:
     scores: np.ndarray
     n_sites: np.ndarray
     best_type: np.ndarray
+    log2fc: np.ndarray  # the gene model's predicted log2 fold change
 
-    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(scores, n_sites, best type) of the group's ``i``-th miRNA, per target."""
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(scores, n_sites, best type, predicted log2fc) of the group's ``i``-th miRNA, per target."""
         part = slice(i * self.n_targets, (i + 1) * self.n_targets)
-        return self.scores[part], self.n_sites[part], self.best_type[part]
+        return self.scores[part], self.n_sites[part], self.best_type[part], self.log2fc[part]
 
 
 @dataclass
 class GeneRows:
-    """Writes gene rows (GENE_COLUMNS [+ label] [+ extra columns])."""
+    """Writes gene rows (GENE_COLUMNS + MODEL_COLUMNS [+ label] [+ extra columns])."""
 
     handle: IO[str]
     has_label: bool = False
@@ -88,7 +91,7 @@ class GeneRows:
     n_written: int = 0
 
     def __post_init__(self) -> None:
-        cols = list(GENE_COLUMNS) + (["label"] if self.has_label else []) + list(self.extra_columns)
+        cols = list(GENE_COLUMNS) + list(MODEL_COLUMNS) + (["label"] if self.has_label else []) + list(self.extra_columns)
         write_tsv_header(self.handle, cols)
 
     def write(self, rows: Iterable[Sequence[str]]) -> None:
@@ -119,7 +122,7 @@ def write_scan(
         tids = ids[ix % group.n_targets].tolist()
         text = _fmt(group.scores[ix])
         types = np.asarray(_TYPE_NAMES, dtype=object)[group.best_type[ix]].tolist()
-        out.write(zip(mids, tids, text, map(str, group.n_sites[ix].tolist()), types))
+        out.write(zip(mids, tids, text, map(str, group.n_sites[ix].tolist()), types, _fmt(group.log2fc[ix])))
 
 
 def pair_scores(
@@ -127,20 +130,20 @@ def pair_scores(
     mirnas: Sequence[sites.Mirna],
     targets: Iterable[FastaRecord | tuple[str, str]],
     pairs: Mapping[str, set[str]],
-) -> dict[tuple[str, str], tuple[float, int, int]]:
-    """(score, n_sites, best type index) of the given pairs, targets streamed in chunks."""
+) -> dict[tuple[str, str], tuple[float, int, int, float]]:
+    """(score, n_sites, best type index, predicted log2fc) of the given pairs, targets streamed in chunks."""
     wanted = {m.id for m in mirnas if pairs.get(m.id)}
     mirnas = [m for m in mirnas if m.id in wanted]
-    out: dict[tuple[str, str], tuple[float, int, int]] = {}
+    out: dict[tuple[str, str], tuple[float, int, int, float]] = {}
     for chunk in sites.iter_target_chunks(targets, cts_length=gene.cts_length):
         index = {t: i for i, t in enumerate(chunk.ids)}
         for group in gene.chunk_scores(mirnas, chunk, pairs):
             for k, mid in enumerate(group.mirna_ids):
-                scores, n, best = group.of(k)
+                scores, n, best, fc = group.of(k)
                 for t in pairs.get(mid, ()):
                     i = index.get(t)
                     if i is not None:
-                        out[(mid, t)] = (float(scores[i]), int(n[i]), int(best[i]))
+                        out[(mid, t)] = (float(scores[i]), int(n[i]), int(best[i]), float(fc[i]))
     return out
 
 
@@ -183,7 +186,7 @@ def write_collected(
     order = {m: list(ts) for m, ts in collected.pairs.items()}
     first = dict(zip(order, np.cumsum([0] + [len(ts) for ts in order.values()]).tolist()))
     n_pairs = sum(len(ts) for ts in order.values())
-    score, n_sites = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64)
+    score, n_sites, log2fc = np.zeros(n_pairs), np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs)
     best, seen = np.zeros(n_pairs, dtype=np.int64), np.zeros(n_pairs, dtype=bool)
     pairs = {m: set(ts) for m, ts in order.items()}
     mirnas = [sites.Mirna(m, mirna_seqs[m]) for m in order]
@@ -200,8 +203,9 @@ def write_collected(
                 at = np.fromiter((index.get(t, -1) for t in order[mid]), dtype=np.int64, count=len(order[mid]))
                 here = np.flatnonzero(at >= 0)
                 rows = first[mid] + here
-                scores_k, n_k, best_k = group.of(k)
+                scores_k, n_k, best_k, fc_k = group.of(k)
                 score[rows], n_sites[rows], best[rows] = scores_k[at[here]], n_k[at[here]], best_k[at[here]]
+                log2fc[rows] = fc_k[at[here]]
                 seen[rows] = True
 
     with ThreadPoolExecutor(max(1, len(parts))) as pool:
@@ -216,7 +220,16 @@ def write_collected(
     rows: list = []
     for mid, ts in order.items():
         part = slice(first[mid], first[mid] + len(ts))
-        rows.extend(zip(repeat(mid), ts, _fmt(score[part]), map(str, n_sites[part].tolist()), names[best[part]].tolist()))
+        rows.extend(
+            zip(
+                repeat(mid),
+                ts,
+                _fmt(score[part]),
+                map(str, n_sites[part].tolist()),
+                names[best[part]].tolist(),
+                _fmt(log2fc[part]),
+            )
+        )
         if len(rows) >= 100_000:
             out.write(rows)
             rows = []

@@ -229,12 +229,31 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     genes = pd.read_csv(tmp_path / "g.tsv", sep="\t")
-    assert list(genes.columns) == ["mirna_id", "mrna_id", "score", "n_sites", "best_site_type", "rank", "gene_name"]
-    # the same scores from the library on the training table
+    assert list(genes.columns) == [
+        "mirna_id",
+        "mrna_id",
+        "score",
+        "n_sites",
+        "best_site_type",
+        "predicted_log2fc",
+        "rank",
+        "gene_name",
+    ]
+    # the same scores and fold changes from the library on the training table
     table = gt.functional_table(fpath, upath)
-    want = gm.load(tmp_path / "gene.pt").score(table[list(gf.FEATURE_NAMES)].to_numpy())
-    got = table[["mirna_id", "mrna_id"]].assign(want=want).merge(genes, on=["mirna_id", "mrna_id"])
+    model = gm.load(tmp_path / "gene.pt")
+    x = table[list(gf.FEATURE_NAMES)].to_numpy()
+    got = (
+        table[["mirna_id", "mrna_id"]]
+        .assign(want=model.score(x), want_fc=model.predicted_log2fc(x))
+        .merge(genes, on=["mirna_id", "mrna_id"])
+    )
     assert len(got) > 0 and np.allclose(got["want"], got["score"], atol=1e-6)
+    assert np.allclose(got["want_fc"], got["predicted_log2fc"], atol=1e-6)
+    # repression is 1 log2 unit for the genes with 3' pairing, 0 for the others: the higher
+    # score comes with the more negative fold change, within a miRNA
+    for _, g in genes.groupby("mirna_id"):
+        assert (g["predicted_log2fc"] <= 0).all() and g["predicted_log2fc"].corr(g["score"], method="spearman") < -0.99
     res = run(
         "dt-eval", tmp_path / "g.tsv", "--name", "model", "--functional", fpath, "--utr", upath, "-o", tmp_path / "e.tsv", "-q"
     )

@@ -270,3 +270,43 @@ def test_config_is_validated_against_the_schema(tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, env=env_with_tools(), capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "utr_chunks" in result.stdout + result.stderr
+
+
+def test_workflow_from_an_annotation_and_mirbase_as_downloaded(tmp_path):
+    """annotation.gtf + genome instead of a UTR FASTA, miRBase's layout with --species: the
+    merged, re-ranked gene table equals one dt-predict run on the extracted UTRs."""
+    ref = ROOT / "examples" / "reference"
+    predict = '{"enabled": True, "model": "seed-match", "aggregate": "max", "batch_size": 64, "device": "cpu"}'
+    annotation = '{"gtf": "%s", "genome": "%s"}' % (ref / "annotation.gtf.gz", ref / "genome.fa.gz")
+    config = example_config(
+        tmp_path,
+        mirna=str(ref / "mature.fa.gz"),
+        species="hsa",
+        annotation=annotation,
+        predict=predict,
+        utr_chunks="3",
+        mirna_groups="2",
+    )
+    run_snakemake(["--cores", "2", "-q", *config], tmp_path)
+    out = tmp_path / "out"
+    assert (out / "mirnas.fa").read_text().count(">") == 3  # the human records of mature.fa.gz
+    single = tmp_path / "genes.tsv"
+    subprocess.run(
+        [
+            str(BIN / "dt-predict"),
+            "-q",
+            "--mirna",
+            str(ref / "mature.fa.gz"),
+            "--species",
+            "hsa",
+            "--utr",
+            str(out / "utrs.fa.gz"),
+        ]
+        + ["--model", "seed-match", "--aggregate", "max", "-o", "/dev/null", "--gene-output", str(single)],
+        check=True,
+    )
+    merged = (out / "genes.tsv").read_text()
+    assert merged == single.read_text()
+    rows = [r.split("\t") for r in merged.splitlines()[1:]]
+    assert {r[6] for r in rows} >= {"DEMO1", "DEMO2", "DEMO4"}  # gene names from the extracted headers
+    assert [r[5] for r in rows if r[0] == "hsa-let-7a-5p"] == ["1", "2", "3"]  # ranked over all shards

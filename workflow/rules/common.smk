@@ -25,6 +25,16 @@ def res(rule, key, default=0):
     return RES.get(rule, {}).get(key, default)
 
 
+# miRNAs: config mirna (e.g. miRBase's mature.fa) through select_mirnas (species, unusable
+# records skipped); UTRs: config utr, or extracted from annotation.gtf + annotation.genome
+SPECIES = str(config.get("species") or "")
+STRICT = as_bool(config.get("strict", False))
+MIRNA = f"{OUT}/mirnas.fa"
+ANNOTATION = config.get("annotation") or {}
+UTR = f"{OUT}/utrs.fa.gz" if ANNOTATION.get("gtf") else config["utr"]
+if ANNOTATION.get("gtf") and not ANNOTATION.get("genome"):
+    raise ValueError("config: annotation.gtf needs annotation.genome (the genome FASTA it belongs to)")
+
 PREDICT = as_bool(config["predict"]["enabled"])
 LABELS = config["eval"]["labels"]
 TRAIN = as_bool(config["train"]["enabled"])

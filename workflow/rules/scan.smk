@@ -33,7 +33,7 @@ rule predict:
     input:
         sites=f"{OUT}/shards/sites_g{{g}}_c{{c}}.tsv",
         # the whole miRNA FASTA (small): an empty shard still gets header-only outputs
-        mirna=config["mirna"],
+        mirna=MIRNA,
         # the shard's UTRs: the gene model (and poisson) need them
         utr=f"{OUT}/shards/utr_{{c}}.fa",
     output:
@@ -68,8 +68,8 @@ rule predict:
 rule merge:
     input:
         tables=lambda w: shard_tables({"sites": "sites", "sites_scored": "scored", "genes": "genes"}[w.table]),
-        mirna=config["mirna"],
-        utr=config["utr"],
+        mirna=MIRNA,
+        utr=UTR,
     output:
         f"{OUT}/{{table}}.tsv",
     wildcard_constraints:

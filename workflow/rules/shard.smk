@@ -3,7 +3,7 @@
 
 rule shard_utr:
     input:
-        config["utr"],
+        UTR,
     output:
         expand(f"{OUT}/shards/utr_{{c}}.fa", c=CHUNKS),
     log:
@@ -20,7 +20,7 @@ rule shard_utr:
 
 rule shard_mirna:
     input:
-        config["mirna"],
+        MIRNA,
     output:
         expand(f"{OUT}/shards/mirna_{{g}}.fa", g=GROUPS),
     log:

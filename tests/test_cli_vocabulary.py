@@ -121,3 +121,78 @@ def test_cv_metrics_may_still_be_gzipped():
     refuse_compressed_checkpoint("model.pt")
     with pytest.raises(typer.BadParameter):
         refuse_compressed_checkpoint("model.pt.gz")
+
+
+# The options dataclass each tool builds (dt-train builds one of two, by --level).
+COMMANDS = {
+    "scan_cts": ("deeptarget_core.scan_command", ("ScanCommand",)),
+    "predict": ("deeptarget_core.predict_command", ("PredictCommand",)),
+    "make_negatives": ("deeptarget_core.negatives_command", ("NegativesCommand",)),
+    "pretrain": ("deeptarget_core.pretrain_command", ("PretrainCommand",)),
+    "explain": ("deeptarget_core.explain_command", ("ExplainCommand",)),
+    "eval": ("deeptarget_core.eval_command", ("EvalCommand",)),
+    "extract_utrs": ("deeptarget_core.extract_command", ("ExtractCommand",)),
+    "train": ("deeptarget_core.train_command", ("TrainCommand",)),
+}
+LOGGING = {"quiet", "verbose", "debug", "version"}
+
+
+@pytest.mark.parametrize("module", sorted(COMMANDS))
+def test_every_tool_parameter_lands_in_its_command(module):
+    """options_of joins parameters to fields by name: a parameter without a field of its name
+    must be one the tool folds into another (its FOLDED set), or it would be dropped unseen."""
+    import dataclasses
+    import inspect
+
+    tool = importlib.import_module(f"deeptarget_tools.{module}")
+    lib, names = COMMANDS[module]
+    classes = [getattr(importlib.import_module(lib), n) for n in names]
+    if module == "train":
+        from deeptarget_core.gene_training import GeneTrainOptions
+
+        classes.append(GeneTrainOptions)
+    fields = set().union(*({f.name for f in dataclasses.fields(c)} for c in classes))
+    params = set(inspect.signature(tool.command).parameters)
+    folded = getattr(tool, "FOLDED", frozenset())
+    assert params - fields - LOGGING - folded == set()
+    assert folded <= params  # no stale entry
+    assert not folded & fields - {"no_pretrain"}  # folded means: not passed on by its own name
+
+
+def test_dt_train_shows_and_takes_each_trainings_options_apart():
+    import dataclasses
+    import inspect
+
+    from deeptarget_core.gene_training import GeneTrainOptions
+    from deeptarget_core.train_command import TrainCommand
+    from deeptarget_tools import train
+
+    params = set(inspect.signature(train.command).parameters)
+    site, gene = set(train.SITE_OPTIONS), set(train.GENE_OPTIONS)
+    both = {"output", "seed", "cv", "threads", "level"} | LOGGING
+    assert site | gene | both == params and not site & gene
+    # a site option is one the gene training has no field for, and the other way round
+    assert not site & {f.name for f in dataclasses.fields(GeneTrainOptions)}
+    assert not gene & {f.name for f in dataclasses.fields(TrainCommand)}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--level", "gene", "--functional", "f.tsv", "--utr", "u.fa", "--epochs", "3"],
+            "--epochs is an option of the site network",
+        ),
+        (
+            ["--level", "gene", "--functional", "f.tsv", "--utr", "u.fa", "--no-pretrain"],
+            "--no-pretrain is an option of the site network",
+        ),
+        (["--train", "t.tsv", "--no-pretrain", "--site-model", "m.pt"], "--site-model is an option of --level gene"),
+        (["--train", "t.tsv", "--no-pretrain", "--functional", "f.tsv"], "--functional is an option of --level gene"),
+    ],
+)
+def test_dt_train_refuses_an_option_of_the_other_training(tmp_path, args, message):
+    res = run("dt-train", *args, cwd=tmp_path)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {message}")
+    assert not list(tmp_path.iterdir())  # refused before any work

@@ -375,6 +375,18 @@ def one_stdin(*paths: Any, message: str = "only one input can be read from stdin
         raise typer.BadParameter(message) if usage else InputError(message)
 
 
+def flag_of(command: Callable, name: str) -> str:
+    """The long flag of parameter ``name`` of a typer command function (``--pair-table``)."""
+    import inspect
+
+    annotation = inspect.signature(command).parameters[name].annotation
+    for info in getattr(annotation, "__metadata__", ()):
+        flags = [d for d in getattr(info, "param_decls", None) or () if d.startswith("--")]
+        if flags:
+            return flags[0]
+    return "--" + name.replace("_", "-")
+
+
 def options_of(cls: type, values: dict[str, Any], **more: Any) -> Any:
     """``cls`` (a command's options dataclass) from the tool's parameters of its fields' names
     (``values``: the command function's ``locals()``; enum choices by value) and ``more``."""

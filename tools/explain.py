@@ -77,6 +77,13 @@ OptDrawThreads = Annotated[
 ]
 
 
+# Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
+# checks that every other parameter is a field of the command's options: none is dropped).
+FOLDED = frozenset(
+    {"mirna_seq", "cts_seq", "no_svg", "species", "mirna_ids", "strict"}
+)  # mirna_seqs, cts_seqs, svg; mirna_selection
+
+
 @app.command()
 def command(
     table: OptTable = None,

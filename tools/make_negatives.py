@@ -104,6 +104,13 @@ OptMockFasta = Annotated[
 ]
 
 
+# Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
+# checks that every other parameter is a field of the command's options: none is dropped).
+FOLDED = frozenset(
+    {"pairs", "pairs_old", "reference_mirnas", "species", "mirna_ids", "strict"}
+)  # id_pairs, reference; mirna_selection
+
+
 @app.command()
 def command(
     positives: OptPositives = None,

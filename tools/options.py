@@ -233,6 +233,15 @@ PANEL_OUTPUT = "Output"
 PANEL_RUNTIME = "Runtime"
 
 
+def in_panel(declaration, panel: str):
+    """The same option shown in another --help panel: a copy, so that other tools keep theirs."""
+    import copy
+
+    info = copy.copy(declaration.__metadata__[0])
+    info.rich_help_panel = panel
+    return Annotated[declaration.__origin__, info]
+
+
 def _panel(panel: str, *declarations) -> None:
     for decl in declarations:
         decl.__metadata__[0].rich_help_panel = panel

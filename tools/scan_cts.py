@@ -34,6 +34,10 @@ from deeptarget_tools.options import (
 )
 
 log = logging.getLogger("deeptarget")
+# Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
+# checks that every other parameter is a field of the command's options: none is dropped).
+FOLDED = frozenset({"pairs_old", "pairs_with_seq_old", "species", "mirna_ids", "strict"})  # aliases; mirna_selection
+
 app = _cli.make_app(
     "Find candidate target sites (CTS) of miRNAs in 3'UTRs and write the site table "
     "(mirna_id, mrna_id, site_type, site_start, site_end, cts_start, cts_end, cts_seq)."

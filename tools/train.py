@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import typing
 from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,6 +29,7 @@ from deeptarget_tools.options import (
     OptVerbose,
     OptVersion,
     float_option,
+    in_panel,
     refuse_compressed_checkpoint,
 )
 
@@ -210,10 +212,45 @@ def command(
     if cv is None:
         refuse_compressed_checkpoint(output)
     options = SimpleNamespace(**locals())
+    _cli.refuse(_given_to_the_other_level(level), options)
     if level == Level.gene:
         return _run_gene(options, debug=debug)
     _cli.refuse(_SITE_REFUSED, options)
     _run(options, debug=debug)
+
+
+# dt-train runs two trainings. They stay one command (scripts, Galaxy and the workflow call
+# `dt-train --train ...` and `dt-train --level gene ...`; subcommands would break every one of
+# them) whose --help shows each training's options in its own panel, and an option of one
+# training given to the other is refused (exit 2), never dropped. Options of both: -o, --seed,
+# --cv, -p and the logging flags.
+SITE_OPTIONS = (
+    "train", "val", "pretrained", "no_pretrain", "cell", "layers", "bidirectional", "dropout", "pairing",
+    "site_prior", "cts_length", "batch_size", "epochs", "lr", "patience", "balance_by_mirna", "select_by",
+    "cv_predictions", "group_by", "log_file", "resume", "device",
+)  # fmt: skip
+GENE_OPTIONS = ("functional", "utr", "pair_table", "site_model", "features", "alpha")
+FOLDED = frozenset({"level", "no_pretrain", "group_by"})  # the training chosen; pretrained; group_by_mirna
+
+
+def _given_to_the_other_level(level: Level):
+    """Refusal rules: an option of the other training given (not at its default) with ``level``."""
+    import inspect
+
+    params = inspect.signature(command).parameters
+    foreign = GENE_OPTIONS if level == Level.site else SITE_OPTIONS
+    which = "--level gene (the gene model)" if level == Level.site else "the site network (--level site)"
+    return [
+        (lambda o, n=name: getattr(o, n) != params[n].default, f"{_cli.flag_of(command, name)} is an option of {which}")
+        for name in foreign
+    ]
+
+
+PANEL_SITE, PANEL_GENE = "Site network (--level site)", "Gene model (--level gene)"
+# --help shows each training's options in its panel (the annotations are read when the app runs)
+_hints = typing.get_type_hints(command, include_extras=True)
+command.__annotations__.update({n: in_panel(_hints[n], PANEL_SITE) for n in SITE_OPTIONS})
+command.__annotations__.update({n: in_panel(_hints[n], PANEL_GENE) for n in GENE_OPTIONS})
 
 
 # The option combinations dt-train refuses (usage errors, exit 2), in order: (when, message).

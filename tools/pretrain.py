@@ -100,21 +100,8 @@ def command(
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     mirna_fasta = alias(mirna_fasta, mirna_fasta_old, "--mirna", "--mirna-fasta")
     refuse_compressed_checkpoint(output)
-    cmd = PretrainCommand(
-        pairs=pairs or [],
-        mirna_fasta=mirna_fasta or [],
-        cts_fasta=cts_fasta or [],
-        output=output,
-        cell=cell.value,
-        cts_length=cts_length,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        device=device.value,
-        threads=threads,
-        mirna_selection=mirna_selection(species, mirna_ids, strict),
-    )
+    lists = {"pairs": pairs or [], "mirna_fasta": mirna_fasta or [], "cts_fasta": cts_fasta or []}
+    cmd = _cli.options_of(PretrainCommand, locals(), **lists, mirna_selection=mirna_selection(species, mirna_ids, strict))
     _run(cmd, debug=debug)
 
 

@@ -408,9 +408,9 @@ def _sites_small(tmp_path) -> Path:
 
 def test_usage_errors_exit_2(toy_path, tmp_path):
     res = runner.invoke(app, ["--model", str(toy_path), "-o", str(tmp_path / "x")])
-    assert res.exit_code == 2
+    assert res.exit_code == 2 and "give a TABLE, or --mirna-seq and --cts-seq" in res.output
     res = runner.invoke(app, [str(tmp_path / "t.tsv"), "--mirna-seq", LET7, "--cts-seq", "A" * 40])
-    assert res.exit_code == 2
+    assert res.exit_code == 2 and "give a TABLE or --mirna-seq/--cts-seq, not both" in res.output
 
 
 def test_entry_point_reads_stdin(tmp_path, toy_path):

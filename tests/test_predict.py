@@ -302,8 +302,11 @@ def test_pairs_site_level(toy, tmp_path):
 
 
 def test_usage_errors_exit_2(toy):
-    assert run(["--model", toy]).returncode == 2
-    assert run(["sites.tsv", "--model", toy]).returncode == 2  # site table without --mirna
+    # exit 2 with the refusal itself (a misspelt flag also exits 2)
+    res = run(["--model", toy])
+    assert res.returncode == 2 and "give a site table (with --mirna), --mirna and --utr, or --pair-table" in res.stderr
+    res = run(["sites.tsv", "--model", toy])  # site table without --mirna
+    assert res.returncode == 2 and "a site table needs --mirna FASTA" in res.stderr
 
 
 def test_bad_checkpoint_is_an_input_error(tmp_path):

@@ -148,8 +148,10 @@ def test_error_names_file_and_line(tmp_path):
 def test_missing_file_and_usage_errors(tmp_path):
     res = run(["--mirna", tmp_path / "nope.fa", "--utr", EXAMPLES / "utrs.fa.gz"])
     assert res.returncode == 1 and "no such file" in res.stderr
-    assert run(["--mirna", EXAMPLES / "mirnas.fa"]).returncode == 2
-    assert run(["--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "--cts-length", "5"]).returncode == 2
+    res = run(["--mirna", EXAMPLES / "mirnas.fa"])
+    assert res.returncode == 2 and "give --mirna and --utr (or --pair-table)" in res.stderr
+    res = run(["--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "--cts-length", "5"])
+    assert res.returncode == 2 and "--cts-length" in res.stderr and "greater than or equal to 20" in res.stderr
 
 
 def test_windows_line_endings_and_lower_case_are_accepted(tmp_path):

@@ -4,7 +4,7 @@ typer gives a one-command app the command's docstring as its help and drops the 
 description; :func:`with_description` (applied to ``_cli.make_app``) puts the description
 first and the docstring after it. Options are grouped by their ``rich_help_panel`` (the
 shared ones get theirs in ``options.py``): Input, the tool's own options, Model, Output,
-Runtime. The help stays plain text (click's formatter), so pipes, docs and tests see no
+any panel of the tool's own, Runtime. The help stays plain text (click's formatter), so pipes, docs and tests see no
 box-drawing characters.
 """
 
@@ -35,7 +35,9 @@ class PanelHelp:
             if panel is None:
                 panel = "Runtime" if param is help_option else "Input" if param.param_type_name == "argument" else DEFAULT_PANEL
             groups.setdefault(panel, []).append(record)
-        order = [p for p in PANEL_ORDER if p in groups] + [p for p in groups if p not in PANEL_ORDER]
+        # a tool's own panels (dt-train's two trainings) before Runtime, which always ends the help
+        known, runtime = [p for p in PANEL_ORDER[:-1] if p in groups], [p for p in PANEL_ORDER[-1:] if p in groups]
+        order = known + [p for p in groups if p not in PANEL_ORDER] + runtime
         for panel in order:
             with formatter.section(panel):
                 formatter.write_dl(groups[panel])

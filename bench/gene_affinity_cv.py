@@ -355,6 +355,30 @@ VARIANTS = {
     "zc: type+ctx+flank+pair, canonical sites only": lambda d, rows: occupancy_predictor(
         d, "ctx+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
     ),
+    "C: type+ctx+pair": lambda d, rows: occupancy_predictor(
+        d, "ctx", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "C: type+ctx+flank+pair": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "C: type+ctx+flankau+pair": lambda d, rows: occupancy_predictor(
+        d, "ctx+flankau", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "C additive (no saturation): type+ctx+flank+pair": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank", train_genes="canonical", pair_terms=True, sites_in="canonical", saturate=False
+    ),
+    "C+offset: type+ctx+flank+pair": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank", train_genes="canonical", pair_terms=True, sites_in="offset"
+    ),
+    "C: type+ctx+flank+pair+network log-odds": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank+logit", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "C: type+ctx+flank+pair+linear head on network states": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank+enc", train_genes="canonical", pair_terms=True, sites_in="canonical", lam=3e-2
+    ),
+    "C: type+network log-odds+pair": lambda d, rows: occupancy_predictor(
+        d, "logit", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
     "occ: network log-odds + type only": lambda d, rows: occupancy_predictor(d, "logit"),
 }
 

@@ -57,10 +57,22 @@ class GeneScorer:
             log2fc = np.zeros(group.n_pairs)
             n_sites = np.zeros(group.n_pairs, dtype=np.int64)
             best = np.full(group.n_pairs, sites.NO_SITE_INDEX, dtype=np.int64)
-            scores[rows] = self.model.score(features)
-            log2fc[rows] = self.model.predicted_log2fc(features)
+            occ = self._occupancy(group, chunk, len(rows)) if self.model.occupancy is not None else None
+            scores[rows] = self.model.score(features, occ)
+            log2fc[rows] = self.model.predicted_log2fc(features, occ)
             n_sites[rows], best[rows] = gf.site_counts(features, self.count_types)
             yield GroupScores(group.mirna_ids, len(chunk.ids), scores, n_sites, best, log2fc)
+
+    def _occupancy(self, group: gf.FeatureGroup, chunk: sites.TargetChunk, n_rows: int) -> np.ndarray:
+        """k * log(1 + a0 * S) of the group's pairs with a site (in :meth:`FeatureGroup.with_sites`
+        order), S summed over their canonical sites (gene_affinity)."""
+        from . import gene_affinity as ga
+
+        ctx = group.context
+        _rows, local = np.unique(ctx.pair_index, return_inverse=True)
+        canon = ctx.site_type < len(ga.CANONICAL)
+        design = ga.site_design(ctx.site_type[canon], ga.flank_codes(chunk.codes, ctx.p2[canon]), ctx.values[canon, 1:])
+        return self.model.occupancy.occupancy(design, local.reshape(-1)[canon], n_rows)
 
 
 @dataclass

@@ -95,6 +95,37 @@ def functional_table(functional_path: str | Path, utr_path: str | Path, site_sco
     return fun.merge(feats, on=["mirna_id", "mrna_id"], how="inner")
 
 
+def sites_of(frame, utr_path: str | Path | None = None, utrs: dict[str, str] | None = None):
+    """The canonical sites (gene_affinity.SiteTable) of a feature table's (mirna_id, mrna_id)
+    pairs, for the occupancy model; the UTRs from ``utrs`` or the FASTA ``utr_path``."""
+    from .gene_affinity import site_table
+
+    if utrs is None:
+        utrs = {r.id: r.seq for r in read_fasta(utr_path, kind="target")}
+    seqs = dict(zip(frame["mirna_id"], frame["mirna_seq"]))
+    want: dict[str, set[str]] = {}
+    for m, t in zip(frame["mirna_id"], frame["mrna_id"]):
+        want.setdefault(m, set()).add(t)
+    return site_table(seqs, {t: utrs[t] for t in frame["mrna_id"].unique() if t in utrs}, want)
+
+
+def occupancy_of(model: gm.GeneModel, sites, frame) -> np.ndarray | None:
+    """Each row's ``k log(1 + a0 S)`` under an occupancy model (None for a ridge model)."""
+    if model.occupancy is None:
+        return None
+    per_pair = model.occupancy.occupancy(sites.design, sites.pair, len(sites.keys))
+    index = {k: i for i, k in enumerate(sites.keys)}
+    at = np.array([index.get(k, -1) for k in zip(frame["mirna_id"], frame["mrna_id"])], dtype=np.int64)
+    return np.where(at >= 0, per_pair[np.maximum(at, 0)], 0.0)
+
+
+def fit_model(train, features, alpha: float, sites=None) -> gm.GeneModel:
+    """``features`` "occupancy" (with ``sites``): gene_model.fit_occupancy; else the ridge."""
+    if isinstance(features, str) and features == "occupancy":
+        return gm.fit_occupancy(train, sites)
+    return gm.fit(train, features, alpha)
+
+
 def pair_table(pairs_path: str | Path, site_scorer=None):
     """A labelled gene-level pair table with the features of each row's (miRNA, UTR)."""
     from .io import read_pairs
@@ -113,7 +144,9 @@ def pair_table(pairs_path: str | Path, site_scorer=None):
     for m, t in zip(frame["mirna_id"], frame["mrna_id"]):
         want.setdefault(m, set()).add(t)
     feats = feature_frame(seqs, utrs, want, site_scorer)
-    return frame.merge(feats, on=["mirna_id", "mrna_id"], how="left")
+    out = frame.merge(feats, on=["mirna_id", "mrna_id"], how="left")
+    out.attrs["utrs"] = utrs  # for sites_of (the pair table carries its UTRs)
+    return out
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -167,6 +200,7 @@ def grouped_cv(
     alpha: float = gm.DEFAULT_ALPHA,
     progress: Callable[[int], None] | None = None,
     with_network: bool = False,
+    sites: Sequence | None = None,
 ):
     """K x K cross-validation grouped by seed family and gene. Returns a DataFrame, one row per
     predictor (the gene model per feature set, the site count, seed-match and the network's
@@ -194,14 +228,15 @@ def grouped_cv(
             if train["any_canonical"].sum() < 10:
                 continue
             for name, feats in feature_sets.items():
-                model = gm.fit(train, feats, alpha)
+                model = fit_model(train, feats, alpha, sites[0] if sites else None)
                 for t, table in enumerate(tables):
                     cell = (ff[t] == i) & (gg[t] == j)
                     if cell.any():
                         # minus the floor: pairs without a canonical site score 0 whichever
                         # cell's model scored them (each model's floor is its own training rate)
                         x = table.loc[cell, list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
-                        preds[name][t][cell] = model.score(x) - model.floor
+                        occ = occupancy_of(model, sites[t], table[cell]) if model.occupancy is not None else None
+                        preds[name][t][cell] = model.score(x, occ) - model.floor
             if progress:
                 progress(1)
     rows = []
@@ -230,7 +265,7 @@ class GeneTrainOptions:
     output: str
     pair_table: str | None = None
     site_model: str | None = None  # checkpoint for the network features (None = packaged)
-    features: str = "context"  # a key of gene_model.FEATURE_SETS
+    features: str = "context"  # a key of gene_model.FEATURE_SETS (context: the occupancy form)
     alpha: float = gm.DEFAULT_ALPHA
     cv: int | None = None
     seed: int = 1
@@ -244,36 +279,45 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
     """Build the tables, then either cross-validate (the CV table goes to ``opts.output``) or
     fit on everything and save the checkpoint. Returns the figures to log. The site network is
     loaded for ``--features all`` and for the CV (its best canonical site is a baseline row)."""
-    from .io import atomic_output
+    from .streams import atomic_output
 
     if opts.features not in gm.FEATURE_SETS:
         raise InputError(f"unknown feature set '{opts.features}' (expected one of {', '.join(gm.FEATURE_SETS)})")
     scorer = None
-    if opts.features != "context" or opts.cv is not None:
+    if opts.features == "all" or opts.cv is not None:
         from .scorers import make_scorer
 
         scorer = make_scorer(opts.site_model, threads=opts.threads)
     functional = functional_table(opts.functional, opts.utr, scorer)
     pairs = pair_table(opts.pair_table, scorer) if opts.pair_table else None
+    occupancy = opts.features == "context" or opts.cv is not None
+    sites = None
+    if occupancy:
+        sites = [sites_of(functional, opts.utr)] + ([sites_of(pairs, utrs=pairs.attrs["utrs"])] if pairs is not None else [])
     if opts.cv is not None:
-        sets = {"gene model, context features (default)": gm.CONTEXT_FEATURES}
+        sets = {
+            "gene model, occupancy form (default)": "occupancy",
+            "gene model, ridge on summed context features": gm.CONTEXT_FEATURES,
+        }
         if scorer is not None:
-            sets["gene model, context + site network log-odds"] = gm.FEATURE_SETS["all"]
-        table = grouped_cv(functional, pairs, opts.cv, opts.seed, sets, opts.alpha, progress, with_network=scorer is not None)
+            sets["gene model, ridge, context + site network log-odds"] = gm.FEATURE_SETS["all"]
+        table = grouped_cv(
+            functional, pairs, opts.cv, opts.seed, sets, opts.alpha, progress, with_network=scorer is not None, sites=sites
+        )
         with atomic_output(opts.output) as handle:
             cols = [c for c in CV_TABLE_COLUMNS if c in table.columns]
             table.to_csv(handle, sep="\t", columns=cols, index=False, float_format="%.4f", lineterminator="\n")
         return {f"{r['predictor']}: {c}": r[c] for r in table.to_dict("records") for c in table.columns if c != "predictor"}
-    model = gm.fit(functional, gm.FEATURE_SETS[opts.features], opts.alpha)
+    model = fit_model(
+        functional, "occupancy" if occupancy else gm.FEATURE_SETS[opts.features], opts.alpha, sites[0] if sites else None
+    )
     x = functional[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
-    figures = {f"training {k}": v for k, v in functional_metrics(functional, model.score(x)).items()}
+    scores = model.score(x, occupancy_of(model, sites[0], functional) if sites else None)
+    figures = {f"training {k}": v for k, v in functional_metrics(functional, scores).items()}
     if pairs is not None:
-        figures.update(
-            {
-                f"training {k}": v
-                for k, v in pair_metrics(pairs, model.score(pairs[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64))).items()
-            }
-        )
+        xp = pairs[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64)
+        ps = model.score(xp, occupancy_of(model, sites[1], pairs) if sites else None)
+        figures.update({f"training {k}": v for k, v in pair_metrics(pairs, ps).items()})
     model.metrics = {k.removeprefix("training "): float(v) for k, v in figures.items()}
     model.training.update({"functional": Path(opts.functional).name, "utr": Path(opts.utr).name, "features": opts.features})
     sources = [p for p in (opts.functional, opts.utr) if p != "-"]

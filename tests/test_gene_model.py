@@ -176,7 +176,7 @@ def test_load_refuses_foreign_and_edited_files(tmp_path):
 
 def test_packaged_gene_model_loads_and_uses_no_network():
     model = gm.load()
-    assert model.features == gm.CONTEXT_FEATURES and not model.uses_network
+    assert model.kind == "occupancy" and not model.uses_network
     assert 0 < model.floor < 0.5 and model.metrics["functional_canonical"] > model.metrics["functional_all"] > 0
 
 
@@ -243,9 +243,10 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     table = gt.functional_table(fpath, upath)
     model = gm.load(tmp_path / "gene.pt")
     x = table[list(gf.FEATURE_NAMES)].to_numpy()
+    occ = gt.occupancy_of(model, gt.sites_of(table, upath), table)  # the default: the occupancy form
     got = (
         table[["mirna_id", "mrna_id"]]
-        .assign(want=model.score(x), want_fc=model.predicted_log2fc(x))
+        .assign(want=model.score(x, occ), want_fc=model.predicted_log2fc(x, occ))
         .merge(genes, on=["mirna_id", "mrna_id"])
     )
     assert len(got) > 0 and np.allclose(got["want"], got["score"], atol=1e-6)
@@ -265,7 +266,7 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     res = run("dt-train", "--level", "gene", "--functional", fpath, "--utr", upath, "--cv", "2", "-o", tmp_path / "cv.tsv")
     assert res.returncode == 0, res.stderr
     cv = pd.read_csv(tmp_path / "cv.tsv", sep="\t").set_index("predictor")
-    assert cv.loc["gene model, context features (default)", "functional_all"] > 0.3
+    assert cv.loc["gene model, occupancy form (default)", "functional_all"] > 0.3
 
 
 def test_dt_eval_functional_against_a_hand_computed_spearman(tmp_path):

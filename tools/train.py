@@ -43,6 +43,7 @@ class Level(str, Enum):
 
 class GeneFeatures(str, Enum):  # mirrors deeptarget_core.gene_model.FEATURE_SETS
     context = "context"
+    ridge = "ridge"
     all = "all"
 
 
@@ -104,7 +105,9 @@ OptFeatures = Annotated[
     GeneFeatures,
     typer.Option(
         "--features",
-        help="--level gene: context (site context, no network pass; the default model) or all (adds the site network's log-odds).",
+        help="--level gene: context (the default model: site affinities from type, flanking nucleotides and context "
+        "through an occupancy form; no network pass), ridge (a ridge on the context summed per site type) or all "
+        "(the ridge plus the site network's log-odds).",
     ),
 ]
 OptAlpha = Annotated[float, float_option("--alpha", low=0.0, low_open=True, help="--level gene: ridge penalty.")]

@@ -349,7 +349,7 @@ def read_annotation(path: str | Path) -> TranscriptSet:
     """Read a GTF or GFF3 file (plain or gzip; '-' = stdin) into transcript records; gene
     names, types and tags from the transcript (or gene) lines. Bad lines are InputErrors
     naming ``path:line``; the transcripts' exons are checked by :func:`region_of`."""
-    from .io import display_name, open_input
+    from .streams import display_name, open_input
 
     name = display_name(path)
     reader = _Reader(name)
@@ -531,7 +531,7 @@ def select(annotation: TranscriptSet, region: str = "3utr", mode: str = "canonic
 
 def read_chrom_alias(path: str | Path) -> dict[str, str]:
     """annotation_name<TAB>genome_name lines (``#`` comments and blank lines skipped)."""
-    from .io import display_name, open_input
+    from .streams import display_name, open_input
 
     name = display_name(path)
     alias: dict[str, str] = {}
@@ -635,7 +635,7 @@ def _is_bgzip(head: bytes) -> bool:
 
 def _first_line_check(path: str, name: str) -> None:
     """A genome that is not FASTA: the first line that is not blank must start with '>'."""
-    from .io import open_input
+    from .streams import open_input
 
     handle = open_input(path)
     try:
@@ -721,7 +721,7 @@ class _FastaStream:
     the caller then takes the record's sequence lines from :meth:`lines` (or skips them)."""
 
     def __init__(self, path: str, name: str):
-        from .io import open_input
+        from .streams import open_input
 
         self.name = name
         self.handle = open_input(path)
@@ -783,7 +783,7 @@ class Extracted:
 def extract_sequences(regions: list[Region], genome_path: str | Path, names: ChromNames, ann_path: str) -> Extracted:
     """Each region's sequence (RNA, 5'->3') from the genome; a missing chromosome or an exon
     past a chromosome's end is an InputError."""
-    from .io import display_name
+    from .streams import display_name
 
     path = str(genome_path)
     gname = display_name(path)

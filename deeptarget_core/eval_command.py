@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import io, metrics
+from . import io, metrics, streams
 from .errors import UsageError
 
 log = logging.getLogger("deeptarget")
@@ -66,9 +66,9 @@ def run_eval(cmd: EvalCommand) -> EvalOutcome:
     """Evaluate every prediction (or CV) table and write the outputs."""
     for path in (cmd.output, cmd.json_out, cmd.per_mirna):  # every output checked before any work
         if path is not None:
-            io.check_output_path(path)
+            streams.check_output_path(path)
     if cmd.plots is not None:
-        io.check_output_path(cmd.plots, directory=True)
+        streams.check_output_path(cmd.plots, directory=True)
     evaluated, cv = _evaluate_all(cmd)
     group = cmd.group_by_mirna
     columns = ["name", "stat", *metrics.METRIC_NAMES]
@@ -100,12 +100,12 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
 
     output, plots, names, predictions = cmd.output, cmd.plots, cmd.names, cmd.predictions
 
-    io.check_output_path(output)
+    streams.check_output_path(output)
     if plots is not None:
-        io.check_output_path(plots, directory=True)
+        streams.check_output_path(plots, directory=True)
     display = list(names) if names else default_names(list(predictions))
     table, frame = F.evaluate_functional(cmd.functional, cmd.utr, predictions, display)
-    with io.output_group(), io.atomic_output(output) as handle:
+    with streams.output_group(), streams.atomic_output(output) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
         if plots is not None:
             plots.mkdir(parents=True, exist_ok=True)
@@ -158,14 +158,14 @@ def _evaluate_all(cmd: EvalCommand):
 
 
 def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated, cv, threshold, group) -> None:
-    with io.output_group(), ExitStack() as stack:
+    with streams.output_group(), ExitStack() as stack:
         # Renamed into place together, after the plots: a failure anywhere leaves none of the
         # tables (and write_plots removes its pictures).
-        handle = stack.enter_context(io.atomic_output(output))
+        handle = stack.enter_context(streams.atomic_output(output))
         io.write_tsv_header(handle, columns)
         handle.write("".join("\t".join(r) + "\n" for r in rows))
         if per_mirna:
-            handle = stack.enter_context(io.atomic_output(per_mirna))
+            handle = stack.enter_context(streams.atomic_output(per_mirna))
             io.write_tsv_header(handle, ["name", "mirna_id", "n", "n_pos", "auc"])
             for name, _, per, _ in evaluated:
                 for g, rec in per.items():
@@ -179,7 +179,7 @@ def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated,
                 },
                 "cross_validation": {name: {"folds": n, **_clean(s)} for name, s, n in cv},
             }
-            handle = stack.enter_context(io.atomic_output(json_out))
+            handle = stack.enter_context(streams.atomic_output(json_out))
             handle.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         if plots is not None and evaluated:
             from .plots import write_plots

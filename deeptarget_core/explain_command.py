@@ -60,7 +60,7 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
     """Explain the pairs ``cmd`` names and write the report into ``cmd.outdir``."""
     from . import explain as ex
     from . import explain_report as report
-    from .io import check_output_path
+    from .streams import check_output_path
 
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from . import annotation as ann
-from . import io
+from . import streams
 
 log = logging.getLogger("deeptarget")
 
@@ -56,7 +56,7 @@ def run_extract(cmd: ExtractCommand) -> ExtractOutcome:
     t0 = time.perf_counter()
     for out in (cmd.output, cmd.bed, cmd.genes):
         if out is not None:
-            io.check_output_path(out)
+            streams.check_output_path(out)
     names = ann.ChromNames(
         ann.AUTO_ALIAS
         if cmd.chrom_alias == ann.AUTO_ALIAS
@@ -75,10 +75,10 @@ def run_extract(cmd: ExtractCommand) -> ExtractOutcome:
             selection.first_mismatch,
         )
     extracted = ann.extract_sequences(selection.regions, cmd.genome, names, annotation.path)
-    with io.output_group():
-        with io.atomic_output(cmd.output) as fasta:
-            bed = io.atomic_output(cmd.bed) if cmd.bed is not None else None
-            genes = io.atomic_output(cmd.genes) if cmd.genes is not None else None
+    with streams.output_group():
+        with streams.atomic_output(cmd.output) as fasta:
+            bed = streams.atomic_output(cmd.bed) if cmd.bed is not None else None
+            genes = streams.atomic_output(cmd.genes) if cmd.genes is not None else None
             with bed or _none() as bed_handle, genes or _none() as genes_handle:
                 ann.write_outputs(selection.regions, extracted.sequences, extracted.genome_chrom, fasta, bed_handle, genes_handle)
     n_nt = sum(len(s) for s in extracted.sequences.values())

@@ -29,8 +29,8 @@ from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .io import FastaRecord, iter_tsv, open_input
-from .streams import display_name
+from .io import FastaRecord, iter_tsv
+from .streams import display_name, open_input
 
 # The columns every aggregation writes (the one definition), then what a model may add before
 # rank and gene_name go in (a label and a pair table's extra columns come after them).

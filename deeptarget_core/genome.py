@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
+from . import streams
 from .errors import InputError
 
 BED6 = "bed6"
@@ -191,7 +192,7 @@ def parse_bed_line(text: str, path: str, line: int) -> Transcript:
 def read_utr_bed(path: str | Path) -> Annotation:
     """Read the UTR annotation (plain or gzip). ``track``/``browser``/``#`` lines and blank
     lines are skipped; a repeated name is an error naming both lines."""
-    from .io import display_name, open_input
+    from .streams import display_name, open_input
 
     name = display_name(path)
     by_name: dict[str, Transcript] = {}
@@ -365,17 +366,16 @@ def site_output(
     (:mod:`deeptarget_core.indexed`); ``.gz`` is gzip; ``-`` is stdout.
     """
     from . import indexed
-    from . import io as dio
 
     is_bgz = indexed.is_indexed_output(path)
     if fmt == "tsv":
-        with indexed.indexed_output(path, indexed.SITE_TABLE) if is_bgz else dio.atomic_output(path) as handle:
+        with indexed.indexed_output(path, indexed.SITE_TABLE) if is_bgz else streams.atomic_output(path) as handle:
             yield handle
         return
     if annotation is None:
         raise InputError(f"{fmt} output needs the UTR annotation (the UTRs' exons in the genome)")
     kind = BED12 if fmt == BED12 else annotation.bed_kind()
-    with indexed.indexed_output(path, indexed.BED) if is_bgz else dio.atomic_output(path) as handle:
+    with indexed.indexed_output(path, indexed.BED) if is_bgz else streams.atomic_output(path) as handle:
         writer = BedWriter(handle, annotation, kind, type_scores, source)
         yield writer
         writer.finish()

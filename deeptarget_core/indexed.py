@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from . import streams
 from .errors import InputError
 
 log = logging.getLogger("deeptarget")
@@ -339,11 +340,10 @@ class _BgzfWriter:
 @contextlib.contextmanager
 def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
     """Yield a text handle; on success write ``path`` (bgzip, sorted) and ``path.tbi``
-    through :func:`io.atomic_output` (so both join an :func:`io.output_group`: all outputs
+    through :func:`streams.atomic_output` (so both join an :func:`streams.output_group`: all outputs
     or none). ``kind`` is :data:`SITE_TABLE` (TSV with header) or :data:`BED`."""
     import pysam
 
-    from . import io as dio
     from .streams import compression_threads
 
     name = str(path)
@@ -376,9 +376,9 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
         finally:
             sorter.close_runs()
         pysam.tabix_index(str(bgz), force=True, keep_original=True, **sorter.conf)  # columns 0-based
-        with dio.output_group():
+        with streams.output_group():
             for src_path, out_name in ((bgz, name), (Path(f"{bgz}.tbi"), f"{name}.tbi")):
-                with open(src_path, "rb") as src_f, dio.atomic_output(out_name, binary=True) as out_f:
+                with open(src_path, "rb") as src_f, streams.atomic_output(out_name, binary=True) as out_f:
                     shutil.copyfileobj(src_f, out_f, 1 << 20)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -436,7 +436,7 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
         return
     import pysam
 
-    name = dio.display_name(path)
+    name = streams.display_name(path)
     log.debug("reading %d record(s) of %s through its .fai index", len(ids), name)
     with pysam.FastaFile(str(path)) as fa:
         for rid in fa.references:

@@ -9,8 +9,8 @@
 
 Owns FASTA (one parser, :func:`iter_fasta_text`), TSV tables, pair tables and their one
 row validation (:func:`pairs_of_table`), id-pair lists, and the prediction / label / CV
-tables that dt-eval reads. The stream layer (opening, gzip, stdin replay, atomic outputs)
-lives in :mod:`deeptarget_core.streams` and is re-exported here.
+tables that dt-eval reads. The stream layer under it (opening, gzip, stdin replay, atomic
+outputs) is :mod:`deeptarget_core.streams`: import those names from there.
 """
 
 from __future__ import annotations
@@ -24,15 +24,7 @@ import numpy as np
 
 from .errors import InputError
 from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
-from .streams import (  # noqa: F401  (re-exported: io is the suite's one file-format module)
-    MAX_LINE_CHARS,
-    atomic_output,
-    check_output_path,
-    display_name,
-    open_input,
-    output_group,
-    temp_prefix,
-)
+from .streams import display_name, open_input
 
 PathLike = str | os.PathLike
 

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass, replace
 
 from .errors import InputError
-from .io import UnusableRecord, fasta_record, iter_fasta_text, iter_tsv, open_input
+from .io import UnusableRecord, fasta_record, iter_fasta_text, iter_tsv
 from .seq import normalise
-from .streams import display_name
+from .streams import display_name, open_input
 
 log = logging.getLogger("deeptarget")
 

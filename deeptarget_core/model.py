@@ -278,7 +278,7 @@ def check_checkpoint_name(path: str | Path) -> None:
 
 def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) -> None:
     """Atomically write a self-describing checkpoint (weights + architecture + provenance)."""
-    from .io import atomic_output
+    from .streams import atomic_output
 
     check_checkpoint_name(path)
 

@@ -65,10 +65,11 @@ from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives
     window,
 )
 from .errors import InputError
-from .io import Pair, display_name, iter_fasta_text
+from .io import Pair, iter_fasta_text
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .seq import MIN_MIRNA_LENGTH, normalise
 from .sites import DEFAULT_CTS_LENGTH, DUPLEX_SITE
+from .streams import display_name
 
 log = logging.getLogger("deeptarget")
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import io, negatives
+from . import io, negatives, streams
 from .errors import InputError
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
@@ -129,11 +129,11 @@ def run_make_negatives(cmd: NegativesCommand, progress: Progress | None = None) 
     used = {r.mirna_id for r in rows if r.label == 0}
     lines = negatives.format_rows(rows, extra_names) if cmd.out_format == "pairs" else negatives.format_site_rows(rows)
     if cmd.mock_fasta is not None:
-        with io.output_group(), io.atomic_output(cmd.mock_fasta) as fa, io.atomic_output(cmd.output) as handle:
+        with streams.output_group(), streams.atomic_output(cmd.mock_fasta) as fa, streams.atomic_output(cmd.output) as handle:
             handle.writelines(lines)
             io.write_fasta(fa, [(m.id, m.seq) for m in mocks if m.id in used])
     else:
-        with io.atomic_output(cmd.output) as handle:
+        with streams.atomic_output(cmd.output) as handle:
             handle.writelines(lines)
     return NegativesOutcome(summary, len(used), dropped, cmd.min_score, cmd.ratio)
 
@@ -151,7 +151,7 @@ def _positives(cmd: NegativesCommand) -> negatives.Positives:
             for p in pos.pairs
         ]
     if not pos.pairs:
-        where = ", ".join(io.display_name(p) for p in cmd.positives) or io.display_name(cmd.mirna)
+        where = ", ".join(streams.display_name(p) for p in cmd.positives) or streams.display_name(cmd.mirna)
         raise InputError("no positive pairs (every row has label 0, or the input is empty)", where)
     if pos.n_ignored:
         log.info("%d input row(s) with label 0 ignored", pos.n_ignored)

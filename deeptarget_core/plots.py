@@ -34,7 +34,7 @@ def safe_name(name: str, fallback: str = "predictor", limit: int | None = None, 
 
 
 def _save(fig, path: Path) -> Path:
-    from .io import atomic_output
+    from .streams import atomic_output
 
     # No timestamps in the metadata: the same data give the same bytes. Written atomically:
     # an interrupted run leaves no half-drawn PNG.

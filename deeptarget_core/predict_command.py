@@ -15,7 +15,7 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from . import genome, io, mirnas, predict
+from . import genome, io, mirnas, predict, streams
 from .errors import UsageError
 from .gene_table import RankedGeneTable, recording_names
 from .mirnas import EVERY_MIRNA, MirnaSelection
@@ -142,13 +142,13 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
         utr_lengths = predict.read_utr_lengths(cmd.utr) if cmd.sites_table is not None else {}
     annotation = genome.read_utr_bed(cmd.utr_bed) if cmd.utr_bed is not None else None
     if annotation is not None and utr_lengths:
-        annotation.check_length_map(utr_lengths, io.display_name(cmd.utr))
+        annotation.check_length_map(utr_lengths, streams.display_name(cmd.utr))
     names, families, order = _gene_names_and_families(cmd) if cmd.gene_output is not None else ({}, None, [])
-    with io.output_group(), ExitStack() as stack:
+    with streams.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
         gh = None
         if cmd.gene_output is not None:
-            gh = RankedGeneTable(stack.enter_context(io.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
+            gh = RankedGeneTable(stack.enter_context(streams.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
         genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
             summary = _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance)
@@ -238,7 +238,7 @@ def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advanc
         rows = GeneRows(gh)
         needed = set().union(*genes.pairs.values()) if genes.pairs else set()
         targets = read_some_targets(cmd.utr, needed)
-        write_collected(gene_scorer, genes, seqs, targets, rows, io.display_name(cmd.utr), threads=cmd.threads)
+        write_collected(gene_scorer, genes, seqs, targets, rows, streams.display_name(cmd.utr), threads=cmd.threads)
         summary.n_pairs = rows.n_written
     return summary
 
@@ -251,7 +251,7 @@ def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annot
     if cmd.genes is None and cmd.gene_output is not None:
         targets = recording_names(targets, names)
     if annotation is not None:
-        targets = annotation.check_lengths(targets, io.display_name(cmd.utr))
+        targets = annotation.check_lengths(targets, streams.display_name(cmd.utr))
     return predict.predict_scan(
         mirnas, targets, scorer, out, genes, relaxed=cmd.relaxed, utr_lengths=utr_lengths, progress=advance, gene_model=gene_rows
     )

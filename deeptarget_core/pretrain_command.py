@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from . import streams
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 
 log = logging.getLogger("deeptarget")
@@ -50,7 +51,7 @@ def run_pretrain(cmd: PretrainCommand) -> PretrainOutcome:
     from . import model as M
     from . import train as T
 
-    io.check_output_path(cmd.output)
+    streams.check_output_path(cmd.output)
     dev = runtime.setup(cmd.threads, cmd.device)
     fasta_mirnas = [s for p in cmd.mirna_fasta for s in read_mirnas(p, cmd.mirna_selection).values()]
     mirnas, cts = io.read_sequences_for_pretraining(cmd.pairs, fasta_mirnas, cmd.cts_fasta)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import genome, io, scan_inputs, sites
+from . import genome, io, scan_inputs, sites, streams
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 
@@ -64,7 +64,7 @@ def run_scan(cmd: ScanCommand, progress: Progress | None = None) -> ScanOutcome:
         from .scorers import SEED_MATCH_SCORES
 
         annotation, type_scores = genome.read_utr_bed(cmd.utr_bed), SEED_MATCH_SCORES
-        targets = annotation.check_lengths(targets, io.display_name(cmd.pair_table or cmd.utr))
+        targets = annotation.check_lengths(targets, streams.display_name(cmd.pair_table or cmd.utr))
     chunks = sites.iter_target_chunks(targets, cts_length=cmd.cts_length, chunk_nt=cmd.chunk_size)
     with genome.site_output(cmd.output, cmd.out_format, annotation, type_scores) as handle:
         with (progress or no_progress)("sites found", None) as advance:

@@ -10,9 +10,10 @@ from typing import Iterable, Iterator
 
 from .errors import InputError
 from .indexed import read_some_targets
-from .io import FastaRecord, display_name, read_fasta, read_pairs
+from .io import FastaRecord, read_fasta, read_pairs
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .sites import Mirna
+from .streams import display_name
 
 
 @dataclass

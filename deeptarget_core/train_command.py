@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import streams
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -112,7 +113,7 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
     )
     # Every output is checked before training: a bad path must not cost a training run.
     for path in cmd.outputs():
-        io.check_output_path(path)
+        streams.check_output_path(path)
     tables = [io.read_pairs(t) for t in cmd.train]  # (extra column names, pairs) per table
     pairs = [p for _, table_pairs in tables for p in table_pairs]
     data = T.encode_pairs(pairs, cmd.cts_length, str(cmd.train[0]))
@@ -135,7 +136,6 @@ def run_gene_train(opts, progress: Progress | None = None) -> dict[str, float]:
 
 
 def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, options) -> TrainOutcome:
-    from . import io
     from . import train as T
 
     def report(row):
@@ -148,7 +148,7 @@ def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, op
         )
 
     result = T.cross_validate(data, cmd.cv, cmd.group_by_mirna, config, options, cmd.pretrained, on_fold=report)
-    with io.output_group(), io.atomic_output(cmd.output) as f:  # both tables or neither
+    with streams.output_group(), streams.atomic_output(cmd.output) as f:  # both tables or neither
         f.write("\t".join(T.CV_COLUMNS) + "\n")
         for r in result.rows:
             f.write("\t".join(str(r["fold"]) if c == "fold" else f"{float(r[c]):.6f}" for c in T.CV_COLUMNS) + "\n")
@@ -165,7 +165,7 @@ def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
 
     keep = [i for i, name in enumerate(extra) if name not in ("fold", "score")]
     scores = io.format_float(result.scores)
-    with io.atomic_output(path) as f:
+    with streams.atomic_output(path) as f:
         f.write("\t".join(["mirna_id", "mrna_id", *(extra[i] for i in keep), "label", "fold", "score"]) + "\n")
         for p, fold, score in zip(pairs, result.folds, scores):
             kept = [p.extra[i] for i in keep]
@@ -174,7 +174,6 @@ def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
 
 def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
     """Logs each epoch and rewrites the TSV training log (when there is one)."""
-    from . import io
     from . import train as T
 
     rows: list[dict] = []
@@ -191,7 +190,7 @@ def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
         )
         if log_path is None:
             return
-        with io.atomic_output(log_path) as f:
+        with streams.atomic_output(log_path) as f:
             f.write("\t".join(T.LOG_COLUMNS) + "\n")
             for r in rows:
                 f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")

@@ -134,7 +134,7 @@ def build(shared: Path = DEFAULT_SHARED, seed: int = 1, decoy_ratio: float = 1.0
 
 
 def write_rows(path: Path, rows: list[Row]) -> None:
-    from deeptarget_core.io import atomic_output
+    from deeptarget_core.streams import atomic_output
 
     with atomic_output(path) as f:
         f.write("mirna_id\tmirna_seq\tmrna_id\tmrna_seq\tlabel\tsource\n")

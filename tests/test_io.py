@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deeptarget_core import io
+from deeptarget_core import io, streams
 from deeptarget_core.errors import InputError
 
 
@@ -123,28 +123,28 @@ def test_pair_table_keeps_extra_columns(tmp_path):
 
 def test_atomic_output_complete_or_absent(tmp_path):
     out = tmp_path / "x.tsv"
-    with io.atomic_output(out) as f:
+    with streams.atomic_output(out) as f:
         f.write("hello\n")
     assert out.read_text() == "hello\n"
     assert stat.S_IMODE(out.stat().st_mode) & 0o044  # readable by others, like open()
     with pytest.raises(RuntimeError):
-        with io.atomic_output(tmp_path / "y.tsv") as f:
+        with streams.atomic_output(tmp_path / "y.tsv") as f:
             f.write("partial")
             raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.tsv"]
 
 
 def test_atomic_output_gzip_and_missing_directory(tmp_path):
-    with io.atomic_output(tmp_path / "z.tsv.gz") as f:
+    with streams.atomic_output(tmp_path / "z.tsv.gz") as f:
         f.write("a\tb\n")
     assert gzip.decompress((tmp_path / "z.tsv.gz").read_bytes()) == b"a\tb\n"
     with pytest.raises(InputError, match="output directory does not exist"):
-        with io.atomic_output(tmp_path / "missing" / "z.tsv"):
+        with streams.atomic_output(tmp_path / "missing" / "z.tsv"):
             pass
 
 
 def test_atomic_output_to_device_writes_through(tmp_path):
-    with io.atomic_output(os.devnull) as f:
+    with streams.atomic_output(os.devnull) as f:
         f.write("discarded")
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
 

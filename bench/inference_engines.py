@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deeptarget_core.model import load_model  # noqa: E402
-from deeptarget_core.predict import NeuralScorer  # noqa: E402
+from deeptarget_core.scorers import NeuralScorer  # noqa: E402
 from deeptarget_core.seq import encode_batch  # noqa: E402
 
 

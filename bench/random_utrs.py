@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from deeptarget_core import predict  # noqa: E402
+from deeptarget_core import scorers, testing  # noqa: E402
 from deeptarget_core.io import read_fasta  # noqa: E402
 
 MIRNAS = (
@@ -44,8 +44,8 @@ def main() -> None:
     args = ap.parse_args()
     seqs = {r.id: r.seq for r in read_fasta(SHARED / "miRBase" / "hsa_mature_v22.1.fa", kind="mirna")}
     mirnas = [seqs[f"hsa-{name}"] for name in MIRNAS]
-    scorer = predict.make_scorer(args.model, threads=1)
-    rows = predict.random_utr_check(scorer, mirnas, n_utrs=args.utrs, relaxed=args.site_types == "relaxed")
+    scorer = scorers.make_scorer(args.model, threads=1)
+    rows = testing.random_utr_check(scorer, mirnas, n_utrs=args.utrs, relaxed=args.site_types == "relaxed")
     print(f"model={args.model or 'packaged default'} site-types={args.site_types}: fraction of random UTRs called (score >= 0.5)")
     print("length\tmax\tpoisson")
     for r in rows:

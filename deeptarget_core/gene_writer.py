@@ -11,7 +11,8 @@ from .chance import ChanceModel
 from .errors import InputError
 from .gene_table import GENE_COLUMNS
 from .io import write_tsv_header
-from .scorers import _TYPE_NAMES, format_scores
+from .scorers import format_scores
+from .sites import SITE_TYPE_NAMES
 
 
 class GeneWriter:
@@ -112,7 +113,7 @@ class GeneWriter:
         text = format_scores(score)
         out = []
         for tid, rec, s in zip(tids, recs, text):
-            row = [mid, tid, s, str(rec[1]), _TYPE_NAMES[rec[2]]]
+            row = [mid, tid, s, str(rec[1]), SITE_TYPE_NAMES[rec[2]]]
             if self.has_label:
                 row.append(rec[3])
             row.extend(rec[4])

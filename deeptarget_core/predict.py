@@ -29,31 +29,20 @@ from typing import IO, Callable, Iterable, Sequence
 import numpy as np
 
 from . import scan_inputs, sites
-from .chance import ChanceModel
 from .errors import InputError
 from .gene_writer import GeneWriter
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .scorers import (
-    _CTS_CODE,
-    _FIND_SITE_TYPE,
-    _TYPE_INDEX,
-    _TYPE_NAMES,
     NO_SITE,
-    SCORE_DIGITS,
-    SEED_MATCH,
-    SEED_MATCH_SCORES,
-    NeuralScorer,
-    SeedMatchScorer,
     SiteScorer,
     encode_cts,
     format_scores,
-    make_scorer,
     score_block,
     score_blocks,
 )
-from .seq import MIN_CTS_NT, normalise
-from .testing import random_utr_check
+from .seq import CTS_CODE, MIN_CTS_NT, normalise
+from .sites import FIND_SITE_TYPE, SITE_TYPE_INDEX, SITE_TYPE_NAMES
 
 SITE_LEVEL_MAX_NT = 100  # --level auto: a pair table whose mrna_seq are all <= this is site level
 
@@ -179,7 +168,7 @@ class _SiteChunk:
                 raise InputError(f"miRNA id '{mid}' is not in {mirna_source}", table.path, table.lines[a])
             idx[a:b] = uniq.setdefault(mirna_seqs[mid], len(uniq))
         types = _site_types_of(table)
-        found = types == _FIND_SITE_TYPE  # no column, or a dt-make-negatives 'duplex' site
+        found = types == FIND_SITE_TYPE  # no column, or a dt-make-negatives 'duplex' site
         if found.any():  # the best seed match in the CTS, as for a pair table
             rows_f = np.flatnonzero(found)
             types[rows_f] = sites.best_site_types(
@@ -189,18 +178,18 @@ class _SiteChunk:
 
 
 def _site_types_of(table) -> np.ndarray:
-    """Site-type indexes of a site table's rows; _FIND_SITE_TYPE where the table does not say
+    """Site-type indexes of a site table's rows; FIND_SITE_TYPE where the table does not say
     (no site_type column, or 'duplex': a dt-make-negatives site found by alignment)."""
     if "site_type" not in table.columns:
-        return np.full(len(table.rows), _FIND_SITE_TYPE, dtype=np.int64)
+        return np.full(len(table.rows), FIND_SITE_TYPE, dtype=np.int64)
     si = table.columns.index("site_type")
     try:
-        return np.fromiter((_TYPE_INDEX[r[si]] for r in table.rows), dtype=np.int64, count=len(table.rows))
+        return np.fromiter((SITE_TYPE_INDEX[r[si]] for r in table.rows), dtype=np.int64, count=len(table.rows))
     except KeyError:
         for r, line in zip(table.rows, table.lines):
-            if r[si] not in _TYPE_INDEX:
+            if r[si] not in SITE_TYPE_INDEX:
                 raise InputError(
-                    f"unknown site_type '{r[si]}' (expected one of {', '.join(_TYPE_NAMES + [sites.DUPLEX_SITE])})",
+                    f"unknown site_type '{r[si]}' (expected one of {', '.join([*SITE_TYPE_NAMES, sites.DUPLEX_SITE])})",
                     table.path,
                     line,
                 ) from None
@@ -380,14 +369,14 @@ def predict_pairs_site(
         ctss = [p.mrna_seq for p in pairs]
         types, windows = sites.best_site_types(mseqs, ctss, L)
         codes = encode_cts(ctss, L, table.path, table.lines)
-        redo = np.array([len(s) != L for s in ctss]) & (types != _TYPE_INDEX[NO_SITE])
+        redo = np.array([len(s) != L for s in ctss]) & (types != SITE_TYPE_INDEX[NO_SITE])
         if redo.any():
-            codes[redo] = _CTS_CODE[windows[redo]]
+            codes[redo] = CTS_CODE[windows[redo]]
         uniq: dict[str, int] = {}
         idx = np.fromiter((uniq.setdefault(s, len(uniq)) for s in mseqs), dtype=np.int64, count=len(mseqs))
         scores = scorer.score(list(uniq), idx, codes, types)
         text = format_scores(scores)
-        tnames = np.asarray(_TYPE_NAMES, dtype=object)[types].tolist()
+        tnames = np.asarray(SITE_TYPE_NAMES, dtype=object)[types].tolist()
         out.write("".join(["\t".join(r) + f"\t{t}\t{s}\n" for r, t, s in zip(table.rows, tnames, text)]))
         summary.n_cts += len(pairs)
         if progress:
@@ -439,7 +428,8 @@ def predict_pairs_gene(
     best = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[0] for p in rows], dtype=np.float64)
     n_sites = np.array([site_scores.get((p.mirna_id, p.mrna_id), (0.0, 0, 0))[1] for p in rows], dtype=np.int64)
     btype = [
-        site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else _TYPE_INDEX[NO_SITE] for p in rows
+        site_scores[(p.mirna_id, p.mrna_id)][2] if (p.mirna_id, p.mrna_id) in site_scores else SITE_TYPE_INDEX[NO_SITE]
+        for p in rows
     ]
     log2fc = None  # the gene model's predicted_log2fc column
     if gene_scorer is not None:
@@ -472,7 +462,7 @@ def predict_pairs_gene(
     text = format_scores(score)
     lines = []
     for k, (p, s, n, t) in enumerate(zip(rows, text, n_sites.tolist(), btype)):
-        row = [p.mirna_id, p.mrna_id, s, str(n), _TYPE_NAMES[t]]
+        row = [p.mirna_id, p.mrna_id, s, str(n), SITE_TYPE_NAMES[t]]
         if log2fc is not None:
             row.append(log2fc[k])
         if genes.has_label:
@@ -488,26 +478,11 @@ def predict_pairs_gene(
 
 
 __all__ = [
-    "ChanceModel",
-    "GeneWriter",
-    "NeuralScorer",
-    "NO_SITE",
-    "SCORE_DIGITS",
-    "SeedMatchScorer",
-    "SiteScorer",
-    "SEED_MATCH",
-    "SEED_MATCH_SCORES",
-    "encode_cts",
-    "format_scores",
-    "make_scorer",
     "predict_pairs_gene",
     "predict_pairs_site",
     "predict_scan",
     "predict_site_table",
-    "random_utr_check",
     "read_mirna_seqs",
     "read_utr_lengths",
     "pair_table_level",
-    "score_block",
-    "score_blocks",
 ]

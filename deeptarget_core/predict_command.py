@@ -15,7 +15,8 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from . import genome, io, mirnas, predict, streams
+from . import gene_writer, genome, io, mirnas, predict, scorers, streams
+from .chance import ChanceModel
 from .errors import UsageError
 from .gene_table import RankedGeneTable, recording_names
 from .mirnas import EVERY_MIRNA, MirnaSelection
@@ -74,14 +75,14 @@ class PredictOutcome:
         return f"dt-predict: {int(s.n_cts)} CTS scored in {s.seconds:.1f} s ({s.rate:.0f} CTS/s){rows}"
 
 
-def make_scorer(cmd: PredictCommand) -> predict.SiteScorer:
+def make_scorer(cmd: PredictCommand) -> scorers.SiteScorer:
     """The site scorer of ``cmd.model`` (runtime set-up first; the seed-match baseline runs on
     the CPU), its CTS length checked against ``cmd.cts_length``."""
     from . import runtime
 
-    seed_match = cmd.model == predict.SEED_MATCH
+    seed_match = cmd.model == scorers.SEED_MATCH
     dev = "cpu" if seed_match else str(runtime.setup(cmd.threads, cmd.device))
-    scorer = predict.make_scorer(
+    scorer = scorers.make_scorer(
         cmd.model, device=dev, batch_size=cmd.batch_size, fast=not cmd.exact, cts_length=cmd.cts_length, threads=cmd.threads
     )
     if cmd.cts_length is not None and cmd.cts_length != scorer.cts_length:
@@ -123,7 +124,7 @@ def run_predict(cmd: PredictCommand, progress: Progress | None = None) -> Predic
     return PredictOutcome(_run(cmd, scorer, progress), cmd.gene_output)
 
 
-def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | None) -> predict.PredictSummary:
+def _run(cmd: PredictCommand, scorer: scorers.SiteScorer, progress: Progress | None) -> predict.PredictSummary:
     gene_scorer = None
     if cmd.aggregate == "model" and cmd.gene_output is not None:
         from . import gene_model as gm
@@ -134,9 +135,9 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
             _site_model_without_effect(cmd)
         if cmd.aggregate == "model":
             gene_scorer = GeneScorer(model, cts_length=scorer.cts_length, site_scorer=scorer, relaxed_counts=cmd.relaxed)
-    chance = None
+    background = None  # the Poisson aggregation's chance model
     if cmd.aggregate == "poisson":
-        chance = predict.ChanceModel(scorer, relaxed=cmd.relaxed, alpha=cmd.alpha, seed=cmd.seed)
+        background = ChanceModel(scorer, relaxed=cmd.relaxed, alpha=cmd.alpha, seed=cmd.seed)
     utr_lengths: dict[str, int] | None = None
     if cmd.aggregate == "poisson" and cmd.gene_output is not None:
         utr_lengths = predict.read_utr_lengths(cmd.utr) if cmd.sites_table is not None else {}
@@ -149,7 +150,7 @@ def _run(cmd: PredictCommand, scorer: predict.SiteScorer, progress: Progress | N
         gh = None
         if cmd.gene_output is not None:
             gh = RankedGeneTable(stack.enter_context(streams.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
-        genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, chance, utr_lengths)
+        genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, background, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
             summary = _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance)
         if gh is not None:
@@ -166,7 +167,7 @@ def _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, 
         return predict.predict_pairs_site(cmd.pairs, scorer, out, progress=advance)
     if cmd.pairs is not None:
         if genes is None:  # no gene table asked for: its rows go nowhere
-            genes = predict.GeneWriter(_Discard(), "max")
+            genes = gene_writer.GeneWriter(_Discard(), "max")
         return predict.predict_pairs_gene(
             cmd.pairs, scorer, out, genes, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
         )
@@ -177,7 +178,7 @@ def _site_model_without_effect(cmd: PredictCommand) -> None:
     """A gene model that does not read site scores would give the same gene table whatever
     --model says: the packaged one gives way to the best site's score (max), with a warning;
     an explicit --gene-model is kept, with a note."""
-    shown = "seed-match" if cmd.model == predict.SEED_MATCH else cmd.model
+    shown = "seed-match" if cmd.model == scorers.SEED_MATCH else cmd.model
     if cmd.gene_model is None:
         log.warning(
             "dt-predict: gene scores by --aggregate max (the best site's score of --model %s): the packaged gene "
@@ -218,7 +219,7 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
         extra = [c for c in cols if c not in io.PAIR_COLUMNS and c != "label"]
     if gene_scorer is None or cmd.pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
         aggregate = "max" if gene_scorer else cmd.aggregate
-        writer = predict.GeneWriter(
+        writer = gene_writer.GeneWriter(
             gh, aggregate, chance, utr_lengths, extra_columns=extra, has_label=has_label, source=cmd.sites_table
         )
         return writer, None

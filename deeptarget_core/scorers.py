@@ -21,8 +21,7 @@ import numpy as np
 
 from . import sites
 from .errors import InputError
-from .seq import CTS_CODE as _CTS_CODE
-from .seq import batch_slices, encode_batch
+from .seq import CTS_CODE, batch_slices, encode_batch
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +33,7 @@ MANY_MIRNAS_PER_BATCH = 4  # more than 1 distinct miRNA per 4 CTSs of a batch: p
 # number of rows).
 EVEN_BATCHES = 2
 MIRNA_CACHE = 8192  # encoded miRNAs kept between scorer calls (NeuralScorer._mirna_states)
-NO_SITE = "none"
+NO_SITE = sites.NO_SITE
 
 # TargetScan-like rule for the built-in ``seed-match`` baseline (best site type -> score):
 # canonical sites in order of their typical efficacy (8mer > 7mer-m8 > 7mer-A1 > 6mer);
@@ -51,12 +50,6 @@ SEED_MATCH_SCORES = {
 }
 SEED_MATCH = "seed-match"
 
-_TYPE_INDEX = {name: i for i, name in enumerate(sites.SITE_TYPES)}
-_TYPE_INDEX[NO_SITE] = sites.NO_SITE_INDEX
-_TYPE_NAMES = list(sites.SITE_TYPES) + [NO_SITE]
-_FIND_SITE_TYPE = -1  # a site-table row whose type is found from its sequence
-_TYPE_INDEX[sites.DUPLEX_SITE] = _FIND_SITE_TYPE
-
 
 def encode_cts(seqs: Sequence[str], length: int, path: str | None = None, lines: Sequence[int] | None = None) -> np.ndarray:
     """(n, length) uint8 model codes, 3'-aligned (cut on the 5' side / N-padded on the 5' side).
@@ -70,7 +63,7 @@ def encode_cts(seqs: Sequence[str], length: int, path: str | None = None, lines:
     if not all(len(s) == length for s in seqs):
         seqs = [s[-length:].rjust(length, "N") for s in seqs]
     raw = np.frombuffer("".join(seqs).encode("ascii", errors="replace"), dtype=np.uint8)
-    codes = _CTS_CODE[raw].reshape(n, length)
+    codes = CTS_CODE[raw].reshape(n, length)
     bad = codes == 255
     if bad.any():
         row = int(np.argmax(bad.any(axis=1)))
@@ -103,7 +96,7 @@ class SeedMatchScorer:
 
     def __init__(self, cts_length: int = sites.DEFAULT_CTS_LENGTH):
         self.cts_length = cts_length
-        self._table = np.array([SEED_MATCH_SCORES[t] for t in _TYPE_NAMES], dtype=np.float64)
+        self._table = np.array([SEED_MATCH_SCORES[t] for t in sites.SITE_TYPE_NAMES], dtype=np.float64)
 
     def score(self, mirna_seqs, mirna_index, cts_codes, site_type) -> np.ndarray:
         return self._table[np.asarray(site_type, dtype=np.int64)]
@@ -275,7 +268,7 @@ def score_blocks(scorer: SiteScorer, blocks: Sequence, mirna_seqs: Sequence[str]
     index = np.concatenate([np.full(len(b), uniq.setdefault(m, len(uniq)), dtype=np.int64) for b, m in zip(blocks, mirna_seqs)])
     letters = np.concatenate([b.cts for b in blocks])  # (n, L) A/C/G/U/N letters from the scanner
     codes = (
-        _CTS_CODE[letters]
+        CTS_CODE[letters]
         if letters.shape[1] == scorer.cts_length
         else encode_cts([x for b in blocks for x in b.cts_strings()], scorer.cts_length)
     )

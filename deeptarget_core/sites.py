@@ -55,7 +55,12 @@ RELAXED_TYPES = ("offset-6mer", "7mer-GU", "7mer-mismatch")
 SITE_TYPES = CANONICAL_TYPES + RELAXED_TYPES  # in order of preference: best first
 SITE_TYPE_RANK = {name: rank for rank, name in enumerate(SITE_TYPES)}
 NO_SITE_INDEX = len(SITE_TYPES)  # site-type index of a window without any seed match ("none")
+NO_SITE = "none"  # best_site_type / site_type of a pair or window without any seed match
+SITE_TYPE_NAMES = (*SITE_TYPES, NO_SITE)  # by site-type index, NO_SITE_INDEX included
 DUPLEX_SITE = "duplex"  # site_type of a dt-make-negatives site (found by duplex alignment, not by seed)
+FIND_SITE_TYPE = -1  # the index of a site-table row whose type is found from its sequence
+# a site table's site_type -> index (a duplex site's type is found from its sequence)
+SITE_TYPE_INDEX = {**{name: i for i, name in enumerate(SITE_TYPE_NAMES)}, DUPLEX_SITE: FIND_SITE_TYPE}
 
 CTS_DOWNSTREAM = 4
 DEFAULT_CTS_LENGTH = 40

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from deeptarget_core import predict, sites
+from deeptarget_core import chance, gene_writer, predict, scorers, sites, testing
 from deeptarget_core.errors import InputError
 
 from conftest import BIN, EXAMPLES, ROOT, SHARED, make_toy
@@ -58,30 +58,30 @@ def test_fast_path_matches_eager_network(cfg, device):
     ctss = random_cts(rng, 300)
     ctss[5] = "N" * 10 + ctss[5][10:]  # N padding as near UTR ends
     idx = rng.integers(0, 3, size=300)
-    codes = predict.encode_cts(ctss, 40)
+    codes = scorers.encode_cts(ctss, 40)
     from deeptarget_core.seq import encode_batch
 
     with torch.no_grad():  # the eager network on the CPU is the reference
         ref = net.predict_proba(torch.from_numpy(encode_batch([mirnas[i] for i in idx], 30)), torch.from_numpy(codes)).numpy()
     assert np.std(ref) > 0.01  # the check is not vacuous
-    fast = predict.NeuralScorer(net, device=device, batch_size=64, fast=True)
+    fast = scorers.NeuralScorer(net, device=device, batch_size=64, fast=True)
     assert fast.fast
     got = fast.score(mirnas, idx, codes)
     assert np.max(np.abs(got - ref)) < TOL
-    eager = predict.NeuralScorer(net, device=device, batch_size=64, fast=False).score(mirnas, idx, codes)
+    eager = scorers.NeuralScorer(net, device=device, batch_size=64, fast=False).score(mirnas, idx, codes)
     assert np.max(np.abs(eager - ref)) < TOL
     # thread pool gives identical numbers (each batch computed the same way)
-    pooled = predict.NeuralScorer(net, device=device, batch_size=64, fast=True, threads=2).score(mirnas, idx, codes)
+    pooled = scorers.NeuralScorer(net, device=device, batch_size=64, fast=True, threads=2).score(mirnas, idx, codes)
     torch.set_num_threads(2)
     assert np.array_equal(pooled, got)
 
 
 def test_batch_size_does_not_change_scores(toy):
     rng = np.random.default_rng(1)
-    codes = predict.encode_cts(random_cts(rng, 100), 40)
+    codes = scorers.encode_cts(random_cts(rng, 100), 40)
     idx = np.zeros(100, dtype=np.int64)
-    a = predict.make_scorer(str(toy), batch_size=7).score(["UGAGGUAGUAGGUUGUAUAGUU"], idx, codes)
-    b = predict.make_scorer(str(toy), batch_size=1000).score(["UGAGGUAGUAGGUUGUAUAGUU"], idx, codes)
+    a = scorers.make_scorer(str(toy), batch_size=7).score(["UGAGGUAGUAGGUUGUAUAGUU"], idx, codes)
+    b = scorers.make_scorer(str(toy), batch_size=1000).score(["UGAGGUAGUAGGUUGUAUAGUU"], idx, codes)
     assert np.max(np.abs(a - b)) < 1e-6
 
 
@@ -101,17 +101,17 @@ def test_batch_slices_cover_the_rows_and_keep_workers_even(n, workers):
 
 
 def test_encode_cts_aligns_3prime_end():
-    codes = predict.encode_cts(["ACGU", "A" * 45 + "CCGGU"], 6)
+    codes = scorers.encode_cts(["ACGU", "A" * 45 + "CCGGU"], 6)
     assert codes[0].tolist() == [0, 0, 1, 2, 3, 4]  # N-padded on the 5' side
     assert codes[1].tolist() == [1, 2, 2, 3, 3, 4]  # the last 6 nt kept
-    assert predict.encode_cts(["acgt"], 4).tolist() == [[1, 2, 3, 4]]
+    assert scorers.encode_cts(["acgt"], 4).tolist() == [[1, 2, 3, 4]]
     with pytest.raises(InputError) as err:
-        predict.encode_cts(["ACGU", "ACXU"], 4, "t.tsv", [2, 3])
+        scorers.encode_cts(["ACGU", "ACXU"], 4, "t.tsv", [2, 3])
     assert "t.tsv:3" in str(err.value)
 
 
 def test_seed_match_rule_orders_site_types():
-    sc = predict.SeedMatchScorer()
+    sc = scorers.SeedMatchScorer()
     types = np.arange(len(sites.SITE_TYPES) + 1)
     s = sc.score([], types, np.zeros((len(types), 40), np.uint8), types)
     assert np.all(np.diff(s) < 0)  # 8mer best, ..., no site worst
@@ -127,7 +127,7 @@ def _site_table(toy_scan: bool = True) -> str:
 def test_site_table_streaming_keeps_rows_and_order(toy):
     table = _site_table()
     seqs = predict.read_mirna_seqs(EXAMPLES / "mirnas.fa")
-    scorer = predict.make_scorer(str(toy))
+    scorer = scorers.make_scorer(str(toy))
     outs = []
     for chunk_rows in (7, 100_000):
         out = stdio.StringIO()
@@ -155,7 +155,7 @@ def test_gene_output_max_and_counts(toy, tmp_path):
     path.write_text(table)
     seqs = predict.read_mirna_seqs(EXAMPLES / "mirnas.fa")
     out, genes = stdio.StringIO(), stdio.StringIO()
-    predict.predict_site_table(str(path), seqs, predict.make_scorer(str(toy)), out, predict.GeneWriter(genes))
+    predict.predict_site_table(str(path), seqs, scorers.make_scorer(str(toy)), out, gene_writer.GeneWriter(genes))
     site_rows = [l.split("\t") for l in out.getvalue().splitlines()[1:]]
     expect: dict[tuple[str, str], list] = {}
     for r in site_rows:
@@ -188,7 +188,7 @@ def test_poisson_aggregation_is_length_aware(toy):
     """Label-free: random UTRs contain chance seed matches. With max, the fraction called a
     target grows with UTR length; with poisson it stays low (about alpha) at every length."""
     seqs = ["UGAGGUAGUAGGUUGUAUAGUU", "UAGCUUAUCAGACUGAUGUUGA", "UUAAUGCUAAUCGUGAUAGGGGU", "UGGAAUGUAAAGAAGUAUGUAU"]
-    res = predict.random_utr_check(predict.SeedMatchScorer(), seqs, lengths=(300, 3000, 12000), n_utrs=60, seed=2)
+    res = testing.random_utr_check(scorers.SeedMatchScorer(), seqs, lengths=(300, 3000, 12000), n_utrs=60, seed=2)
     maxes = [r["called_max"] for r in res]
     pois = [r["called_poisson"] for r in res]
     assert maxes[-1] > 0.8 and maxes[0] < maxes[-1]
@@ -196,9 +196,9 @@ def test_poisson_aggregation_is_length_aware(toy):
 
 
 def test_poisson_keeps_a_strong_site_in_a_short_utr(toy):
-    chance = predict.ChanceModel(predict.SeedMatchScorer(), seed=0)
+    model = chance.ChanceModel(scorers.SeedMatchScorer(), seed=0)
     m = "UGAGGUAGUAGGUUGUAUAGUU"
-    s = chance.gene_scores(m, np.array([0.95, 0.95, 0.0]), np.array([500, 50_000, 500]), np.array([1, 1, 0]))
+    s = model.gene_scores(m, np.array([0.95, 0.95, 0.0]), np.array([500, 50_000, 500]), np.array([1, 1, 0]))
     assert s[0] > 0.5 > s[1]
     assert s[2] == 0.0
 
@@ -269,7 +269,7 @@ def test_pairs_gene_level_keeps_every_row_and_label(toy, tmp_path):
     previous = None
     for g in (r.split("\t") for r in genes[1:]):
         # seed-match rule: score is the table value of the best site type
-        assert float(g[2]) == pytest.approx(predict.SEED_MATCH_SCORES[g[4]] if int(g[3]) else 0.0)
+        assert float(g[2]) == pytest.approx(scorers.SEED_MATCH_SCORES[g[4]] if int(g[3]) else 0.0)
         if previous is not None and previous[0] == g[0]:
             assert float(previous[2]) >= float(g[2]) and int(g[5]) == int(previous[5]) + 1
         else:
@@ -358,7 +358,7 @@ def test_packaged_model_separates_planted_seed_sites_from_chance_windows():
     from deeptarget_core.model import load_model
 
     net, _ = load_model()
-    scorer = predict.NeuralScorer(net, batch_size=256)
+    scorer = scorers.NeuralScorer(net, batch_size=256)
     rng = np.random.default_rng(11)
     mirnas = ["UGAGGUAGUAGGUUGUAUAGUU", "UAGCUUAUCAGACUGAUGUUGA", "UUAAUGCUAAUCGUGAUAGGGGU", "UAAUGCUAAUCGUGAUAGGGGUU"]
     comp = {"A": "U", "U": "A", "G": "C", "C": "G"}
@@ -378,7 +378,7 @@ def test_packaged_model_separates_planted_seed_sites_from_chance_windows():
     idx = np.array(idx)
     mirna_of = [mirnas[i] for i in idx]
     scores = {
-        name: scorer.score(mirnas, idx, predict.encode_cts(w, 40), sites.best_site_types(mirna_of, w, 40)[0])
+        name: scorer.score(mirnas, idx, scorers.encode_cts(w, 40), sites.best_site_types(mirna_of, w, 40)[0])
         for name, w in kinds.items()
     }
     for weaker in ("6mer", "none"):  # measured AUC 0.9999 and 0.9994 (0.996 and 0.991 without the site prior)
@@ -399,7 +399,7 @@ def test_site_tables_without_seed_types_get_the_best_seed_match_of_each_cts(tmp_
     ctss[1] = ctss[1][:29] + "UACCUC" + "G" + ctss[1][36:]  # 6mer (no A1, no nt-8 pair)
     want_types, _ = sites.best_site_types([let7] * 3, ctss, 40)
     assert want_types[0] == 0 and want_types[1] == 3
-    want = [predict.SEED_MATCH_SCORES[(list(sites.SITE_TYPES) + ["none"])[t]] for t in want_types]
+    want = [scorers.SEED_MATCH_SCORES[(list(sites.SITE_TYPES) + ["none"])[t]] for t in want_types]
     for header, tag in (("mirna_id\tmrna_id\tsite_type\tcts_seq", "duplex\t"), ("mirna_id\tmrna_id\tcts_seq", "")):
         table = tmp_path / "sites.tsv"
         table.write_text(header + "\n" + "".join(f"let7\tt{i}\t{tag}{c}\n" for i, c in enumerate(ctss)))

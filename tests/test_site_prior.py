@@ -13,7 +13,7 @@ from scipy.special import expit
 
 from deeptarget_core import explain as ex
 from deeptarget_core import model as M
-from deeptarget_core import predict, sites
+from deeptarget_core import scorers, sites
 from deeptarget_core import train as T
 from deeptarget_core.io import Pair
 from deeptarget_core.seq import reverse_complement
@@ -100,9 +100,9 @@ def test_predict_scorers_apply_the_prior_like_training(cfg):
     want = T.predict_scores(net, data)
     mirnas = [LET7, MIR21]
     idx = np.array([i % 2 for i in range(len(pairs))])
-    codes = predict.encode_cts([p.mrna_seq for p in pairs], 40)
+    codes = scorers.encode_cts([p.mrna_seq for p in pairs], 40)
     for fast in (True, False):
-        got = predict.NeuralScorer(net, batch_size=32, fast=fast).score(mirnas, idx, codes, data.site_type)
+        got = scorers.NeuralScorer(net, batch_size=32, fast=fast).score(mirnas, idx, codes, data.site_type)
         np.testing.assert_allclose(got, want, atol=1e-5)
     # the offsets matter: the same network without them scores differently
     with torch.no_grad():
@@ -111,7 +111,7 @@ def test_predict_scorers_apply_the_prior_like_training(cfg):
         )
     assert np.abs(plain.numpy() - want).max() > 0.05
     with pytest.raises(ValueError, match="site types"):
-        predict.NeuralScorer(net).score(mirnas, idx, codes)
+        scorers.NeuralScorer(net).score(mirnas, idx, codes)
 
 
 def test_dt_predict_and_dt_explain_give_the_training_scores(tmp_path):

@@ -11,7 +11,7 @@ multiplied by 4, miRanda's default ``-scale 4`` for the 5' region. A gap of leng
 seed weighting is built into the alignment by giving the seed nt of the miRNA their own
 letters with a 4x substitution row, and Biopython's ``PairwiseAligner`` (C) aligns. More in
 the docstring of :mod:`deeptarget_core.negatives`. One :class:`DuplexScorer` per process is
-shared (:func:`_scorer`).
+shared (:func:`shared_scorer`).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def window(target: str, site_end: int, cts_length: int = DEFAULT_CTS_LENGTH) -> 
 _DEFAULT_SCORER: DuplexScorer | None = None
 
 
-def _scorer() -> DuplexScorer:
+def shared_scorer() -> DuplexScorer:
     global _DEFAULT_SCORER
     if _DEFAULT_SCORER is None:
         _DEFAULT_SCORER = DuplexScorer()
@@ -178,7 +178,7 @@ def _scorer() -> DuplexScorer:
 
 def duplex_score(mirna_seq: str, target_seq: str) -> float:
     """Best miRanda-style duplex score (see the module docstring)."""
-    return _scorer().score(normalise(mirna_seq), normalise(target_seq))
+    return shared_scorer().score(normalise(mirna_seq), normalise(target_seq))
 
 
 @dataclass
@@ -199,7 +199,7 @@ def pair_type(m: str, t: str) -> str:
 
 def duplex(mirna: str, window: str) -> Duplex:
     """Best seed-weighted local duplex of the miRNA in the CTS window, with its pairs."""
-    aligner = _scorer().aligner
+    aligner = shared_scorer().aligner
     query = seed_weighted_query(mirna)
     score = float(aligner.score(window, query))
     if score <= 0:

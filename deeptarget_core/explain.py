@@ -47,7 +47,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .duplex import Duplex, duplex, pair_type  # noqa: F401  (re-exported for the report and tests)
+from .duplex import Duplex, duplex
 from .errors import InputError
 from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas

@@ -54,14 +54,11 @@ from typing import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 
-from .duplex import (  # noqa: F401  (re-exported: the duplex names as negatives knew them)
+from .duplex import (
     DEFAULT_MIN_SCORE,
     DuplexScorer,
     DuplexSite,
-    _scorer,
-    duplex_score,
-    pair_score,
-    seed_weighted_query,
+    shared_scorer,
     window,
 )
 from .errors import InputError
@@ -225,7 +222,7 @@ def find_negative_sites(
     cts_length: int = DEFAULT_CTS_LENGTH,
 ) -> list[DuplexSite]:
     """Sites of a (mock) miRNA in one target: up to ``n_sites``, score >= ``min_score``, best first."""
-    return _scorer().sites(normalise(mirna_seq), normalise(target_seq), n_sites, min_score, cts_length)
+    return shared_scorer().sites(normalise(mirna_seq), normalise(target_seq), n_sites, min_score, cts_length)
 
 
 # --------------------------------------------------------------------------- negatives
@@ -294,7 +291,7 @@ def make_negatives(
     miRNA nt 1), else to the windows of the real miRNA's best non-overlapping sites.
     """
     t0 = time.perf_counter()
-    scorer = _scorer()
+    scorer = shared_scorer()
     summary = NegativeSummary(n_positives=len(positives), n_mocks=len(mocks))
     by_mirna: dict[tuple[str, str], list[MockMirna]] = {}
     for m in mocks:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import io, negatives, streams
+from . import duplex, io, negatives, streams
 from .errors import InputError
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
@@ -36,7 +36,7 @@ class NegativesCommand:
     reference: str | None = None
     ratio: float = 1.0
     mocks_per_mirna: int | None = None  # None: ceil(ratio), at least 1
-    min_score: float = negatives.DEFAULT_MIN_SCORE
+    min_score: float = duplex.DEFAULT_MIN_SCORE
     cts_length: int = 40
     max_tries: int = negatives.DEFAULT_MAX_TRIES
     fill: bool = False
@@ -57,7 +57,7 @@ class NegativesOutcome:
     summary: negatives.NegativeSummary
     n_mocks_used: int = 0
     dropped_columns: list[str] = field(default_factory=list)
-    min_score: float = negatives.DEFAULT_MIN_SCORE
+    min_score: float = duplex.DEFAULT_MIN_SCORE
     ratio: float = 1.0
 
     def report(self) -> str:

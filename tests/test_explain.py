@@ -12,6 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from deeptarget_core import duplex as dx
 from deeptarget_core import explain as ex
 from deeptarget_core import explain_report as report
 from deeptarget_core.model import CheckpointInfo, DeepTarget, ModelConfig, load_model, save_checkpoint
@@ -136,7 +137,7 @@ def test_batching_does_not_change_results(toy, pairs):
 
 def test_duplex_pairs_and_binding_indicator():
     window = "A" * 27 + reverse_complement(LET7[1:8]) + "A" + "CCCC"  # 8mer: A1 at position 36
-    d = ex.duplex(LET7, window)
+    d = dx.duplex(LET7, window)
     pairs = {mi: (ti, kind) for mi, ti, kind in d.pairs}
     for nt in range(2, 9):  # seed nt 2-8 pair WC with window positions 36-nt (1-based)
         assert pairs[nt - 1] == (35 - nt, "WC")
@@ -148,11 +149,11 @@ def test_duplex_pairs_and_binding_indicator():
     assert ind[5] == pytest.approx(1.0)
     # G:U wobble: miRNA nt 6 (U) facing a G at window position 30
     assert LET7[5] == "U" and window[29] == "A"
-    d2 = ex.duplex(LET7, window[:29] + "G" + window[30:])
+    d2 = dx.duplex(LET7, window[:29] + "G" + window[30:])
     assert {mi: (ti, k) for mi, ti, k in d2.pairs}[5] == (29, "GU")
     assert ex.binding_indicator(d2, len(LET7), 40)[5] == pytest.approx(0.75)
-    assert ex.pair_type("G", "U") == "GU" and ex.pair_type("U", "G") == "GU"
-    assert ex.pair_type("A", "U") == "WC" and ex.pair_type("A", "G") == "mismatch"
+    assert dx.pair_type("G", "U") == "GU" and dx.pair_type("U", "G") == "GU"
+    assert dx.pair_type("A", "U") == "WC" and dx.pair_type("A", "G") == "mismatch"
 
 
 def test_best_unit_follows_the_indicator():

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from deeptarget_core import duplex as dx
 from deeptarget_core import negatives as neg
 from deeptarget_core.errors import InputError
 from deeptarget_core.io import Pair
@@ -100,7 +101,7 @@ def test_reference_seeds_expand_iupac_and_reject_other_letters(tmp_path):
 @settings(max_examples=150, deadline=None)
 @given(mirna=mirna_text, target=st.text("ACGUN", max_size=50))
 def test_score_equals_slow_reference_on_random_duplexes(mirna, target):
-    assert neg.duplex_score(mirna, target) == reference_duplex_score(mirna, target)
+    assert dx.duplex_score(mirna, target) == reference_duplex_score(mirna, target)
 
 
 def test_score_equals_slow_reference_on_near_complementary_duplexes():
@@ -121,21 +122,21 @@ def test_score_equals_slow_reference_on_near_complementary_duplexes():
             elif i < len(site):
                 del site[i : i + rng.randint(1, 3)]
         target = random_seq(rng, rng.randint(0, 15)) + "".join(site) + random_seq(rng, rng.randint(0, 15))
-        assert neg.duplex_score(mirna, target) == reference_duplex_score(mirna, target), (mirna, target)
+        assert dx.duplex_score(mirna, target) == reference_duplex_score(mirna, target), (mirna, target)
 
 
 def test_score_of_perfect_duplex_and_seed_weighting():
     mirna = "UGAGGUAGUAGGUUGUAUAGUU"  # 22 nt: 7 seed nt x 20 + 15 other nt x 5
-    assert neg.duplex_score(mirna, reverse_complement(mirna)) == 7 * 20 + 15 * 5
-    assert neg.duplex_score(mirna, reverse_complement(mirna[1:8])) == 140  # a perfect 7mer seed
+    assert dx.duplex_score(mirna, reverse_complement(mirna)) == 7 * 20 + 15 * 5
+    assert dx.duplex_score(mirna, reverse_complement(mirna[1:8])) == 140  # a perfect 7mer seed
 
     def mismatch_at(nt: int) -> str:  # target with a C:C / A:A / ... mismatch opposite miRNA nt
         site = list(reverse_complement(mirna))
         site[len(mirna) - nt] = mirna[nt - 1]
         return "".join(site)
 
-    assert neg.duplex_score(mirna, mismatch_at(5)) == 215 - 20 - 12  # seed pair lost, 4x mismatch
-    assert neg.duplex_score(mirna, mismatch_at(15)) == 215 - 5 - 3
+    assert dx.duplex_score(mirna, mismatch_at(5)) == 215 - 20 - 12  # seed pair lost, 4x mismatch
+    assert dx.duplex_score(mirna, mismatch_at(15)) == 215 - 5 - 3
 
 
 def test_sites_are_placed_like_the_scanner_and_do_not_overlap():
@@ -163,10 +164,10 @@ def test_sites_are_placed_like_the_scanner_and_do_not_overlap():
 
 def test_window_pads_both_ends():
     target = "ACGU" * 20  # 80 nt
-    assert neg.window(target, 3, 40) == (1, 7, "N" * 33 + target[:7])
-    start, end, seq = neg.window(target, 79, 40)
+    assert dx.window(target, 3, 40) == (1, 7, "N" * 33 + target[:7])
+    start, end, seq = dx.window(target, 79, 40)
     assert (start, end) == (44, 80) and seq == target[43:80] + "NNN" and len(seq) == 40
-    assert neg.window("ACGU" * 5, 10, 40) == (1, 20, "ACGU" * 5)  # short targets stay whole
+    assert dx.window("ACGU" * 5, 10, 40) == (1, 20, "ACGU" * 5)  # short targets stay whole
 
 
 # --------------------------------------------------------------------------- negatives
@@ -194,7 +195,7 @@ def test_make_negatives_reaches_the_ratio_with_valid_rows():
         assert mock_seq[r.mirna_id] == r.mirna_seq and r.extra == p.extra
         assert r.site.score >= 100 and len(r.mrna_seq) == 40
         assert r.mrna_seq.strip("N") == p.mrna_seq[r.site.cts_start - 1 : r.site.cts_end]
-        assert neg.duplex_score(r.mirna_seq, p.mrna_seq[r.site.aln_start - 1 : r.site.aln_end]) == r.site.score
+        assert dx.duplex_score(r.mirna_seq, p.mrna_seq[r.site.aln_start - 1 : r.site.aln_end]) == r.site.score
     assert len({(r.mirna_id, r.mrna_id, r.site.aln_start) for r in rows}) == len(rows)  # no duplicates
 
 
@@ -204,7 +205,7 @@ def test_shortfall_is_reported_and_filled_from_other_targets():
     rows, summary = neg.make_negatives(pos, mocks, ratio=1, min_score=1000)
     assert rows == [] and summary.n_negatives == 0 and summary.target == 6
     assert summary.per_positive == {0: 6}
-    scores = sorted(neg.duplex_score(mocks[i % 2].seq, p.mrna_seq) for i, p in enumerate(pos))
+    scores = sorted(dx.duplex_score(mocks[i % 2].seq, p.mrna_seq) for i, p in enumerate(pos))
     cut = scores[3]
     _, no_fill = neg.make_negatives(pos, mocks, ratio=1, min_score=cut, fill=False)
     _, filled = neg.make_negatives(pos, mocks, ratio=1, min_score=cut, fill=True)

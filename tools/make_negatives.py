@@ -10,7 +10,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core import negatives
+from deeptarget_core import duplex, negatives
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -124,7 +124,7 @@ def command(
     reference_mirnas: OptReference = None,
     ratio: OptRatio = 1.0,
     mocks_per_mirna: OptMocksPerMirna = None,
-    min_score: OptMinScore = negatives.DEFAULT_MIN_SCORE,
+    min_score: OptMinScore = duplex.DEFAULT_MIN_SCORE,
     cts_length: OptCtsLength = 40,
     max_tries: OptMaxTries = negatives.DEFAULT_MAX_TRIES,
     fill: OptFill = True,

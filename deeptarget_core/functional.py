@@ -112,9 +112,9 @@ def plot_cdf(frame, name: str, path: Path, bins: int = 3) -> Path:
     """The classic figure: cumulative distributions of the fold change (sign-corrected: -repression,
     so repressed genes lie left) for genes without a canonical site and for tertiles of the score
     among the others, pooled over experiments."""
-    from .plots import _plt, _save
+    from .plots import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     none = frame[~frame["_canonical"].astype(bool)]
     site = frame[frame["_canonical"].astype(bool)]
@@ -134,4 +134,4 @@ def plot_cdf(frame, name: str, path: Path, bins: int = 3) -> Path:
     ax.set_ylabel("cumulative fraction")
     ax.set_title(name)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -78,11 +78,11 @@ def supplementary_partners(mirna_seqs: Sequence[str]) -> np.ndarray:
     """(n, 12) target codes that pair with nt 9-20 of each miRNA (_NO_PARTNER past its end)."""
     width = int(SUPP_NT[-1])
     text = "".join(q[:width].ljust(width, "N") for q in mirna_seqs)
-    codes = sites._BASE_CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(len(mirna_seqs), width)
+    codes = sites.BASE_CODE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(len(mirna_seqs), width)
     return _PARTNER_OF[codes[:, SUPP_NT - 1]]
 
 
-_PARTNER_OF = np.append(sites._COMPLEMENT_CODE, _NO_PARTNER).astype(np.uint8)  # code -> WC partner; N -> none
+_PARTNER_OF = np.append(sites.COMPLEMENT_CODE, _NO_PARTNER).astype(np.uint8)  # code -> WC partner; N -> none
 
 
 def supplementary_pairing(partners: np.ndarray, codes: np.ndarray, p2: np.ndarray) -> np.ndarray:
@@ -130,8 +130,8 @@ def local_au(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarra
     num = np.zeros(len(start))
     den = np.zeros(len(start))
     for c in sides:
-        known = c != sites._N_CODE
-        au = (c == sites._A) | (c == sites._U)
+        known = c != sites.N_CODE
+        au = (c == sites.A_CODE) | (c == sites.U_CODE)
         num += (w[None, :] * au).sum(axis=1)
         den += (w[None, :] * known).sum(axis=1)
     return np.divide(num, den, out=np.full(len(start), 0.5), where=den > 0)

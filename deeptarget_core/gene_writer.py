@@ -124,5 +124,11 @@ class GeneWriter:
         self._pairs = {}
         self._mirna = None
 
+    def next_chunk(self) -> None:
+        """Write what is held: the next chunk of targets restarts the miRNA order, so a miRNA
+        may come back (a site table, one chunk, may not)."""
+        self.flush()
+        self._done.clear()
+
     def close(self) -> None:
         self.flush()

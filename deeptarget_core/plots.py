@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 
-def _plt():
+def pyplot():
     """matplotlib.pyplot on the Agg backend, set up for reproducible files (the one plot
     set-up of the suite: evaluation plots, functional plots and dt-explain's pictures)."""
     import matplotlib
@@ -33,7 +33,7 @@ def safe_name(name: str, fallback: str = "predictor", limit: int | None = None, 
     return (safe if limit is None else safe[:limit]) or fallback
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     from .streams import atomic_output
 
     # No timestamps in the metadata: the same data give the same bytes. Written atomically:
@@ -42,14 +42,14 @@ def _save(fig, path: Path) -> Path:
         with atomic_output(path, binary=True) as handle:
             fig.savefig(handle, format="png", dpi=100, metadata={"Software": None})
     finally:
-        _plt().close(fig)
+        pyplot().close(fig)
     return path
 
 
 def plot_roc(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -> Path:
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     for name, y, s in curves:
         if len(np.unique(y)) < 2:
@@ -66,13 +66,13 @@ def plot_roc(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -
     )
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pr(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) -> Path:
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     base = None
     for name, y, s in curves:
@@ -86,11 +86,11 @@ def plot_pr(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path) ->
     ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_histogram(name: str, y: np.ndarray, s: np.ndarray, path: Path, threshold: float = 0.5) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     lo, hi = float(np.min(s)), float(np.max(s))
     if lo == hi:
@@ -102,11 +102,11 @@ def plot_histogram(name: str, y: np.ndarray, s: np.ndarray, path: Path, threshol
     ax.set(xlabel="score", ylabel="count", title=f"{name}: scores by label")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float = 0.5) -> Path:
-    plt = _plt()
+    plt = pyplot()
     mat = np.array([[cm["tn"], cm["fp"]], [cm["fn"], cm["tp"]]])
     fig, ax = plt.subplots(figsize=(4, 3.6))
     ax.imshow(mat, cmap="Blues")
@@ -117,7 +117,7 @@ def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float =
     ax.set_yticks([0, 1], ["label 0", "label 1"])
     ax.set_title(f"{name} (threshold {threshold:g})", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_plots(

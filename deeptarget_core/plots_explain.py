@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plots import _plt
+from .plots import pyplot
 
 _DPI = 100
 _COL_M = "#1b7837"
@@ -55,7 +55,7 @@ class _Figure:
 
     def _grid(self, L: int, units: int):
         """The figure (its size from the window length and unit count) and its 5 x 2 grid."""
-        plt = _plt()
+        plt = pyplot()
         width = max(9.0, 0.24 * L + 2.5)
         heat_h = max(2.2, min(6.0, 0.09 * units + 0.6))
         heights = [heat_h, 1.25, 1.0, 0.95, 0.95]
@@ -276,7 +276,7 @@ class ExplainDrawer:
         fig.save(Path(path))
 
     def close(self) -> None:
-        plt = _plt()
+        plt = pyplot()
         for f in self._figs.values():
             plt.close(f.fig)
         self._figs.clear()

@@ -243,9 +243,7 @@ def predict_scan(
                     write_scan(gene_model[0], mirnas, chunk, gene_model[1], pairs)
                 summary.n_pairs = gene_model[1].n_written
             if genes is not None:
-                # The next chunk restarts the miRNA order: allow a miRNA to come back.
-                genes.flush()
-                genes._done.clear()
+                genes.next_chunk()
     if genes is not None:
         genes.close()
         summary.n_pairs = genes.n_written

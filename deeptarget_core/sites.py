@@ -70,12 +70,13 @@ DEFAULT_CHUNK_NT = 32_000_000
 
 _K = 6
 _NO_KMER = 4**_K  # code for a 6-mer containing N or a separator
-_N_CODE = 4
-_A, _C, _G, _U = 0, 1, 2, 3
-_COMPLEMENT_CODE = np.array([_U, _G, _C, _A], dtype=np.uint8)
-_BASE_CODE = np.full(256, _N_CODE, dtype=np.uint8)
+# nucleotide codes of the scanners (and of gene_features' pairing): A C G U, N (never pairs)
+N_CODE = 4
+A_CODE, C_CODE, G_CODE, U_CODE = 0, 1, 2, 3
+COMPLEMENT_CODE = np.array([U_CODE, G_CODE, C_CODE, A_CODE], dtype=np.uint8)
+BASE_CODE = np.full(256, N_CODE, dtype=np.uint8)
 for _code, _letter in enumerate("ACGU"):
-    _BASE_CODE[ord(_letter)] = _code
+    BASE_CODE[ord(_letter)] = _code
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def pack_targets(records: Sequence[tuple[str, str]], pad: int) -> TargetChunk:
     spacer = "N" * pad
     text = spacer + spacer.join(s for _, s in records) + spacer
     ascii_buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    codes = _BASE_CODE[ascii_buf]
+    codes = BASE_CODE[ascii_buf]
     starts = np.empty(len(records), dtype=np.int64)
     if len(records):
         starts[0] = pad
@@ -138,7 +139,7 @@ def _kmer_codes(codes: np.ndarray) -> np.ndarray:
     for j in range(_K):
         part = codes[j : j + n]
         kmers = (kmers << 2) | (part & 3)
-        bad |= part == _N_CODE
+        bad |= part == N_CODE
     kmers[bad] = _NO_KMER
     return kmers
 
@@ -292,7 +293,7 @@ class SiteScanner:
         canonical = kind < 0
         # canonical: nt 2-7 pair; nt 8 and the A1 decide the type
         m8 = codes[p - 1] == pat.check[hit]
-        a1 = codes[p + 6] == _A
+        a1 = codes[p + 6] == A_CODE
         kind = np.where(canonical, np.where(m8, np.where(a1, 0, 1), np.where(a1, 2, 3)), kind).astype(np.int8)
         start = np.where(canonical, np.where(m8, p - 1, p), p + pat.start_offset[hit])
         end = np.where(canonical, np.where(a1, p + 6, p + 5), p + 5)
@@ -369,8 +370,8 @@ def _seed_patterns(seqs: Sequence[str], relaxed: bool) -> _SeedPatterns:
     """The lookups of every miRNA, vectorised over miRNAs (see _SeedPatterns)."""
     n = len(seqs)
     letters = np.frombuffer("".join(s[:8] for s in seqs).encode("ascii"), dtype=np.uint8).reshape(n, 8)
-    m = _BASE_CODE[letters].astype(np.int64)
-    comp = _COMPLEMENT_CODE[m].astype(np.int64)  # comp[:, i] = WC partner of nt i+1
+    m = BASE_CODE[letters].astype(np.int64)
+    comp = COMPLEMENT_CODE[m].astype(np.int64)  # comp[:, i] = WC partner of nt i+1
     weights = 4 ** np.arange(5, -1, -1)  # target 5'->3' letters -> 6-mer code
     site_2_7 = comp[:, 6:0:-1]  # p = nt 7 ... p+5 = nt 2
     rows = [(np.arange(n), site_2_7 @ weights, np.full(n, -1), comp[:, 7], np.zeros(n), np.zeros(n))]
@@ -392,7 +393,7 @@ def _seed_patterns(seqs: Sequence[str], relaxed: bool) -> _SeedPatterns:
                 letters = site_2_7[use].copy()
                 letters[:, pos] = x
                 base = m[use, k - 1]
-                wobble = ((base == _G) & (x == _U)) | ((base == _U) & (x == _G))
+                wobble = ((base == G_CODE) & (x == U_CODE)) | ((base == U_CODE) & (x == G_CODE))
                 kind = np.where(wobble, SITE_TYPE_RANK["7mer-GU"], SITE_TYPE_RANK["7mer-mismatch"])
                 k_use = int(use.sum())
                 rows.append((np.flatnonzero(use), letters @ weights, kind, comp[use, 7], np.full(k_use, -1), np.full(k_use, -1)))

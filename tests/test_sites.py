@@ -247,7 +247,7 @@ def test_pairs_restrict_targets():
 
 
 def test_kmer_codes_mark_n():
-    codes = sites._BASE_CODE[np.frombuffer(b"ACGUNACGUUA", dtype=np.uint8)]
+    codes = sites.BASE_CODE[np.frombuffer(b"ACGUNACGUUA", dtype=np.uint8)]
     k = sites._kmer_codes(codes)
     assert k[0] == sites._NO_KMER  # ACGUNA contains N
     assert k[5] == 0b00_01_10_11_11_00  # ACGUUA, 2 bits a letter, first letter highest

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
 from .errors import InputError
+from .genome import BED12, Transcript, bed_line
+from .streams import display_name, open_input
 
 log = logging.getLogger("deeptarget")
 
@@ -349,7 +351,6 @@ def read_annotation(path: str | Path) -> TranscriptSet:
     """Read a GTF or GFF3 file (plain or gzip; '-' = stdin) into transcript records; gene
     names, types and tags from the transcript (or gene) lines. Bad lines are InputErrors
     naming ``path:line``; the transcripts' exons are checked by :func:`region_of`."""
-    from .streams import display_name, open_input
 
     name = display_name(path)
     reader = _Reader(name)
@@ -531,7 +532,6 @@ def select(annotation: TranscriptSet, region: str = "3utr", mode: str = "canonic
 
 def read_chrom_alias(path: str | Path) -> dict[str, str]:
     """annotation_name<TAB>genome_name lines (``#`` comments and blank lines skipped)."""
-    from .streams import display_name, open_input
 
     name = display_name(path)
     alias: dict[str, str] = {}
@@ -635,7 +635,6 @@ def _is_bgzip(head: bytes) -> bool:
 
 def _first_line_check(path: str, name: str) -> None:
     """A genome that is not FASTA: the first line that is not blank must start with '>'."""
-    from .streams import open_input
 
     handle = open_input(path)
     try:
@@ -721,7 +720,6 @@ class _FastaStream:
     the caller then takes the record's sequence lines from :meth:`lines` (or skips them)."""
 
     def __init__(self, path: str, name: str):
-        from .streams import open_input
 
         self.name = name
         self.handle = open_input(path)
@@ -783,7 +781,6 @@ class Extracted:
 def extract_sequences(regions: list[Region], genome_path: str | Path, names: ChromNames, ann_path: str) -> Extracted:
     """Each region's sequence (RNA, 5'->3') from the genome; a missing chromosome or an exon
     past a chromosome's end is an InputError."""
-    from .streams import display_name
 
     path = str(genome_path)
     gname = display_name(path)
@@ -899,7 +896,6 @@ def write_outputs(
 ) -> None:
     """FASTA records (id = transcript id), their BED12 lines (chrom as the genome names it)
     and the genes table, in the order of ``regions``."""
-    from .genome import BED12, Transcript, bed_line
 
     if genes is not None:
         genes.write("\t".join(GENES_COLUMNS) + "\n")

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from . import functional as F
 from . import io, metrics, streams
+from .baselines import IdentityBaseline
 from .errors import UsageError
+from .plots import safe_name, write_plots
 
 log = logging.getLogger("deeptarget")
 SHORTCUT_NAME = "identity-shortcut"
@@ -95,8 +98,6 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
     """Functional evaluation of ``cmd.functional`` with ``cmd.utr`` (per-experiment figures of
     each prediction table and of the site count) into ``cmd.output``, with the fold-change CDF
     pictures in ``cmd.plots``; the outcome holds the mean rows (for the tool's display)."""
-    from . import functional as F
-    from .plots import safe_name
 
     output, plots, names, predictions = cmd.output, cmd.plots, cmd.names, cmd.predictions
 
@@ -118,7 +119,6 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
 
 def _evaluate_all(cmd: EvalCommand):
     """(evaluated prediction tables, summarised CV tables)."""
-    from .baselines import IdentityBaseline
 
     label_map = io.read_labels(cmd.labels) if cmd.labels else None
     display = list(cmd.names) if cmd.names else default_names(cmd.predictions)
@@ -182,8 +182,6 @@ def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated,
             handle = stack.enter_context(streams.atomic_output(json_out))
             handle.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         if plots is not None and evaluated:
-            from .plots import write_plots
-
             files = write_plots([(n, p.labels, p.scores) for n, _, _, p in evaluated], plots, threshold)
             log.info("dt-eval: %d plots in %s", len(files), plots)
 

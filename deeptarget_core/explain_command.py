@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from . import explain as ex
+from . import explain_report as report
+from . import runtime
 from .errors import InputError
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
+from .streams import check_output_path
 
 log = logging.getLogger("deeptarget")
 
@@ -58,16 +62,12 @@ class ExplainOutcome:
 
 def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> ExplainOutcome:
     """Explain the pairs ``cmd`` names and write the report into ``cmd.outdir``."""
-    from . import explain as ex
-    from . import explain_report as report
-    from .streams import check_output_path
 
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory
     given = ex.pairs_from_sequences(cmd.mirna_seqs, cmd.cts_seqs, cmd.sequence_labels) if cmd.table is None else None
     mirnas = ex.read_mirna_fasta(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
 
-    from . import runtime
     from .model import DEFAULT_MODEL_PATH, load_model
 
     dev = runtime.setup(cmd.threads, cmd.device)
@@ -100,7 +100,6 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
 def _table_pairs(cmd: ExplainCommand, mirnas, net, dev) -> list:
     """The table's pairs to explain: all rows, or the ``top`` best by the table's score
     column (else the model's score)."""
-    from . import explain as ex
 
     chunks = ex.iter_table_pairs(cmd.table, mirnas, str(cmd.mirna) if cmd.mirna is not None else None)
     if cmd.top is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import plots
+from . import plots, plots_explain
 from .errors import InputError
 from .explain import DIGITS, SEED_NT, Explanation
 
@@ -246,7 +246,6 @@ def _quiet_worker() -> None:
 
 
 def _worker_draw(job: tuple[list[tuple[int, Explanation]], str, tuple[str, ...], str]) -> list[tuple[int, list[str]]]:
-    from . import plots_explain
 
     items, tmp, formats, method = job
     drawer = _WORKER.get(method)

@@ -27,8 +27,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping
 
-from . import streams
+from . import indexed, streams
 from .errors import InputError
+from .streams import display_name, open_input
 
 BED6 = "bed6"
 BED12 = "bed12"
@@ -192,7 +193,6 @@ def parse_bed_line(text: str, path: str, line: int) -> Transcript:
 def read_utr_bed(path: str | Path) -> Annotation:
     """Read the UTR annotation (plain or gzip). ``track``/``browser``/``#`` lines and blank
     lines are skipped; a repeated name is an error naming both lines."""
-    from .streams import display_name, open_input
 
     name = display_name(path)
     by_name: dict[str, Transcript] = {}
@@ -365,7 +365,6 @@ def site_output(
     A name ending in ``.bgz`` is sorted, bgzip-compressed and tabix-indexed
     (:mod:`deeptarget_core.indexed`); ``.gz`` is gzip; ``-`` is stdout.
     """
-    from . import indexed
 
     is_bgz = indexed.is_indexed_output(path)
     if fmt == "tsv":

@@ -21,8 +21,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from . import io as dio
 from . import streams
 from .errors import InputError
+from .seq import TARGET_LETTERS, normalise
+from .streams import compression_threads
 
 log = logging.getLogger("deeptarget")
 
@@ -344,8 +347,6 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
     or none). ``kind`` is :data:`SITE_TABLE` (TSV with header) or :data:`BED`."""
     import pysam
 
-    from .streams import compression_threads
-
     name = str(path)
     if name == "-" or (Path(name).exists() and not Path(name).is_file()):
         raise InputError("a .bgz output needs a file name (it is sorted and indexed), not stdout or a device", name)
@@ -428,8 +429,6 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
     ``.fai``; otherwise the whole FASTA streamed and filtered. Sequences are normalised and
     checked as :func:`io.read_fasta` does; an id not in the FASTA is left out (the caller
     names it)."""
-    from . import io as dio
-    from .seq import TARGET_LETTERS, normalise
 
     if fasta_index(path) is None:
         yield from (r for r in dio.read_fasta(path, kind="target") if r.id in ids)

@@ -23,6 +23,7 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
+from .metrics import METRIC_NAMES
 from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
 from .streams import display_name, open_input
 
@@ -452,7 +453,6 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
 def read_cv_table(path) -> list[dict[str, float]]:
     """Per-fold rows of a dt-train cross-validation table (rows whose fold is mean/sd/...
     are summaries and are skipped; they are recomputed)."""
-    from .metrics import METRIC_NAMES
 
     folds: list[dict[str, float]] = []
     for table in iter_tsv(path, ("fold",)):

@@ -41,6 +41,7 @@ from . import __version__
 from .errors import DeviceUnavailable, InputError
 from .seq import VOCAB_SIZE
 from .sites import NO_SITE_INDEX
+from .streams import atomic_output
 
 CHECKPOINT_FORMAT = "deeptarget-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -278,7 +279,6 @@ def check_checkpoint_name(path: str | Path) -> None:
 
 def save_checkpoint(path: str | Path, model: nn.Module, info: CheckpointInfo) -> None:
     """Atomically write a self-describing checkpoint (weights + architecture + provenance)."""
-    from .streams import atomic_output
 
     check_checkpoint_name(path)
 

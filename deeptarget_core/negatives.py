@@ -62,7 +62,7 @@ from .duplex import (
     window,
 )
 from .errors import InputError
-from .io import Pair, iter_fasta_text
+from .io import SITE_COLUMNS, Pair, iter_fasta_text, read_fasta, read_id_pairs, read_pairs
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .seq import MIN_MIRNA_LENGTH, normalise
 from .sites import DEFAULT_CTS_LENGTH, DUPLEX_SITE
@@ -440,7 +440,6 @@ def format_rows(rows: Iterable[OutRow], extra_names: Sequence[str]) -> Iterable[
 
 def format_site_rows(rows: Iterable[OutRow]) -> Iterable[str]:
     """Site-table lines (io.SITE_COLUMNS, site_type ``duplex``) for the negatives."""
-    from .io import SITE_COLUMNS
 
     yield "\t".join(SITE_COLUMNS) + "\n"
     for r in rows:
@@ -466,7 +465,6 @@ def read_positives(paths: Sequence[str | Path]) -> Positives:
     Extra columns are carried: their union over the files in first-seen order (empty where a
     file lacks one).
     """
-    from .io import read_pairs
 
     tables = []
     names: list[str] = []
@@ -505,7 +503,6 @@ def positives_from_fasta(
     """Positives as FASTA: every (miRNA, target) pair listed in ``pairs_path`` (any table with
     mirna_id and mrna_id columns, or two id columns), or every miRNA (that ``selection`` keeps)
     x every target."""
-    from .io import read_fasta, read_id_pairs
 
     mirnas = read_mirnas(mirna_fasta, selection)
     targets = {r.id: r.seq for r in read_fasta(target_fasta, kind="target")}

@@ -10,6 +10,10 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import InputError
+from .metrics import confusion
+from .streams import atomic_output
+
 
 def pyplot():
     """matplotlib.pyplot on the Agg backend, set up for reproducible files (the one plot
@@ -34,7 +38,6 @@ def safe_name(name: str, fallback: str = "predictor", limit: int | None = None, 
 
 
 def save_figure(fig, path: Path) -> Path:
-    from .streams import atomic_output
 
     # No timestamps in the metadata: the same data give the same bytes. Written atomically:
     # an interrupted run leaves no half-drawn PNG.
@@ -124,8 +127,6 @@ def write_plots(
     results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5
 ) -> list[Path]:
     """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
-    from .errors import InputError
-    from .metrics import confusion
 
     d = Path(directory)
     if not d.parent.is_dir():

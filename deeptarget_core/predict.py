@@ -30,7 +30,10 @@ import numpy as np
 
 from . import scan_inputs, sites
 from .errors import InputError
+from .gene_scoring import pair_scores, write_scan
+from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
 from .gene_writer import GeneWriter
+from .indexed import indexed_lengths
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .scorers import (
@@ -226,8 +229,6 @@ def predict_scan(
     chunks = sites.iter_target_chunks(_recording(targets, utr_lengths), cts_length=scorer.cts_length, chunk_nt=chunk_nt)
     sink = _SiteSink(scorer, {m.id: m.seq for m in mirnas}, out, genes, summary, progress)
 
-    from .gene_scoring import write_scan
-
     # The gene model's rows of a chunk (numpy: relaxed scan, features) are computed beside the
     # site scoring (torch, on the scorer's pool) when they do not need the site network.
     beside = gene_model is not None and not gene_model[0].model.uses_network
@@ -312,7 +313,6 @@ def read_mirna_seqs(path, selection: MirnaSelection = EVERY_MIRNA) -> dict[str, 
 def read_utr_lengths(path) -> dict[str, int]:
     """UTR id -> length; from the FASTA's .fai index when it has a current one (no sequence
     read), else from the FASTA."""
-    from .indexed import indexed_lengths
 
     lengths = indexed_lengths(path)
     if lengths is not None:
@@ -431,9 +431,6 @@ def predict_pairs_gene(
     ]
     log2fc = None  # the gene model's predicted_log2fc column
     if gene_scorer is not None:
-        from .gene_scoring import pair_scores
-        from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
-
         found = pair_scores(gene_scorer, inputs.mirnas, list(targets.items()), inputs.pairs)
         hits = [found[(p.mirna_id, p.mrna_id)] for p in rows]
         score = np.array([h[0] for h in hits], dtype=np.float64)

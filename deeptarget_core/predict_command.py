@@ -15,12 +15,16 @@ import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from . import gene_writer, genome, io, mirnas, predict, scorers, streams
+from . import gene_model as gm
+from . import gene_writer, genome, io, mirnas, predict, runtime, scorers, streams
 from .chance import ChanceModel
 from .errors import UsageError
-from .gene_table import RankedGeneTable, recording_names
+from .gene_scoring import GeneRows, GeneScorer, PairCollector, write_collected
+from .gene_table import RankedGeneTable, gene_names, recording_names
+from .indexed import read_some_targets
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
+from .sites import Mirna
 
 log = logging.getLogger("deeptarget")
 
@@ -78,7 +82,6 @@ class PredictOutcome:
 def make_scorer(cmd: PredictCommand) -> scorers.SiteScorer:
     """The site scorer of ``cmd.model`` (runtime set-up first; the seed-match baseline runs on
     the CPU), its CTS length checked against ``cmd.cts_length``."""
-    from . import runtime
 
     seed_match = cmd.model == scorers.SEED_MATCH
     dev = "cpu" if seed_match else str(runtime.setup(cmd.threads, cmd.device))
@@ -127,9 +130,6 @@ def run_predict(cmd: PredictCommand, progress: Progress | None = None) -> Predic
 def _run(cmd: PredictCommand, scorer: scorers.SiteScorer, progress: Progress | None) -> predict.PredictSummary:
     gene_scorer = None
     if cmd.aggregate == "model" and cmd.gene_output is not None:
-        from . import gene_model as gm
-        from .gene_scoring import GeneScorer
-
         model = gm.load(cmd.gene_model)
         if cmd.model is not None and not model.uses_network:
             _site_model_without_effect(cmd)
@@ -192,7 +192,6 @@ def _site_model_without_effect(cmd: PredictCommand) -> None:
 
 def _gene_names_and_families(cmd: PredictCommand):
     """(target id -> gene, miRNA id -> family or None, the miRNA FASTA's ids) for the gene table."""
-    from .gene_table import gene_names
 
     # a scan reads its UTR FASTA's headers as it goes (recording_names in _scan); other inputs
     # read them here, or the --genes table
@@ -208,7 +207,6 @@ def _gene_names_and_families(cmd: PredictCommand):
 
 def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
     """(genes, gene_rows): what receives the gene-level rows, by input kind and aggregation."""
-    from .gene_scoring import GeneRows, PairCollector
 
     if gh is None:
         return None, None
@@ -229,13 +227,10 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
 
 
 def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advance) -> predict.PredictSummary:
-    from .gene_scoring import GeneRows, PairCollector, write_collected
 
     seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection)
     summary = predict.predict_site_table(cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance)
     if isinstance(genes, PairCollector):
-        from .indexed import read_some_targets  # only the table's UTRs; by .fai when indexed
-
         rows = GeneRows(gh)
         needed = set().union(*genes.pairs.values()) if genes.pairs else set()
         targets = read_some_targets(cmd.utr, needed)
@@ -245,7 +240,6 @@ def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advanc
 
 
 def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
-    from .sites import Mirna
 
     mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection).items()]
     targets = io.read_fasta(cmd.utr, kind="target")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import streams
+from . import io, runtime, streams
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 
 log = logging.getLogger("deeptarget")
@@ -47,7 +47,6 @@ class PretrainOutcome:
 
 def run_pretrain(cmd: PretrainCommand) -> PretrainOutcome:
     """Pre-train the two autoencoders on ``cmd``'s sequences and write the checkpoint."""
-    from . import io, runtime
     from . import model as M
     from . import train as T
 

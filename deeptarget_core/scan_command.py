@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from . import genome, io, scan_inputs, sites, streams
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
+from .scorers import SEED_MATCH_SCORES
 
 
 @dataclass
@@ -61,8 +62,6 @@ def run_scan(cmd: ScanCommand, progress: Progress | None = None) -> ScanOutcome:
     annotation, type_scores = None, None
     targets = inputs.targets
     if cmd.utr_bed is not None:
-        from .scorers import SEED_MATCH_SCORES
-
         annotation, type_scores = genome.read_utr_bed(cmd.utr_bed), SEED_MATCH_SCORES
         targets = annotation.check_lengths(targets, streams.display_name(cmd.pair_table or cmd.utr))
     chunks = sites.iter_target_chunks(targets, cts_length=cmd.cts_length, chunk_nt=cmd.chunk_size)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import streams
+from . import gene_training as G
+from . import io, runtime, streams
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -87,7 +88,6 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
     """Train (or cross-validate) as ``cmd`` says and write every output; bad input raises
     :class:`~deeptarget_core.errors.InputError`. ``progress(description, total)``: a context
     manager giving an ``advance(n)`` callable (the tools' progress bar)."""
-    from . import io, runtime
     from . import model as M
     from . import train as T
 
@@ -129,7 +129,6 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
 def run_gene_train(opts, progress: Progress | None = None) -> dict[str, float]:
     """Train (or cross-validate) the gene model as ``opts``
     (:class:`~deeptarget_core.gene_training.GeneTrainOptions`) says; the figures to report."""
-    from . import gene_training as G
 
     with (progress or no_progress)("gene model CV cells", opts.cv * opts.cv if opts.cv else None) as advance:
         return G.train_gene_model(opts, advance)
@@ -161,7 +160,6 @@ def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
     """Out-of-fold scores with ids, label and the extra columns all training tables share
     (an input column named 'fold' or 'score', e.g. dt-make-negatives' duplex score, is left
     out: the output's own columns have those names)."""
-    from . import io
 
     keep = [i for i, name in enumerate(extra) if name not in ("fold", "score")]
     scores = io.format_float(result.scores)
@@ -199,7 +197,6 @@ def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
 
 
 def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) -> TrainOutcome:
-    from . import io
     from . import model as M
     from . import train as T
 

@@ -9,6 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from deeptarget_core.eval_command import EvalCommand, run_eval, run_functional
 from deeptarget_tools import _cli
 from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion, float_option
 
@@ -138,7 +139,6 @@ _REFUSED_FUNCTIONAL = [
 
 @_cli.handle_errors
 def _eval_functional(o, debug=False) -> None:
-    from deeptarget_core.eval_command import EvalCommand, run_functional
 
     _cli.refuse(_REFUSED_FUNCTIONAL, o)
     _cli.check_paths({"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr}, {"-o": o.output})
@@ -148,7 +148,6 @@ def _eval_functional(o, debug=False) -> None:
 
 @_cli.handle_errors
 def _eval(o, debug=False) -> None:
-    from deeptarget_core.eval_command import EvalCommand, run_eval
 
     _cli.refuse(_REFUSED, o)
     _cli.one_stdin(o.predictions, usage=True)

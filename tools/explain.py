@@ -9,6 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from deeptarget_core.explain_command import ExplainCommand, run_explain
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     Device,
@@ -110,7 +111,6 @@ def command(
     version: OptVersion = None,
 ) -> None:
     """Write per-pair pictures and TSVs, pairs.tsv and index.html into --outdir."""
-    from deeptarget_core.explain_command import ExplainCommand
 
     _cli.setup_logging(quiet, verbose)
     seqs = {"mirna_seqs": mirna_seq or [], "cts_seqs": cts_seq or [], "sequence_labels": ("--mirna-seq", "--cts-seq")}
@@ -133,7 +133,6 @@ _REFUSED = [
 
 @_cli.handle_errors
 def _explain(cmd, debug=False) -> None:
-    from deeptarget_core.explain_command import run_explain
 
     _cli.refuse(_REFUSED, cmd)
     _cli.one_stdin(cmd.table, cmd.mirna, message="only one of TABLE and --mirna can be read from stdin")

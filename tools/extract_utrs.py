@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from deeptarget_core.extract_command import ExtractCommand, run_extract
 from deeptarget_tools import _cli
 from deeptarget_tools.options import PANEL_INPUT, PANEL_OUTPUT, OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion
 
@@ -107,7 +108,6 @@ def command(
 ) -> None:
     """Genes without a CDS are skipped (no UTR), as are coding genes without the region; the
     summary line on stderr counts them. Sequences are written as RNA (T -> U), 60 nt a line."""
-    from deeptarget_core.extract_command import ExtractCommand
 
     _cli.setup_logging(quiet, verbose)
     _extract(_cli.options_of(ExtractCommand, locals()), debug=debug)
@@ -115,7 +115,6 @@ def command(
 
 @_cli.handle_errors
 def _extract(cmd, debug=False) -> None:
-    from deeptarget_core.extract_command import run_extract
 
     alias = cmd.chrom_alias if cmd.chrom_alias not in (None, "auto") else None
     _cli.check_paths(

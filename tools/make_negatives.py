@@ -11,6 +11,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_core import duplex, negatives
+from deeptarget_core.negatives_command import NegativesCommand, run_make_negatives
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -139,7 +140,6 @@ def command(
     version: OptVersion = None,
 ) -> None:
     """Write negatives (label 0) for the positives; a summary goes to stderr."""
-    from deeptarget_core.negatives_command import NegativesCommand
 
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--id-pairs", "--pairs")
@@ -164,7 +164,6 @@ _SHORTFALL_HINT = "lower --min-score, raise --mocks-per-mirna or give longer tar
 
 @_cli.handle_errors
 def _make(cmd, debug=False) -> None:
-    from deeptarget_core.negatives_command import run_make_negatives
 
     _cli.refuse(_REFUSED, cmd)
     inputs = {

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from deeptarget_core.predict_command import PredictCommand, run_predict
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -190,7 +191,6 @@ def command(
 ) -> None:
     """Site scores go to -o (default stdout; --format bed: genome coordinates from --utr-bed,
     score = 1000 x P(target)), gene scores to --gene-output."""
-    from deeptarget_core.predict_command import PredictCommand
 
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
@@ -228,7 +228,6 @@ _SAY = {
 
 @_cli.handle_errors(say=_SAY)
 def _predict(cmd, debug=False) -> None:
-    from deeptarget_core.predict_command import run_predict
 
     inputs = {
         "SITES": cmd.sites_table,

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from deeptarget_core.pretrain_command import PretrainCommand, run_pretrain
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -94,7 +95,6 @@ def command(
     version: OptVersion = None,
 ) -> None:
     """Reconstruction of nucleotide identities (cross-entropy); accuracy per epoch on stderr."""
-    from deeptarget_core.pretrain_command import PretrainCommand
 
     _cli.setup_logging(quiet, verbose)
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
@@ -107,7 +107,6 @@ def command(
 
 @_cli.handle_errors
 def _run(cmd, debug=False) -> None:
-    from deeptarget_core.pretrain_command import run_pretrain
 
     _cli.check_paths(
         {

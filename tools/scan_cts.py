@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from deeptarget_core import sites
+from deeptarget_core.scan_command import ScanCommand, run_scan
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     OptCtsLength,
@@ -92,7 +93,6 @@ def command(
     """Scan miRNAs against targets; rows sorted by miRNA (input order), target, position.
     With --format bed and --utr-bed the sites are written in genome coordinates (score =
     1000 x the seed-match baseline's score of the site type: 8mer 950, 7mer-m8 850, ...)."""
-    from deeptarget_core.scan_command import ScanCommand
 
     _cli.setup_logging(quiet, verbose)
     id_pairs = alias(id_pairs, pairs_old, "--id-pairs", "--pairs")
@@ -115,7 +115,6 @@ _REFUSED = [
 
 @_cli.handle_errors
 def _scan(cmd, debug=False) -> None:
-    from deeptarget_core.scan_command import run_scan
 
     inputs = {
         "--mirna": cmd.mirna,

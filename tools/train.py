@@ -11,6 +11,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from deeptarget_core.gene_training import GeneTrainOptions
+from deeptarget_core.train_command import TrainCommand, run_gene_train, run_train
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -273,8 +275,6 @@ _GENE_REFUSED = [
 
 @_cli.handle_errors
 def _run_gene(o, debug=False) -> None:
-    from deeptarget_core.gene_training import GeneTrainOptions
-    from deeptarget_core.train_command import run_gene_train
 
     _cli.refuse(_GENE_REFUSED, o)
     _cli.check_paths(
@@ -288,7 +288,6 @@ def _run_gene(o, debug=False) -> None:
 
 @_cli.handle_errors
 def _run(o, debug=False) -> None:
-    from deeptarget_core.train_command import TrainCommand, run_train
 
     cmd = _cli.options_of(TrainCommand, vars(o), group_by_mirna=o.group_by == "mirna")
     outputs = {"-o": cmd.output, "--cv-predictions": cmd.cv_predictions if cmd.cv is not None else None, "--log": cmd.log_path}

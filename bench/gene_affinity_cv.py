@@ -85,9 +85,11 @@ def site_design(d, which: str) -> np.ndarray:
         elif part == "flankau":  # AU count of the two flanking dinucleotides
             c = d["flank"]
             cols.append((((c == 0) | (c == 3)).reshape(n, 2, 2).sum(axis=2)).astype(float))
-        elif part == "ctx":
-            cols.append(d["ctx"] * canon)
-            cols.append(d["ctx"] * ~canon)
+        elif part == "ctx" or part.startswith("ctx-"):  # ctx-au: without local AU, etc.
+            names = ["supp3", "au", "near_stop", "min_dist"]
+            keep = [i for i, c in enumerate(names) if c not in part.split("-")[1:]]
+            cols.append(d["ctx"][:, keep] * canon)
+            cols.append(d["ctx"][:, keep] * ~canon)
         elif part == "logit":
             cols.append(d["logit"][:, None] * canon)
             cols.append(d["logit"][:, None] * ~canon)
@@ -378,6 +380,28 @@ VARIANTS = {
     ),
     "C: type+network log-odds+pair": lambda d, rows: occupancy_predictor(
         d, "logit", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "W - pair terms": lambda d, rows: occupancy_predictor(d, "ctx+flank", train_genes="canonical", sites_in="canonical"),
+    "W - 3' pairing": lambda d, rows: occupancy_predictor(
+        d, "ctx-supp3+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "W - local AU": lambda d, rows: occupancy_predictor(
+        d, "ctx-au+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "W - near stop": lambda d, rows: occupancy_predictor(
+        d, "ctx-near_stop+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "W - distance to UTR end": lambda d, rows: occupancy_predictor(
+        d, "ctx-min_dist+flank", train_genes="canonical", pair_terms=True, sites_in="canonical"
+    ),
+    "W + all relaxed sites": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank", train_genes="canonical", pair_terms=True, sites_in="all"
+    ),
+    "W, trained on all genes": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank", train_genes="all", pair_terms=True, sites_in="canonical"
+    ),
+    "W + 8-unit head on network states": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank+enc", train_genes="canonical", pair_terms=True, sites_in="canonical", lam=3e-2, hidden=8
     ),
     "occ: network log-odds + type only": lambda d, rows: occupancy_predictor(d, "logit"),
 }

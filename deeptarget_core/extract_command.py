@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from . import annotation as ann
+from . import genome_sequences as gs
 from . import streams
 
 log = logging.getLogger("deeptarget")
@@ -57,12 +58,8 @@ def run_extract(cmd: ExtractCommand) -> ExtractOutcome:
     for out in (cmd.output, cmd.bed, cmd.genes):
         if out is not None:
             streams.check_output_path(out)
-    names = ann.ChromNames(
-        ann.AUTO_ALIAS
-        if cmd.chrom_alias == ann.AUTO_ALIAS
-        else ann.read_chrom_alias(cmd.chrom_alias)
-        if cmd.chrom_alias
-        else None
+    names = gs.ChromNames(
+        ann.AUTO_ALIAS if cmd.chrom_alias == ann.AUTO_ALIAS else gs.read_chrom_alias(cmd.chrom_alias) if cmd.chrom_alias else None
     )
     annotation = ann.read_annotation(cmd.gtf)
     log.debug("%s: %s, %d transcripts", annotation.path, annotation.convention, len(annotation.transcripts))
@@ -74,13 +71,13 @@ def run_extract(cmd: ExtractCommand) -> ExtractOutcome:
             selection.utr_mismatches,
             selection.first_mismatch,
         )
-    extracted = ann.extract_sequences(selection.regions, cmd.genome, names, annotation.path)
+    extracted = gs.extract_sequences(selection.regions, cmd.genome, names, annotation.path)
     with streams.output_group():
         with streams.atomic_output(cmd.output) as fasta:
             bed = streams.atomic_output(cmd.bed) if cmd.bed is not None else None
             genes = streams.atomic_output(cmd.genes) if cmd.genes is not None else None
             with bed or _none() as bed_handle, genes or _none() as genes_handle:
-                ann.write_outputs(selection.regions, extracted.sequences, extracted.genome_chrom, fasta, bed_handle, genes_handle)
+                gs.write_outputs(selection.regions, extracted.sequences, extracted.genome_chrom, fasta, bed_handle, genes_handle)
     n_nt = sum(len(s) for s in extracted.sequences.values())
     how = "read by its faidx index" if extracted.how == "faidx" else "streamed whole"
     return ExtractOutcome(cmd, selection, n_nt, how, time.perf_counter() - t0)

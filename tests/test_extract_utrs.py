@@ -573,13 +573,13 @@ def test_bad_alias_table(work):
 
 
 def test_interrupt_leaves_no_output(work, monkeypatch):
-    from deeptarget_core import annotation
+    from deeptarget_core import genome_sequences
 
     def interrupted(regions, seqs, chroms, fasta, bed, genes, width=60):
         fasta.write(">partial\n")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(annotation, "write_outputs", interrupted)
+    monkeypatch.setattr(genome_sequences, "write_outputs", interrupted)
     before = listing(work)
     res = run("--gtf", work / "gencode.gtf", "--genome", work / "genome.fa", "-o", work / "o.fa", "--bed", work / "o.bed")
     assert res.exit_code == 130

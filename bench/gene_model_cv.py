@@ -1,4 +1,5 @@
-"""Gene model: grouped cross-validation of feature groups and objectives (docs/results.md §5).
+"""Gene model (issue 14 ridge): grouped cross-validation of feature groups and objectives (docs/results.md §5;
+the occupancy form of issue 28 and its variants: bench/gene_affinity_cv.py, §6).
 
 Everything on ../shared/data/gene_level_dev (the development half; no test data), K x K
 cells grouped by miRNA seed family AND gene (deeptarget_core.gene_training.grouped_cv's
@@ -141,7 +142,7 @@ def main() -> None:
     )
     add(
         "features",
-        "**default: context features, two tiers, ridge on functional**",
+        "ridge: context features, two tiers (the issue-14 default; --features ridge)",
         cross_validate(functional, pairs, args.k, args.seed, tiered_ridge(ctx)),
     )
     add(

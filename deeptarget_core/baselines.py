@@ -1,8 +1,9 @@
 """Reference predictors that every evaluation can show next to the model.
 
-* the seed-match rule (TargetScan-like, best site type -> score) lives in
-  :mod:`deeptarget_core.predict` (``--model seed-match``) so it runs through the same
-  scanning and aggregation pipeline;
+* the seed-match rule (TargetScan-like, best site type -> score) is a site scorer,
+  :class:`deeptarget_core.scorers.SeedMatchScorer` (``dt-predict --model seed-match``), so it
+  runs through the same scanning and aggregation pipeline as the network; its gene table is
+  the best site's score (the packaged gene model does not read site scores);
 * :class:`IdentityBaseline`, the shortcut predictor: it never looks at the target, only at
   the miRNA's positive rate in a training pair table (a global prior for unseen miRNAs).
   Its within-miRNA AUC is exactly 0.5 by construction, so it shows how much of a standard

@@ -18,6 +18,8 @@ from typing import Callable, Sequence
 
 from . import gene_training as G
 from . import io, runtime, streams
+from . import model as M
+from . import train as T
 from .runtime import Progress, no_progress
 
 log = logging.getLogger("deeptarget")
@@ -88,8 +90,6 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
     """Train (or cross-validate) as ``cmd`` says and write every output; bad input raises
     :class:`~deeptarget_core.errors.InputError`. ``progress(description, total)``: a context
     manager giving an ``advance(n)`` callable (the tools' progress bar)."""
-    from . import model as M
-    from . import train as T
 
     dev = runtime.setup(cmd.threads, cmd.device)
     config = M.ModelConfig(
@@ -135,7 +135,6 @@ def run_gene_train(opts, progress: Progress | None = None) -> dict[str, float]:
 
 
 def _cross_validate(cmd: TrainCommand, data, pairs, extra: list[str], config, options) -> TrainOutcome:
-    from . import train as T
 
     def report(row):
         log.info(
@@ -172,7 +171,6 @@ def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
 
 def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
     """Logs each epoch and rewrites the TSV training log (when there is one)."""
-    from . import train as T
 
     rows: list[dict] = []
 
@@ -197,8 +195,6 @@ def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
 
 
 def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) -> TrainOutcome:
-    from . import model as M
-    from . import train as T
 
     val_data = T.encode_pairs(io.read_pairs(cmd.val)[1], cmd.cts_length, str(cmd.val)) if cmd.val is not None else None
     resume_path = cmd.resume_path

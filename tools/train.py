@@ -12,7 +12,6 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_core.gene_training import GeneTrainOptions
-from deeptarget_core.train_command import TrainCommand, run_gene_train, run_train
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -281,6 +280,8 @@ def _run_gene(o, debug=False) -> None:
         {"--functional": o.functional, "--utr": o.utr, "--pair-table": o.pair_table, "--site-model": o.site_model},
         {"-o": o.output},
     )
+    from deeptarget_core.train_command import run_gene_train  # torch: imported to run, not for --help
+
     for name, value in run_gene_train(_cli.options_of(GeneTrainOptions, vars(o)), _cli.progress).items():
         log.info("dt-train --level gene: %s %.4f", name, value)
     log.info("dt-train --level gene -> %s", o.output)
@@ -288,6 +289,8 @@ def _run_gene(o, debug=False) -> None:
 
 @_cli.handle_errors
 def _run(o, debug=False) -> None:
+
+    from deeptarget_core.train_command import TrainCommand, run_train  # torch: imported to run, not for --help
 
     cmd = _cli.options_of(TrainCommand, vars(o), group_by_mirna=o.group_by == "mirna")
     outputs = {"-o": cmd.output, "--cv-predictions": cmd.cv_predictions if cmd.cv is not None else None, "--log": cmd.log_path}

@@ -84,17 +84,22 @@ MIR21 = "UAGCUUAUCAGACUGAUGUUGA"
 runner = CliRunner()
 
 
+# every dt-* tool and its module in deeptarget_tools
+TOOL_MODULES = {
+    "dt-scan-cts": "scan_cts",
+    "dt-make-negatives": "make_negatives",
+    "dt-pretrain": "pretrain",
+    "dt-train": "train",
+    "dt-predict": "predict",
+    "dt-eval": "eval",
+    "dt-explain": "explain",
+    "dt-extract-utrs": "extract_utrs",
+}
+
+
 def app(tool: str):
     """The typer app of a dt-* tool."""
-    module = {
-        "dt-scan-cts": "scan_cts",
-        "dt-make-negatives": "make_negatives",
-        "dt-pretrain": "pretrain",
-        "dt-train": "train",
-        "dt-predict": "predict",
-        "dt-eval": "eval",
-        "dt-explain": "explain",
-    }[tool]
+    module = TOOL_MODULES[tool]
     return __import__(f"deeptarget_tools.{module}", fromlist=["app"]).app
 
 

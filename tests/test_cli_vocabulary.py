@@ -14,18 +14,9 @@ import typer
 
 from deeptarget_tools.options import DEFAULT_SEED
 
-from conftest import BIN, EXAMPLES, ROOT
+from conftest import BIN, EXAMPLES, ROOT, TOOL_MODULES
 
-TOOLS = {
-    "dt-scan-cts": "scan_cts",
-    "dt-make-negatives": "make_negatives",
-    "dt-pretrain": "pretrain",
-    "dt-train": "train",
-    "dt-predict": "predict",
-    "dt-eval": "eval",
-    "dt-explain": "explain",
-    "dt-extract-utrs": "extract_utrs",
-}
+TOOLS = TOOL_MODULES
 
 
 def run(tool: str, *args, cwd=None):

@@ -267,8 +267,6 @@ def write_outputs(
     ``workers`` > 1 draws in that many forked processes (the same bytes as one process: every
     picture is drawn completely from its own numbers).
     """
-    from . import plots_explain
-
     out = check_outdir(outdir, force)
     parent = out.parent if str(out.parent) else Path(".")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:40]}.", suffix=".tmp", dir=parent))

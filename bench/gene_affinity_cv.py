@@ -403,6 +403,12 @@ VARIANTS = {
     "W + 8-unit head on network states": lambda d, rows: occupancy_predictor(
         d, "ctx+flank+enc", train_genes="canonical", pair_terms=True, sites_in="canonical", lam=3e-2, hidden=8
     ),
+    "W + all relaxed sites, their affinity from the network's log-odds": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank+logit", train_genes="canonical", pair_terms=True, sites_in="all"
+    ),
+    "W + linear head on network states, strong penalty": lambda d, rows: occupancy_predictor(
+        d, "ctx+flank+enc", train_genes="canonical", pair_terms=True, sites_in="canonical", lam=0.3
+    ),
     "occ: network log-odds + type only": lambda d, rows: occupancy_predictor(d, "logit"),
 }
 

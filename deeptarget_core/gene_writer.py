@@ -33,6 +33,7 @@ class GeneWriter:
         extra_columns: Sequence[str] = (),
         has_label: bool = False,
         source: str | None = None,
+        model_columns: Sequence[str] = (),
     ):
         if aggregate not in ("max", "poisson"):
             raise ValueError("aggregate must be max or poisson")
@@ -45,7 +46,9 @@ class GeneWriter:
         self.source = source
         self.has_label = has_label
         self.extra_columns = list(extra_columns)
-        cols = list(GENE_COLUMNS)
+        # a gene model's own columns (predicted_log2fc), written by predict_pairs_gene's rows
+        self.model_columns = list(model_columns)
+        cols = list(GENE_COLUMNS) + self.model_columns
         if has_label:
             cols.append("label")
         write_tsv_header(handle, cols + self.extra_columns)

@@ -31,7 +31,6 @@ import numpy as np
 from . import scan_inputs, sites
 from .errors import InputError
 from .gene_scoring import pair_scores, write_scan
-from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
 from .gene_writer import GeneWriter
 from .indexed import indexed_lengths
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
@@ -436,12 +435,7 @@ def predict_pairs_gene(
         score = np.array([h[0] for h in hits], dtype=np.float64)
         n_sites = np.array([h[1] for h in hits], dtype=np.int64)
         btype = [h[2] for h in hits]
-        # the GeneWriter wrote GENE_COLUMNS; the gene table (gene_table.RankedGeneTable) holds
-        # the header until it closes: the model's columns go in after best_site_type there
-        header = getattr(genes.handle, "_header", None)
-        if isinstance(header, list) and not any(c in header for c in MODEL_COLUMNS):
-            at = header.index(GENE_COLUMNS[-1]) + 1
-            header[at:at] = list(MODEL_COLUMNS)
+        if genes.model_columns:  # the GeneWriter's header has predicted_log2fc
             log2fc = format_scores(np.array([h[3] for h in hits], dtype=np.float64))
     elif genes.aggregate == "poisson":
         score = np.zeros(len(rows))

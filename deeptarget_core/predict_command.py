@@ -20,7 +20,7 @@ from . import gene_writer, genome, io, mirnas, predict, runtime, scorers, stream
 from .chance import ChanceModel
 from .errors import UsageError
 from .gene_scoring import GeneRows, GeneScorer, PairCollector, write_collected
-from .gene_table import RankedGeneTable, gene_names, recording_names
+from .gene_table import MODEL_COLUMNS, RankedGeneTable, gene_names, recording_names
 from .indexed import read_some_targets
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
@@ -218,7 +218,14 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
     if gene_scorer is None or cmd.pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
         aggregate = "max" if gene_scorer else cmd.aggregate
         writer = gene_writer.GeneWriter(
-            gh, aggregate, chance, utr_lengths, extra_columns=extra, has_label=has_label, source=cmd.sites_table
+            gh,
+            aggregate,
+            chance,
+            utr_lengths,
+            extra_columns=extra,
+            has_label=has_label,
+            source=cmd.sites_table,
+            model_columns=MODEL_COLUMNS if gene_scorer is not None else (),
         )
         return writer, None
     if cmd.sites_table is not None:

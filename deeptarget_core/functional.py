@@ -21,13 +21,15 @@ import numpy as np
 from . import gene_features as gf
 from . import sites
 from .errors import InputError
+from .gene_training import feature_frame, read_functional
+from .io import finite_column, read_fasta, read_frame
+from .plots import pyplot, save_figure
 
 SITE_COUNT = "site count"
 COLUMNS = ("predictor", "experiment", "genes", "spearman_all", "genes_canonical", "spearman_canonical", "auc_top10")
 
 
 def _prediction_frame(path: str, name: str):
-    from .io import finite_column, read_frame
 
     frame = read_frame(path, ("mirna_id", "mrna_id", "score"))
     frame["score"] = finite_column(frame, "score", path)
@@ -40,8 +42,6 @@ def _prediction_frame(path: str, name: str):
 
 def _site_features(functional, utr_path: str):
     """Site count and canonical-site flag of every (miRNA, gene) of the functional table."""
-    from .gene_training import feature_frame
-    from .io import read_fasta
 
     utrs = {r.id: r.seq for r in read_fasta(utr_path, kind="target")}
     missing = sorted(set(functional["mrna_id"]) - set(utrs))
@@ -66,8 +66,6 @@ def evaluate_functional(functional_path: str, utr_path: str, predictions: Sequen
     import pandas as pd
     from scipy.stats import spearmanr
     from sklearn.metrics import roc_auc_score
-
-    from .gene_training import read_functional
 
     fun = read_functional(functional_path)
     frame = fun.merge(_site_features(fun, utr_path), on=["mirna_id", "mrna_id"], how="left")
@@ -112,7 +110,6 @@ def plot_cdf(frame, name: str, path: Path, bins: int = 3) -> Path:
     """The classic figure: cumulative distributions of the fold change (sign-corrected: -repression,
     so repressed genes lie left) for genes without a canonical site and for tertiles of the score
     among the others, pooled over experiments."""
-    from .plots import pyplot, save_figure
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import gene_features as gf
 from . import sites
 
 CANONICAL = sites.CANONICAL_TYPES
@@ -182,7 +183,6 @@ def site_table(
     mirna_seqs: dict[str, str], utrs: dict[str, str], pairs: dict[str, set[str]], cts_length: int = sites.DEFAULT_CTS_LENGTH
 ):
     """Canonical sites of the given pairs (every pair gets a key, with or without a site)."""
-    from . import gene_features as gf
 
     keys: list[tuple[str, str]] = []
     index: dict[tuple[str, str], int] = {}

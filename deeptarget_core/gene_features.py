@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from . import seq, sites
+from .scorers import score_blocks
 
 SITE_FEATURES = ("logit", "supp3", "au", "near_stop", "min_dist")
 PAIR_FEATURES = ("log_utr_length", "coop_pairs", "occupancy", "best_canonical_logit", "any_canonical")
@@ -283,7 +284,6 @@ def score_groups(
     sites each cost no Python loop per miRNA. With ``scorer`` None the site network is not
     run and the network features (``logit_*``, ``occupancy``, ``best_canonical_logit``) are
     those of log-odds 0: for gene models that do not use them."""
-    from .scorers import score_blocks
 
     per_group = max(1, GROUP_PAIRS // max(1, len(chunk.ids)))
     group: list[sites.SiteBlock] = []

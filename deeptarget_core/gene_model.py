@@ -36,6 +36,7 @@ from . import __version__
 from . import gene_affinity as ga
 from . import gene_features as gf
 from .errors import InputError
+from .streams import atomic_output
 
 log = logging.getLogger("deeptarget")
 
@@ -284,7 +285,6 @@ def save(path: str | Path, model: GeneModel, digest: str | None = None, seed: in
     import torch
 
     from .model import check_checkpoint_name
-    from .streams import atomic_output
 
     check_checkpoint_name(path)
     tensors = {name: torch.from_numpy(np.asarray(getattr(model, name), dtype=np.float64)) for name in ("mean", "scale", "coef")}

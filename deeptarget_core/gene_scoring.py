@@ -19,13 +19,14 @@ from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import gene_affinity as ga
 from . import gene_features as gf
 from . import sites
+from .errors import InputError
 from .gene_model import GeneModel
 from .gene_table import GENE_COLUMNS, MODEL_COLUMNS
 from .io import FastaRecord, write_tsv_header
-
-_TYPE_NAMES = list(sites.SITE_TYPES) + ["none"]
+from .scorers import format_scores
 
 
 @dataclass
@@ -66,7 +67,6 @@ class GeneScorer:
     def _occupancy(self, group: gf.FeatureGroup, chunk: sites.TargetChunk, n_rows: int) -> np.ndarray:
         """k * log(1 + a0 * S) of the group's pairs with a site (in :meth:`FeatureGroup.with_sites`
         order), S summed over their canonical sites (gene_affinity)."""
-        from . import gene_affinity as ga
 
         ctx = group.context
         _rows, local = np.unique(ctx.pair_index, return_inverse=True)
@@ -113,7 +113,6 @@ class GeneRows:
 
 
 def _fmt(values: np.ndarray) -> list[str]:
-    from .scorers import format_scores
 
     return format_scores(values)
 
@@ -133,7 +132,7 @@ def write_scan(
         mids = np.asarray(group.mirna_ids, dtype=object)[ix // group.n_targets].tolist()
         tids = ids[ix % group.n_targets].tolist()
         text = _fmt(group.scores[ix])
-        types = np.asarray(_TYPE_NAMES, dtype=object)[group.best_type[ix]].tolist()
+        types = np.asarray(sites.SITE_TYPE_NAMES, dtype=object)[group.best_type[ix]].tolist()
         out.write(zip(mids, tids, text, map(str, group.n_sites[ix].tolist()), types, _fmt(group.log2fc[ix])))
 
 
@@ -193,8 +192,6 @@ def write_collected(
     (the site scoring is over by then; its numpy work releases the GIL: 1.35x on 2 cores)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .errors import InputError
-
     order = {m: list(ts) for m, ts in collected.pairs.items()}
     first = dict(zip(order, np.cumsum([0] + [len(ts) for ts in order.values()]).tolist()))
     n_pairs = sum(len(ts) for ts in order.values())
@@ -228,7 +225,7 @@ def write_collected(
         missing = int(np.argmin(seen))
         mid = next(m for m in reversed(order) if first[m] <= missing)
         raise InputError(f"target '{order[mid][missing - first[mid]]}' of the site table is not in the UTR FASTA", utr_source)
-    names = np.asarray(_TYPE_NAMES, dtype=object)
+    names = np.asarray(sites.SITE_TYPE_NAMES, dtype=object)
     rows: list = []
     for mid, ts in order.items():
         part = slice(first[mid], first[mid] + len(ts))

@@ -28,7 +28,12 @@ from . import gene_features as gf
 from . import gene_model as gm
 from . import sites
 from .errors import InputError
-from .io import finite_column, read_fasta, read_frame
+from .gene_affinity import site_table
+from .io import finite_column, read_fasta, read_frame, read_pairs
+from .metrics import within_group_auc
+from .scorers import SEED_MATCH_SCORES, make_scorer
+from .seq import normalise
+from .streams import atomic_output
 
 log = logging.getLogger("deeptarget")
 
@@ -39,7 +44,6 @@ SEED = slice(1, 8)
 def read_functional(path: str | Path):
     """A functional table (experiment, [type,] mirna_id, mirna_seq, mrna_id, logFC): logFC
     must be a finite decimal number; ``type`` OE (default) or KO."""
-    from .seq import normalise
 
     frame = read_frame(path, FUNCTIONAL_COLUMNS)
     frame["logFC"] = finite_column(frame, "logFC", path)
@@ -98,7 +102,6 @@ def functional_table(functional_path: str | Path, utr_path: str | Path, site_sco
 def sites_of(frame, utr_path: str | Path | None = None, utrs: dict[str, str] | None = None):
     """The canonical sites (gene_affinity.SiteTable) of a feature table's (mirna_id, mrna_id)
     pairs, for the occupancy model; the UTRs from ``utrs`` or the FASTA ``utr_path``."""
-    from .gene_affinity import site_table
 
     if utrs is None:
         utrs = {r.id: r.seq for r in read_fasta(utr_path, kind="target")}
@@ -128,7 +131,6 @@ def fit_model(train, features, alpha: float, sites=None) -> gm.GeneModel:
 
 def pair_table(pairs_path: str | Path, site_scorer=None):
     """A labelled gene-level pair table with the features of each row's (miRNA, UTR)."""
-    from .io import read_pairs
 
     _extra, rows = read_pairs(pairs_path)
     import pandas as pd
@@ -158,10 +160,9 @@ def site_count(frame) -> np.ndarray:
 
 def seed_match(frame) -> np.ndarray:
     """dt-predict --model seed-match's gene score: the best canonical site type's score."""
-    from .scorers import SEED_MATCH_SCORES
 
     _n, best = gf.site_counts(frame[list(gf.FEATURE_NAMES)].to_numpy(dtype=np.float64), sites.CANONICAL_TYPES)
-    table = np.array([SEED_MATCH_SCORES[t] for t in sites.SITE_TYPES] + [SEED_MATCH_SCORES["none"]])
+    table = np.array([SEED_MATCH_SCORES[t] for t in sites.SITE_TYPE_NAMES])
     return table[best]
 
 
@@ -179,7 +180,6 @@ def functional_metrics(frame, scores: np.ndarray) -> dict[str, float]:
 
 
 def pair_metrics(frame, scores: np.ndarray) -> dict[str, float]:
-    from .metrics import within_group_auc
 
     return {"pairs_within_mirna_auc": within_group_auc(frame["label"].astype(int), scores, frame["mirna_id"].tolist())[0]}
 
@@ -279,14 +279,11 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
     """Build the tables, then either cross-validate (the CV table goes to ``opts.output``) or
     fit on everything and save the checkpoint. Returns the figures to log. The site network is
     loaded for ``--features all`` and for the CV (its best canonical site is a baseline row)."""
-    from .streams import atomic_output
 
     if opts.features not in gm.FEATURE_SETS:
         raise InputError(f"unknown feature set '{opts.features}' (expected one of {', '.join(gm.FEATURE_SETS)})")
     scorer = None
     if opts.features == "all" or opts.cv is not None:
-        from .scorers import make_scorer
-
         scorer = make_scorer(opts.site_model, threads=opts.threads)
     functional = functional_table(opts.functional, opts.utr, scorer)
     pairs = pair_table(opts.pair_table, scorer) if opts.pair_table else None

@@ -36,7 +36,7 @@ from .io import Pair
 from .metrics import METRIC_NAMES, binary_metrics, within_group_auc
 from .model import CheckpointInfo, DeepTarget, ModelConfig, SequenceAutoencoder, read_checkpoint, save_checkpoint
 from .seq import batch_slices, encode_batch
-from .sites import NO_SITE_INDEX, SITE_TYPES, best_site_types
+from .sites import NO_SITE_INDEX, SITE_TYPE_NAMES, best_site_types
 from .training_resume import load_resume, resume_fingerprint, save_resume
 
 log = logging.getLogger("deeptarget")
@@ -229,7 +229,7 @@ def fit_site_offsets(logits: np.ndarray, site_type: np.ndarray, labels: np.ndarr
 
 def site_prior_summary(offsets: np.ndarray) -> dict[str, float]:
     """Offsets by site-type name (checkpoint metrics, logs)."""
-    return {name: round(float(v), 6) for name, v in zip([*SITE_TYPES, "none"], offsets)}
+    return {name: round(float(v), 6) for name, v in zip(SITE_TYPE_NAMES, offsets)}
 
 
 def evaluate(model: DeepTarget, data: PairData, device: torch.device | str = "cpu") -> dict[str, float]:

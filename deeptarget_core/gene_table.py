@@ -22,6 +22,7 @@ about 0.1 GB). A score is sorted by its printed value, so that ranks agree with 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ def _insert_at(header: list[str]) -> int:
 
 
 # gene_name=PTEN (dt-extract-utrs, GENCODE-style tools) or gene_symbol:PTEN (Ensembl cDNA FASTA)
+log = logging.getLogger("deeptarget")
+
 _HEADER_FIELD = re.compile(r"(?:^|\s)(gene_id|gene|gene_name|gene_symbol)[=:](\S+)")
 
 
@@ -173,6 +176,12 @@ class RankedGeneTable:
         if wanted is not None:  # one gene: its miRNAs by score across the table
             order = sorted(range(len(picked)), key=lambda k: -picked[k][0])
             self._emit([picked[k][1] for k in order])
+            if not picked:
+                log.warning(
+                    "gene table: no row for gene '%s' (no target with that transcript id, gene id or gene name "
+                    "has a site of these miRNAs); the table holds its header only",
+                    self.gene,
+                )
         self._rows = {}
 
     def _group_of(self, mirna_id: str) -> str:

@@ -151,3 +151,13 @@ def test_a_site_model_the_gene_model_ignores_switches_to_max_with_a_warning(tmp_
 def test_gene_table_options_need_a_gene_table(tmp_path):
     res = _predict(tmp_path, "--mirna", EXAMPLES / "mirnas.fa", "--utr", EXAMPLES / "utrs.fa.gz", "-o", "s.tsv", "--gene", "X")
     assert res.returncode == 2 and "--gene, --genes and --families shape the gene table" in res.stderr
+
+
+def test_a_gene_without_rows_is_said_and_the_table_keeps_its_header(caplog):
+    out = io.StringIO()
+    table = RankedGeneTable(out, names={"t1": GeneInfo("G1", "PTEN")}, gene="TP53")
+    table.write(HEADER + "m1\tt1\t0.2\t1\t6mer\t0\n")
+    with caplog.at_level("WARNING", logger="deeptarget"):
+        table.close()
+    assert out.getvalue() == "mirna_id\tmrna_id\tscore\tn_sites\tbest_site_type\trank\tgene_name\tlabel\n"
+    assert table.n_written == 0 and "no row for gene 'TP53'" in caplog.text

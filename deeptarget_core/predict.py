@@ -30,7 +30,8 @@ import numpy as np
 
 from . import scan_inputs, sites
 from .errors import InputError
-from .gene_scoring import pair_scores, write_scan
+from .gene_scoring import pair_scores
+from .gene_sinks import GeneSink
 from .gene_writer import GeneWriter
 from .indexed import indexed_lengths
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
@@ -78,7 +79,7 @@ def predict_site_table(
     mirna_seqs: dict[str, str],
     scorer: SiteScorer,
     out: IO[str] | None,
-    genes: GeneWriter | None = None,
+    genes: GeneSink | None = None,
     chunk_rows: int = 50_000,
     mirna_source: str = "the miRNA FASTA",
     progress: Callable[[int], None] | None = None,
@@ -96,11 +97,11 @@ def predict_site_table(
         if out is not None:
             text = format_scores(scores)
             out.write("".join(["\t".join(r) + "\t" + s + "\n" for r, s in zip(rows, text)]))
-        if genes is not None:
+        if genes is not None and genes.wants_sites:
             ti = chunk.table.columns.index("mrna_id")
             tids = np.asarray([r[ti] for r in rows], dtype=object)
             for a, b, mid in chunk.runs:
-                genes.add_grouped(mid, mirna_seqs[mid], tids[a:b], scores[a:b], chunk.types[a:b], chunk.table.lines[a])
+                genes.add_sites(mid, mirna_seqs[mid], tids[a:b], scores[a:b], chunk.types[a:b], chunk.table.lines[a])
         summary.n_cts += len(rows)
         if progress:
             progress(len(rows))
@@ -121,7 +122,7 @@ def predict_site_table(
         if pending is not None:
             finish(*pending)
     if genes is not None:
-        genes.close()
+        genes.finish()
         summary.n_pairs = genes.n_written
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -203,18 +204,15 @@ def predict_scan(
     targets: Iterable[FastaRecord | tuple[str, str]],
     scorer: SiteScorer,
     out: IO[str] | None,
-    genes: GeneWriter | None = None,
+    genes: GeneSink | None = None,
     relaxed: bool = False,
     pairs: dict[str, set[str]] | None = None,
     chunk_nt: int = 8_000_000,
     utr_lengths: dict[str, int] | None = None,
     progress: Callable[[int], None] | None = None,
-    gene_model=None,
 ) -> PredictSummary:
-    """Scan targets chunk by chunk and score the sites as they are found.
-
-    ``gene_model``: a (gene_scoring.GeneScorer, gene_scoring.GeneRows) pair that writes the
-    gene rows of each chunk (``--aggregate model``; ``genes`` is then None).
+    """Scan targets chunk by chunk and score the sites as they are found; the gene rows go to
+    ``genes`` (see :mod:`deeptarget_core.gene_sinks`).
 
     Rows come in the order chunk, miRNA, target, position (with one chunk: the
     dt-scan-cts order). Gene-level output: when the targets span several chunks, a
@@ -230,22 +228,19 @@ def predict_scan(
 
     # The gene model's rows of a chunk (numpy: relaxed scan, features) are computed beside the
     # site scoring (torch, on the scorer's pool) when they do not need the site network.
-    beside = gene_model is not None and not gene_model[0].model.uses_network
     with ThreadPoolExecutor(1) as background:
         for chunk in chunks:
-            if beside:
-                gene_rows = background.submit(write_scan, gene_model[0], mirnas, chunk, gene_model[1], pairs)
+            work = genes.chunk_work(mirnas, chunk, pairs) if genes is not None else None
+            beside = background.submit(work) if work is not None and genes.parallel else None
             sink.scan(scanner, chunk)
-            if gene_model is not None:
-                if beside:
-                    gene_rows.result()
-                else:
-                    write_scan(gene_model[0], mirnas, chunk, gene_model[1], pairs)
-                summary.n_pairs = gene_model[1].n_written
+            if beside is not None:
+                beside.result()
+            elif work is not None:
+                work()
             if genes is not None:
                 genes.next_chunk()
     if genes is not None:
-        genes.close()
+        genes.finish()
         summary.n_pairs = genes.n_written
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -259,7 +254,7 @@ class _SiteSink:
     scorer: SiteScorer
     seq_of: dict[str, str]
     out: IO[str] | None
-    genes: GeneWriter | None
+    genes: GeneSink | None
     summary: PredictSummary
     progress: Callable[[int], None] | None
 
@@ -285,11 +280,11 @@ class _SiteSink:
         if self.out is not None:
             text = format_scores(np.concatenate(scores))
             self.out.write("".join([r + "\t" + s + "\n" for r, s in zip(sites.site_rows(pending, chunk), text)]))
-        if self.genes is not None:
+        if self.genes is not None and self.genes.wants_sites:
             for block, block_scores in zip(pending, scores):
                 tids = chunk.id_array[block.target_index]
                 seq = self.seq_of[block.mirna_id]
-                self.genes.add_grouped(block.mirna_id, seq, tids, block_scores, block.site_type.astype(np.int64))
+                self.genes.add_sites(block.mirna_id, seq, tids, block_scores, block.site_type.astype(np.int64))
         n = sum(len(b) for b in pending)
         self.summary.n_cts += n
         if self.progress:

@@ -16,12 +16,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from . import gene_model as gm
-from . import gene_writer, genome, io, mirnas, predict, runtime, scorers, streams
+from . import genome, io, mirnas, predict, runtime, scorers, streams
 from .chance import ChanceModel
 from .errors import UsageError
-from .gene_scoring import GeneRows, GeneScorer, PairCollector, write_collected
-from .gene_table import MODEL_COLUMNS, RankedGeneTable, gene_names, recording_names
-from .indexed import read_some_targets
+from .gene_scoring import GeneScorer
+from .gene_sinks import PAIR_TABLE, SCAN, SITE_TABLE, GeneSink, make_gene_sink
+from .gene_table import RankedGeneTable, gene_names, recording_names
 from .mirnas import EVERY_MIRNA, MirnaSelection
 from .runtime import Progress, no_progress
 from .sites import Mirna
@@ -113,13 +113,6 @@ def _resolve(cmd: PredictCommand) -> None:
         raise UsageError("Poisson aggregation of a site table needs the UTR FASTA (for the UTR lengths)", option="utr")
 
 
-class _Discard:
-    """A text sink that keeps nothing (gene rows of a pair table nobody asked for)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
 def run_predict(cmd: PredictCommand, progress: Progress | None = None) -> PredictOutcome:
     """Make the scorer, score the sites of ``cmd``'s input and write -o (and the gene table)."""
     scorer = make_scorer(cmd)
@@ -150,28 +143,29 @@ def _run(cmd: PredictCommand, scorer: scorers.SiteScorer, progress: Progress | N
         gh = None
         if cmd.gene_output is not None:
             gh = RankedGeneTable(stack.enter_context(streams.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
-        genes, gene_rows = _gene_sink(cmd, gh, gene_scorer, background, utr_lengths)
+        genes = _gene_sink(cmd, gh, gene_scorer, background, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
-            summary = _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance)
+            summary = _pipeline(cmd, scorer, out, genes, gene_scorer, utr_lengths, annotation, names, advance)
         if gh is not None:
             gh.close()
             summary.n_pairs = gh.n_written
         return summary
 
 
-def _pipeline(cmd, scorer, out, gh, genes, gene_rows, gene_scorer, utr_lengths, annotation, names, advance):
+def _pipeline(cmd, scorer, out, genes: GeneSink | None, gene_scorer, utr_lengths, annotation, names, advance):
     """Score the sites of ``cmd``'s input kind, feeding the gene sink."""
     if cmd.sites_table is not None:
-        return _site_table(cmd, scorer, out, gh, genes, gene_scorer, advance)
+        seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection)
+        return predict.predict_site_table(
+            cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance
+        )
     if cmd.pairs is not None and cmd.pair_level == "site":
         return predict.predict_pairs_site(cmd.pairs, scorer, out, progress=advance)
     if cmd.pairs is not None:
-        if genes is None:  # no gene table asked for: its rows go nowhere
-            genes = gene_writer.GeneWriter(_Discard(), "max")
         return predict.predict_pairs_gene(
-            cmd.pairs, scorer, out, genes, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
+            cmd.pairs, scorer, out, genes.writer, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
         )
-    return _scan(cmd, scorer, out, genes, gene_rows, utr_lengths, annotation, names, advance)
+    return _scan(cmd, scorer, out, genes, utr_lengths, annotation, names, advance)
 
 
 def _site_model_without_effect(cmd: PredictCommand) -> None:
@@ -205,48 +199,37 @@ def _gene_names_and_families(cmd: PredictCommand):
     return names, families, list(seqs)
 
 
-def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths):
-    """(genes, gene_rows): what receives the gene-level rows, by input kind and aggregation."""
-
-    if gh is None:
-        return None, None
+def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths) -> GeneSink | None:
+    """The gene sink of ``cmd``'s input kind and aggregation (gene_sinks.make_gene_sink)."""
     has_label, extra = False, []
     if cmd.pair_level == "gene":
         cols = _pair_columns(cmd.pairs)
         has_label = "label" in cols
         extra = [c for c in cols if c not in io.PAIR_COLUMNS and c != "label"]
-    if gene_scorer is None or cmd.pair_level == "gene":  # a pair table's rows are written by predict_pairs_gene
-        aggregate = "max" if gene_scorer else cmd.aggregate
-        writer = gene_writer.GeneWriter(
-            gh,
-            aggregate,
-            chance,
-            utr_lengths,
-            extra_columns=extra,
-            has_label=has_label,
-            source=cmd.sites_table,
-            model_columns=MODEL_COLUMNS if gene_scorer is not None else (),
-        )
-        return writer, None
     if cmd.sites_table is not None:
-        return PairCollector(source=cmd.sites_table), None
-    return None, (gene_scorer, GeneRows(gh))
+        kind = SITE_TABLE
+    elif cmd.pairs is not None:
+        kind = PAIR_TABLE if cmd.pair_level == "gene" else None
+    else:
+        kind = SCAN
+    if kind is None:  # a site-level pair table has no gene rows
+        return None
+    return make_gene_sink(
+        gh,
+        kind,
+        cmd.aggregate,
+        gene_scorer,
+        chance,
+        utr_lengths,
+        utr=cmd.utr,
+        threads=cmd.threads,
+        source=cmd.sites_table,
+        has_label=has_label,
+        extra_columns=extra,
+    )
 
 
-def _site_table(cmd: PredictCommand, scorer, out, gh, genes, gene_scorer, advance) -> predict.PredictSummary:
-
-    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection)
-    summary = predict.predict_site_table(cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance)
-    if isinstance(genes, PairCollector):
-        rows = GeneRows(gh)
-        needed = set().union(*genes.pairs.values()) if genes.pairs else set()
-        targets = read_some_targets(cmd.utr, needed)
-        write_collected(gene_scorer, genes, seqs, targets, rows, streams.display_name(cmd.utr), threads=cmd.threads)
-        summary.n_pairs = rows.n_written
-    return summary
-
-
-def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
+def _scan(cmd: PredictCommand, scorer, out, genes, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
 
     mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection).items()]
     targets = io.read_fasta(cmd.utr, kind="target")
@@ -255,7 +238,7 @@ def _scan(cmd: PredictCommand, scorer, out, genes, gene_rows, utr_lengths, annot
     if annotation is not None:
         targets = annotation.check_lengths(targets, streams.display_name(cmd.utr))
     return predict.predict_scan(
-        mirnas, targets, scorer, out, genes, relaxed=cmd.relaxed, utr_lengths=utr_lengths, progress=advance, gene_model=gene_rows
+        mirnas, targets, scorer, out, genes, relaxed=cmd.relaxed, utr_lengths=utr_lengths, progress=advance
     )
 
 

@@ -13,6 +13,7 @@ import torch
 
 from deeptarget_core import chance, gene_writer, predict, scorers, sites, testing
 from deeptarget_core.errors import InputError
+from deeptarget_core.gene_sinks import AggregateSink
 
 from conftest import BIN, EXAMPLES, ROOT, SHARED, make_toy
 
@@ -155,7 +156,7 @@ def test_gene_output_max_and_counts(toy, tmp_path):
     path.write_text(table)
     seqs = predict.read_mirna_seqs(EXAMPLES / "mirnas.fa")
     out, genes = stdio.StringIO(), stdio.StringIO()
-    predict.predict_site_table(str(path), seqs, scorers.make_scorer(str(toy)), out, gene_writer.GeneWriter(genes))
+    predict.predict_site_table(str(path), seqs, scorers.make_scorer(str(toy)), out, AggregateSink(gene_writer.GeneWriter(genes)))
     site_rows = [l.split("\t") for l in out.getvalue().splitlines()[1:]]
     expect: dict[tuple[str, str], list] = {}
     for r in site_rows:

@@ -3,9 +3,11 @@
 
 Owns the site scorer's construction (runtime set-up, the model, its CTS length), the pair
 table's level, the choice of pipeline (site table, scan of miRNA x UTR FASTAs, site- or
-gene-level pair table), the gene-level sink that goes with it (max / Poisson
-:class:`GeneWriter`, the gene model's rows; the gene model falls back to max on a site table
-without UTRs) and the opening of the outputs as one group (all written or none). The command
+gene-level pair table), the choice of aggregation (the gene model falls back to max on a site
+table without UTRs, and with a site model it does not read), the gene sink that goes with both
+(:func:`deeptarget_core.gene_sinks.make_gene_sink`), the gene table it writes into (ranked and
+named, :mod:`deeptarget_core.gene_table`) and the opening of the outputs as one group (all
+written or none). The command
 layer (tools/predict.py) checks the option combinations and logs.
 """
 

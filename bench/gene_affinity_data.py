@@ -34,14 +34,14 @@ def summaries(model, mirna_seq: str, cts_letters: np.ndarray) -> np.ndarray:
     """(n, 60) classifier inputs of the network for one miRNA's CTS windows (eager path)."""
     import torch
 
-    from deeptarget_core.scorers import _CTS_CODE, encode_batch
+    from deeptarget_core.seq import CTS_CODE, encode_batch
 
     out = []
     with torch.inference_mode():
         m_codes = torch.from_numpy(encode_batch([mirna_seq], model.config.cts_length).astype(np.int64))
         m_states = model.encode_mirna(m_codes)
         for a in range(0, len(cts_letters), 4096):
-            codes = torch.from_numpy(_CTS_CODE[cts_letters[a : a + 4096]].astype(np.int64))
+            codes = torch.from_numpy(CTS_CODE[cts_letters[a : a + 4096]].astype(np.int64))
             n = len(codes)
             mc = m_codes.expand(n, -1)
             last = model.interaction_states(m_states.expand(n, -1, -1), model.encode_cts(codes), model.pairing(mc, codes))[-1]

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from deeptarget_core import gene_features as gf  # noqa: E402
 from deeptarget_core import gene_model as gm  # noqa: E402
 from deeptarget_core import gene_training as gt  # noqa: E402
-from deeptarget_core.predict import make_scorer  # noqa: E402
+from deeptarget_core.scorers import make_scorer  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "gene_level_dev"
 RELAXED = ("offset-6mer", "7mer-GU", "7mer-mismatch")

@@ -4,7 +4,7 @@
 Random UTRs (uniform A/C/G/U) hold no real sites, so a good gene score calls about the same
 small fraction at every length. 10 well-studied human miRNAs from miRBase 22.1
 (../shared/data), 200 random UTRs per length; `--aggregate max` and `poisson` side by side
-(deeptarget_core.predict.random_utr_check).
+(deeptarget_core.testing.random_utr_check).
 
     .venv/bin/python bench/random_utrs.py [--model FILE] [--site-types canonical|relaxed]
 """

@@ -139,25 +139,28 @@ def _run(cmd: PredictCommand, scorer: scorers.SiteScorer, progress: Progress | N
     annotation = genome.read_utr_bed(cmd.utr_bed) if cmd.utr_bed is not None else None
     if annotation is not None and utr_lengths:
         annotation.check_length_map(utr_lengths, streams.display_name(cmd.utr))
-    names, families, order = _gene_names_and_families(cmd) if cmd.gene_output is not None else ({}, None, [])
+    # the miRNA FASTA is read once (its skip warning said once), before any output is opened
+    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else {}
+    names, families = _gene_names_and_families(cmd, seqs) if cmd.gene_output is not None else ({}, None)
     with streams.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))
         gh = None
         if cmd.gene_output is not None:
-            gh = RankedGeneTable(stack.enter_context(streams.atomic_output(cmd.gene_output)), names, families, cmd.gene, order)
+            gh = RankedGeneTable(
+                stack.enter_context(streams.atomic_output(cmd.gene_output)), names, families, cmd.gene, list(seqs)
+            )
         genes = _gene_sink(cmd, gh, gene_scorer, background, utr_lengths)
         with (progress or no_progress)("scoring CTS", None) as advance:
-            summary = _pipeline(cmd, scorer, out, genes, gene_scorer, utr_lengths, annotation, names, advance)
+            summary = _pipeline(cmd, scorer, out, genes, gene_scorer, seqs, utr_lengths, annotation, names, advance)
         if gh is not None:
             gh.close()
             summary.n_pairs = gh.n_written
         return summary
 
 
-def _pipeline(cmd, scorer, out, genes: GeneSink | None, gene_scorer, utr_lengths, annotation, names, advance):
+def _pipeline(cmd, scorer, out, genes: GeneSink | None, gene_scorer, seqs, utr_lengths, annotation, names, advance):
     """Score the sites of ``cmd``'s input kind, feeding the gene sink."""
     if cmd.sites_table is not None:
-        seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection)
         return predict.predict_site_table(
             cmd.sites_table, seqs, scorer, out, genes, mirna_source=str(cmd.mirna), progress=advance
         )
@@ -167,7 +170,7 @@ def _pipeline(cmd, scorer, out, genes: GeneSink | None, gene_scorer, utr_lengths
         return predict.predict_pairs_gene(
             cmd.pairs, scorer, out, genes.writer, relaxed=cmd.relaxed, progress=advance, gene_scorer=gene_scorer
         )
-    return _scan(cmd, scorer, out, genes, utr_lengths, annotation, names, advance)
+    return _scan(cmd, scorer, out, genes, seqs, utr_lengths, annotation, names, advance)
 
 
 def _site_model_without_effect(cmd: PredictCommand) -> None:
@@ -186,19 +189,18 @@ def _site_model_without_effect(cmd: PredictCommand) -> None:
         log.warning("dt-predict: this gene model does not read site scores: the gene table does not depend on --model %s", shown)
 
 
-def _gene_names_and_families(cmd: PredictCommand):
-    """(target id -> gene, miRNA id -> family or None, the miRNA FASTA's ids) for the gene table."""
+def _gene_names_and_families(cmd: PredictCommand, seqs: dict[str, str]):
+    """(target id -> gene, miRNA id -> family or None) for the gene table."""
 
     # a scan reads its UTR FASTA's headers as it goes (recording_names in _scan); other inputs
     # read them here, or the --genes table
     scan = cmd.sites_table is None and cmd.pairs is None
     names = gene_names(cmd.genes, None if scan else cmd.utr)
     families = None
-    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else {}
     if cmd.families:
         info = mirnas.read_family_info(cmd.family_info) if cmd.family_info is not None else None
         families = mirnas.family_names(seqs, info)
-    return names, families, list(seqs)
+    return names, families
 
 
 def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths) -> GeneSink | None:
@@ -231,9 +233,9 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths) -> Gen
     )
 
 
-def _scan(cmd: PredictCommand, scorer, out, genes, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
+def _scan(cmd: PredictCommand, scorer, out, genes, seqs, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
 
-    mirnas = [Mirna(k, v) for k, v in predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection).items()]
+    mirnas = [Mirna(k, v) for k, v in seqs.items()]
     targets = io.read_fasta(cmd.utr, kind="target")
     if cmd.genes is None and cmd.gene_output is not None:
         targets = recording_names(targets, names)

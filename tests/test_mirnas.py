@@ -116,3 +116,11 @@ def test_predict_takes_species_and_id_list(mature, tmp_path):
     assert res.stderr == ""  # -q: not even the skip warning
     rows = [r.split("\t") for r in (tmp_path / "s.tsv").read_text().splitlines()[1:]]
     assert rows and {r[0] for r in rows} == {"hsa-miR-21-5p"}
+
+
+def test_predict_reads_the_mirna_fasta_once_and_warns_once(mature, tmp_path):
+    (tmp_path / "utr.fa").write_text(UTR)
+    args = ["--mirna", str(mature), "--utr", "utr.fa", "--model", "seed-match", "-o", "s.tsv", "--gene-output", "g.tsv"]
+    res = _run("dt-predict", *args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("cannot be miRNAs") == 1

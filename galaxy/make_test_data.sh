@@ -22,6 +22,8 @@ gzip -n -c utrs.fa > utrs.fa.gz
 printf 'mirna_id\tmrna_id\nhsa-let-7a-5p\tUTR002_let-7a-5p_6mer+offset-6mer\nhsa-miR-21-5p\tUTR003_miR-21-5p_8mer+7mer-A1\n' > pairs_ids.tsv
 # bad input: a miRNA with letters that are not nucleotides
 printf '>bad-miR\nUGAGGUAGXXGGUUGUAUAGUU\n' > bad_mirnas.fa
+# miRBase's layout: two species and a record longer than a miRNA can be (skipped with a warning)
+printf '>hsa-let-7a-5p MIMAT0000062 Homo sapiens let-7a-5p\nUGAGGUAGUAGGUUGUAUAGUU\n>mmu-let-7a-5p MIMAT0000521 Mus musculus let-7a-5p\nUGAGGUAGUAGGUUGUAUAGUU\n>cqu-miR-2951-3p MIMAT0014381 Culex quinquefasciatus miR-2951-3p\nUCAGUAGGCUCGACGCGUUGCAUGCUCAGUACG\n' > mature_mirbase.fa
 # bad input: a site table whose header is wrong
 printf 'not\ta\tsite\ttable\nx\ty\tz\tw\n' > bad_sites.tsv
 # a synthetic UTR annotation (BED12: 1-3 exons, both strands) for the genome-coordinate tests

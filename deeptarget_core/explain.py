@@ -50,7 +50,6 @@ import numpy as np
 from .duplex import Duplex, duplex
 from .errors import InputError
 from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal
-from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .seq import MIN_CTS_NT, batch_slices, encode_batch
 from .sites import best_site_types
 
@@ -119,10 +118,6 @@ def pairs_from_sequences(
             )
         )
     return out
-
-
-def read_mirna_fasta(path: str | os.PathLike, selection: MirnaSelection = EVERY_MIRNA) -> dict[str, str]:
-    return read_mirnas(path, selection)
 
 
 def iter_table_pairs(

@@ -20,7 +20,7 @@ from . import explain as ex
 from . import explain_report as report
 from . import runtime
 from .errors import InputError
-from .mirnas import EVERY_MIRNA, MirnaSelection
+from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .runtime import Progress, no_progress
 from .streams import check_output_path
 
@@ -66,7 +66,7 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory
     given = ex.pairs_from_sequences(cmd.mirna_seqs, cmd.cts_seqs, cmd.sequence_labels) if cmd.table is None else None
-    mirnas = ex.read_mirna_fasta(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
+    mirnas = read_mirnas(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
 
     from .model import DEFAULT_MODEL_PATH, load_model
 

@@ -160,20 +160,16 @@ def pair_scores(
 
 @dataclass
 class PairCollector:
-    """Stands in for predict.GeneWriter on a site table: remembers which (miRNA, target) pairs
-    the table holds, in order, so that the gene model scores exactly those pairs."""
+    """The (miRNA, target) pairs a site table holds, in order (gene_sinks.SiteTableModelSink
+    notes them as their sites are scored), so that the gene model scores exactly those pairs."""
 
     source: str | None = None
     pairs: dict[str, dict[str, None]] = field(default_factory=dict)
-    n_written: int = 0
 
     def add_grouped(self, mirna_id, mirna_seq, mrna_ids, scores, site_types, line=None) -> None:
         targets = self.pairs.setdefault(mirna_id, {})
         for t in np.asarray(mrna_ids, dtype=object).tolist():
             targets.setdefault(t, None)
-
-    def close(self) -> None:
-        pass
 
 
 def write_collected(

@@ -32,13 +32,12 @@ from .gene_affinity import site_table
 from .io import finite_column, read_fasta, read_frame, read_pairs
 from .metrics import within_group_auc
 from .scorers import SEED_MATCH_SCORES, make_scorer
-from .seq import normalise
+from .seq import SEED, normalise
 from .streams import atomic_output
 
 log = logging.getLogger("deeptarget")
 
 FUNCTIONAL_COLUMNS = ("experiment", "mirna_id", "mirna_seq", "mrna_id", "logFC")
-SEED = slice(1, 8)
 
 
 def read_functional(path: str | Path):

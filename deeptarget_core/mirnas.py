@@ -17,12 +17,10 @@ from dataclasses import dataclass, replace
 
 from .errors import InputError
 from .io import UnusableRecord, fasta_record, iter_fasta_text, iter_tsv
-from .seq import normalise
+from .seq import SEED, normalise
 from .streams import display_name, open_input
 
 log = logging.getLogger("deeptarget")
-
-SEED = slice(1, 8)  # miRNA nt 2-8, the seed family's key
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from .gene_sinks import GeneSink
 from .gene_writer import GeneWriter
 from .indexed import indexed_lengths
 from .io import SITE_COLUMNS, FastaRecord, iter_pairs, iter_tsv, pairs_of_table, read_fasta, read_pairs, write_tsv_header
-from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .scorers import (
     NO_SITE,
     SiteScorer,
@@ -300,10 +299,6 @@ def _recording(targets, lengths: dict[str, int] | None):
         yield rec
 
 
-def read_mirna_seqs(path, selection: MirnaSelection = EVERY_MIRNA) -> dict[str, str]:
-    return read_mirnas(path, selection)
-
-
 def read_utr_lengths(path) -> dict[str, int]:
     """UTR id -> length; from the FASTA's .fai index when it has a current one (no sequence
     read), else from the FASTA."""
@@ -466,7 +461,6 @@ __all__ = [
     "predict_pairs_site",
     "predict_scan",
     "predict_site_table",
-    "read_mirna_seqs",
     "read_utr_lengths",
     "pair_table_level",
 ]

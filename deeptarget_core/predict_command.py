@@ -140,7 +140,7 @@ def _run(cmd: PredictCommand, scorer: scorers.SiteScorer, progress: Progress | N
     if annotation is not None and utr_lengths:
         annotation.check_length_map(utr_lengths, streams.display_name(cmd.utr))
     # the miRNA FASTA is read once (its skip warning said once), before any output is opened
-    seqs = predict.read_mirna_seqs(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else {}
+    seqs = mirnas.read_mirnas(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else {}
     names, families = _gene_names_and_families(cmd, seqs) if cmd.gene_output is not None else ({}, None)
     with streams.output_group(), ExitStack() as stack:
         out = stack.enter_context(genome.site_output(cmd.output, cmd.out_format, annotation, source="scored site table"))

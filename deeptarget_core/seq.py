@@ -18,6 +18,7 @@ TARGET_LETTERS = frozenset("ACGUN")
 MIN_MIRNA_LENGTH = 8
 MIN_CTS_NT = 6  # the shortest seed match (6mer): a shorter CTS in a table is an input error
 MAX_MIRNA_LENGTH = 30
+SEED = slice(1, 8)  # miRNA nt 2-8: the seed, the key of a seed family
 
 _COMPLEMENT = {"A": "U", "C": "G", "G": "C", "U": "A", "N": "N"}
 

@@ -14,6 +14,7 @@ import torch
 from deeptarget_core import chance, gene_writer, predict, scorers, sites, testing
 from deeptarget_core.errors import InputError
 from deeptarget_core.gene_sinks import AggregateSink
+from deeptarget_core.mirnas import read_mirnas
 
 from conftest import BIN, EXAMPLES, ROOT, SHARED, make_toy
 
@@ -127,7 +128,7 @@ def _site_table(toy_scan: bool = True) -> str:
 
 def test_site_table_streaming_keeps_rows_and_order(toy):
     table = _site_table()
-    seqs = predict.read_mirna_seqs(EXAMPLES / "mirnas.fa")
+    seqs = read_mirnas(EXAMPLES / "mirnas.fa")
     scorer = scorers.make_scorer(str(toy))
     outs = []
     for chunk_rows in (7, 100_000):
@@ -154,7 +155,7 @@ def test_gene_output_max_and_counts(toy, tmp_path):
     table = _site_table()
     path = tmp_path / "sites.tsv"
     path.write_text(table)
-    seqs = predict.read_mirna_seqs(EXAMPLES / "mirnas.fa")
+    seqs = read_mirnas(EXAMPLES / "mirnas.fa")
     out, genes = stdio.StringIO(), stdio.StringIO()
     predict.predict_site_table(str(path), seqs, scorers.make_scorer(str(toy)), out, AggregateSink(gene_writer.GeneWriter(genes)))
     site_rows = [l.split("\t") for l in out.getvalue().splitlines()[1:]]

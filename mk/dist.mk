@@ -1,0 +1,24 @@
+# Release archives and the recipe (issue 29). Included by the Makefile (-include mk/*.mk).
+#   make dist            the sdist and the wheel of HEAD into dist/ (models and model card in
+#                        both; twine check --strict; the same bytes from every clean clone of a
+#                        commit: scripts/dist.py says how), then their sha256
+#   make recipe-sha      make dist, then write the sdist's sha256 and the version into
+#                        recipe/meta.yaml (run it as the last step before a release commit)
+#   make release-check   what a release needs, from a fresh clone of HEAD in a folder whose name
+#                        has a space: make dist there, the recipe's sha256 equal to its sdist's,
+#                        the wheel installed into a fresh virtual environment away from the
+#                        source tree and predicting there (tests/test_release.py); ~1 min
+# The archives are built without build isolation, by this environment's setuptools: another
+# setuptools release may write other bytes (the sha256 is of the archives that are uploaded).
+DIST_DIR ?= dist
+
+.PHONY: dist recipe-sha release-check
+
+dist: install
+	$(BIN)/python scripts/dist.py build --outdir "$(DIST_DIR)"
+
+recipe-sha: install
+	$(BIN)/python scripts/dist.py recipe-sha --outdir "$(DIST_DIR)"
+
+release-check: install
+	DT_RELEASE_CHECK=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_release.py

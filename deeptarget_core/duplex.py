@@ -213,3 +213,88 @@ def duplex(mirna: str, window: str) -> Duplex:
             pairs.append((mi, t, pair_type(mirna[mi], window[t])))
     pairs.sort()
     return Duplex(pairs, score)
+
+
+# --------------------------------------------------------------------------- the classic drawing
+
+MATCH_MARK = {"WC": "|", "GU": ":"}
+SEED_MARK = "^"
+
+
+@dataclass(frozen=True)
+class ClassicDuplex:
+    """A duplex laid out as biologists read it (miRanda / TargetScan / RNAhybrid): the target
+    5'->3' on top, the miRNA 3'->5' below, one column per aligned pair, ``|`` Watson-Crick,
+    ``:`` G:U, a space for a mismatch; a bulge (a nucleotide with no partner) has a space in
+    the other row. Columns run left to right along the target. The miRNA nt outside the local
+    alignment continue it without gaps (no mark: they are not part of the duplex found); a
+    target position beyond the given sequence is a space. ``seed`` has ``^`` under miRNA nt 2-8.
+
+    ``target_first`` / ``target_last``: 0-based indexes into the target of the first and last
+    target letter shown (None when none is)."""
+
+    target: str
+    match: str
+    mirna: str
+    seed: str
+    target_first: int | None
+    target_last: int | None
+
+    def lines(self, header: str | None = None, target_label: str = "target", mirna_label: str = "miRNA") -> list[str]:
+        """The pasteable text: an optional header (e.g. the site's position in the UTR), the
+        target row, the match row, the miRNA row and the seed row (trailing spaces removed)."""
+        width = max(len(target_label), len(mirna_label), len("seed"))
+        pad = " " * (width + 4)
+        rows = [
+            f"{target_label:<{width}} 5' {self.target} 3'",
+            pad + self.match,
+            f"{mirna_label:<{width}} 3' {self.mirna} 5'",
+            f"{'seed':<{width}}    {self.seed}",
+        ]
+        return ([header] if header else []) + [r.rstrip() for r in rows]
+
+    def text(self, header: str | None = None, **labels: str) -> str:
+        return "\n".join(self.lines(header, **labels)) + "\n"
+
+
+def classic(mirna: str, target: str, dup: Duplex | None = None) -> ClassicDuplex:
+    """The classic layout of ``dup`` (default: :func:`duplex` of the miRNA in ``target``); both
+    sequences normalised, 5'->3'. With no aligned pair the miRNA is laid ungapped with nt 1
+    opposite the target's last nucleotide."""
+    if dup is None:
+        dup = duplex(mirna, target)
+    L = len(mirna)
+    # (miRNA index or None, target index or None, mark), left to right along the target
+    cols: list[tuple[int | None, int | None, str]] = []
+    aligned = sorted(dup.pairs, key=lambda p: p[1])
+    if not aligned:
+        aligned = [(0, len(target) - 1, "mismatch")]
+        marks = False
+    else:
+        marks = True
+    first_m, first_t = aligned[0][0], aligned[0][1]
+    # the miRNA's 3' end beyond the alignment, ungapped before it
+    for k in range(L - 1 - first_m, 0, -1):
+        cols.append((first_m + k, first_t - k, " "))
+    for j, (mi, ti, kind) in enumerate(aligned):
+        if j:
+            pm, pt, _ = aligned[j - 1]
+            bulge_t = list(range(pt + 1, ti))  # target nt with no miRNA partner
+            bulge_m = list(range(pm - 1, mi, -1))  # miRNA nt with no target partner
+            both = min(len(bulge_t), len(bulge_m))  # an internal loop: face to face, unpaired
+            cols += [(m, t, " ") for m, t in zip(bulge_m[:both], bulge_t[:both])]
+            cols += [(None, t, " ") for t in bulge_t[both:]]
+            cols += [(m, None, " ") for m in bulge_m[both:]]
+        cols.append((mi, ti, MATCH_MARK.get(kind, " ") if marks else " "))
+    last_m, last_t = aligned[-1][0], aligned[-1][1]
+    for k in range(1, last_m + 1):  # the miRNA's 5' end beyond the alignment
+        cols.append((last_m - k, last_t + k, " "))
+    shown = [t for _, t, _ in cols if t is not None and 0 <= t < len(target)]
+    return ClassicDuplex(
+        target="".join(target[t] if t is not None and 0 <= t < len(target) else " " for _, t, _ in cols),
+        match="".join(mark for _, _, mark in cols),
+        mirna="".join(mirna[m] if m is not None else " " for m, _, _ in cols),
+        seed="".join(SEED_MARK if m is not None and SEED_FIRST <= m + 1 <= SEED_LAST else " " for m, _, _ in cols),
+        target_first=min(shown) if shown else None,
+        target_last=max(shown) if shown else None,
+    )

@@ -9,8 +9,9 @@ For each pair this module computes, in batches:
   padding past the miRNA's 3' end) together with CTS window nt ``L-i`` (1-based, so the CTS
   runs 3'->5' along the steps): this is the alignment the network itself uses;
 * the miRNA:CTS duplex (miRanda-style seed-weighted local alignment, the definition of
-  :mod:`deeptarget_core.negatives`), its Watson-Crick and G:U pairs, and a per-step *binding
-  indicator*: the mean over the step's two nucleotides of 1 (WC pair), 0.5 (G:U) or 0;
+  :mod:`deeptarget_core.duplex`), its Watson-Crick and G:U pairs, laid out as biologists read
+  it (:func:`~deeptarget_core.duplex.classic`), and a per-step *binding indicator*: the mean
+  over the step's two nucleotides of 1 (WC pair), 0.5 (G:U) or 0;
 * the unit that best follows the binding pattern: the largest absolute Pearson correlation
   between a unit's activation and the binding indicator over the steps (ties: lowest unit);
 * a per-nucleotide attribution for both sequences, on the score (the probability):
@@ -47,7 +48,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .duplex import Duplex, duplex
+from .duplex import ClassicDuplex, Duplex, classic, duplex
 from .errors import InputError
 from .io import check_mirna_seq, check_target_seq, iter_tsv, parse_decimal
 from .seq import MIN_CTS_NT, batch_slices, encode_batch
@@ -264,10 +265,28 @@ class Explanation:
     unit: int | None
     unit_r: float
     baseline: float  # the pair's IG baseline score (all-padding input, the pair's site offset)
+    classic: ClassicDuplex | None = None  # the duplex drawn as biologists read it (same alignment)
 
     @property
     def attribution_sum(self) -> float:
         return float(self.mirna_attr.sum() + self.cts_attr.sum())
+
+    @property
+    def duplex_header(self) -> str:
+        """Where the duplex sits: the site's position in the UTR when the input gave it,
+        else the span of the CTS window the duplex covers."""
+        p = self.pair
+        kind = f" ({p.site_type})" if p.site_type else ""
+        if p.site_start:
+            return f"Position {p.site_start}-{p.site_end} of {p.mrna_id}{kind}"
+        c = self.classic
+        if c is None or c.target_first is None:
+            return f"{p.mrna_id}{kind}"
+        return f"CTS window nt {c.target_first + 1}-{c.target_last + 1} of {p.mrna_id}{kind}"
+
+    def duplex_text(self) -> str:
+        """The classic duplex as pasteable text (header line first)."""
+        return self.classic.text(self.duplex_header) if self.classic is not None else ""
 
 
 def _prob_from_embeddings(model, m_emb, c_emb, pairing=None, site_type=None):
@@ -500,6 +519,7 @@ def explain(
                 unit,
                 r,
                 baselines[None if types is None else int(types[k])],
+                classic(pair.mirna_seq, windows[k], dup),
             )
         )
     return out

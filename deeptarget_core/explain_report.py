@@ -60,6 +60,11 @@ SUMMARY_COLUMNS = (
     "mirna_seq",
     "cts_window",
     "files",
+    # the classic duplex (duplex.ClassicDuplex): its rows, one column each, of equal width
+    "duplex_target",
+    "duplex_match",
+    "duplex_mirna",
+    "duplex_seed",
 )
 
 
@@ -162,7 +167,13 @@ def summary_line(k: int, e: Explanation, info: RunInfo, files: Sequence[str]) ->
             e.window,
             ",".join(files),
         ]
+        + _classic_fields(e)
     )
+
+
+def _classic_fields(e: Explanation) -> list[str]:
+    c = e.classic
+    return [c.target, c.match, c.mirna, c.seed] if c is not None else [".", ".", ".", "."]
 
 
 MANIFEST = ".dt-explain-manifest"  # every file dt-explain wrote into its directory, one a line
@@ -320,6 +331,7 @@ code{font-size:12px}
 .pair{margin:1.5em 0;border-top:2px solid #888;padding-top:.5em}
 .pair img{max-width:100%;border:1px solid #ddd}
 .num{text-align:right}
+pre.duplex{font-size:13px;background:#f7f7f7;padding:.5em;display:inline-block}
 """
 
 
@@ -363,6 +375,8 @@ def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: Run
         pic = png or svg
         parts.append(f'<div class="pair" id="p{k + 1}"><h2>{k + 1}. {esc(p.mirna_id)} / {esc(p.mrna_id)}</h2>')
         parts.append(f"<p>miRNA <code>{esc(p.mirna_seq)}</code>, CTS <code>{esc(e.window)}</code>; score {e.score:.4f}.</p>")
+        if e.classic is not None:
+            parts.append(f'<pre class="duplex">{esc(e.duplex_text())}</pre>')
         if pic:
             parts.append(f'<a href="{esc(pic)}"><img loading="lazy" src="{esc(pic)}" alt="explanation of pair {k + 1}"></a>')
         parts.append("</div>")

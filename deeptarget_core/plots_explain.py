@@ -5,14 +5,19 @@ One figure per pair, built once per (window length, unit count) and then updated
 colour bar, legend) are rendered once and each PNG redraws only the changing artists, about
 half the CPU of a full draw; SVGs are drawn in full. From top to bottom:
 
-1. heatmap of the interaction RNN's activations, unit x step (colour scale fixed to [-1, 1],
+1. the duplex as biologists read it (miRanda / TargetScan / RNAhybrid): the target 5'->3' on
+   top, the miRNA 3'->5' below, column by column, ``|`` Watson-Crick, ``:`` G:U, bulges as
+   spaces, the seed (nt 2-8) in green and marked ``^``, the site's position above
+   (:func:`deeptarget_core.duplex.classic`: the same text as in pairs.tsv and index.html);
+2. heatmap of the interaction RNN's activations, unit x step (colour scale fixed to [-1, 1],
    the range of GRU/LSTM outputs); the unit that best follows the binding pattern is outlined
    and labelled at the right end of its row;
-2. the duplex: miRNA (5'->3') on top and the CTS (3'->5') below, each letter in the column of
-   the step that reads it; seed nt 2-8 shaded; Watson-Crick pairs as solid lines and G:U pairs
-   as dashed lines between partners;
-3. the marked unit's activation and the binding indicator along the steps;
-4. per-nucleotide attribution of the miRNA and of the CTS (same columns; red raises the
+3. the network's step-wise alignment (labelled so): miRNA (5'->3') on top and the CTS
+   (3'->5') below, each letter in the column of the step that reads it; seed nt 2-8 shaded;
+   Watson-Crick pairs as solid lines and G:U pairs as dashed lines between partners (the
+   lines slant: partners are read several steps apart);
+4. the marked unit's activation and the binding indicator along the steps;
+5. per-nucleotide attribution of the miRNA and of the CTS (same columns; red raises the
    score, blue lowers it; one symmetric scale for both tracks, its end labels give the
    largest |attribution| of the pair).
 
@@ -29,6 +34,8 @@ import numpy as np
 from .plots import pyplot
 
 _DPI = 100
+_CLASSIC_PT = 9  # the duplex text's font size
+_CLASSIC_H = 1.05  # inches of the duplex text panel
 _COL_M = "#1b7837"
 _POS = "#c0392b"
 _NEG = "#2e6fba"
@@ -40,10 +47,11 @@ class _Figure:
     def __init__(self, length: int, units: int, method: str):
         L = self.length = length
         self.units = units
-        gs = self._grid(L, units)
+        gs, width = self._grid(L, units)
         x = np.arange(L)
-        # The artists are made in drawing order (heatmap, duplex, trace, attributions): the
-        # same order gives the same bytes.
+        # The artists are made in drawing order (duplex text, heatmap, step-wise alignment,
+        # trace, attributions): the same order gives the same bytes.
+        self._classic(gs, width)
         self._heatmap(gs, L, units)
         self._duplex(gs, x)
         self._trace(gs, x)
@@ -58,10 +66,11 @@ class _Figure:
         plt = pyplot()
         width = max(9.0, 0.24 * L + 2.5)
         heat_h = max(2.2, min(6.0, 0.09 * units + 0.6))
-        heights = [heat_h, 1.25, 1.0, 0.95, 0.95]
+        heights = [_CLASSIC_H, heat_h, 1.25, 1.0, 0.95, 0.95]
         fig = self.fig = plt.figure(figsize=(width, sum(heights) + 1.4), dpi=_DPI)
+        self.height = sum(heights) + 1.4
         return fig.add_gridspec(
-            5,
+            6,
             2,
             height_ratios=heights,
             width_ratios=[1, 0.012],
@@ -69,18 +78,18 @@ class _Figure:
             wspace=0.02,
             left=0.9 / width,
             right=1 - 0.55 / width,
-            top=0.9,
-            bottom=0.06,
-        )
+            top=1 - 0.75 / self.height,
+            bottom=0.45 / self.height,
+        ), width
 
     def _heatmap(self, gs, L: int, units: int) -> None:
         """Panel 1: the activations (unit x step), colour bar, marked unit, titles."""
         from matplotlib.patches import Rectangle
 
         fig = self.fig
-        ax_h = self.ax_heat = fig.add_subplot(gs[0, 0])
+        ax_h = self.ax_heat = fig.add_subplot(gs[1, 0])
         self.im = ax_h.imshow(np.zeros((units, L)), aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        cax = fig.add_subplot(gs[0, 1])
+        cax = fig.add_subplot(gs[1, 1])
         fig.colorbar(self.im, cax=cax).ax.tick_params(labelsize=7)
         ax_h.set_ylabel("unit", fontsize=8)
         step = 5 if units > 12 else 1
@@ -99,15 +108,32 @@ class _Figure:
             va="center",
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
-        self.title = fig.suptitle("", fontsize=10, y=0.985)
-        self.subtitle = fig.text(0.5, 0.945, "", fontsize=8, ha="center", va="top")
+        self.title = fig.suptitle("", fontsize=10, y=1 - 0.08 / self.height)
+        self.subtitle = fig.text(0.5, 1 - 0.38 / self.height, "", fontsize=8, ha="center", va="top")
+
+    def _classic(self, gs, width: float) -> None:
+        """Panel 1: the classic duplex, one monospace text per row (a monospace font keeps
+        the columns); the seed letters are a second, green text over blanks in the miRNA row."""
+        ax = self.ax_classic = self.fig.add_subplot(gs[0, :])
+        ax.set_axis_off()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.text(0, 1.0, "duplex (target 5'\u21923' over miRNA 3'\u21925')", fontsize=7.5, fontweight="bold", va="top")
+        ax.text(1.0, 1.0, "| Watson-Crick   : G:U   space: mismatch or bulge   ^ seed nt 2-8", fontsize=6.5, ha="right", va="top")
+        # one character of the 9 pt monospace font, in axes units (to centre the block)
+        self.char_w = 0.6 * _CLASSIC_PT / 72 / (width * (1 - 1.45 / width))
+        kw = {"fontsize": _CLASSIC_PT, "family": "monospace", "va": "baseline", "ha": "left"}
+        self.classic_head = ax.text(0.5, 0.80, "", fontsize=7.5, ha="center", va="baseline")
+        self.classic_rows = [ax.text(0.5, y, "", **kw) for y in (0.60, 0.42, 0.24, 0.06)]
+        self.classic_seed = ax.text(0.5, 0.24, "", color=_COL_M, fontweight="bold", **kw)
 
     def _duplex(self, gs, x) -> None:
-        """Panel 2: the miRNA and CTS letters, the seed box and the pair lines."""
+        """Panel 3: the network's step-wise alignment: the miRNA and CTS letters, the seed
+        box and the pair lines."""
         from matplotlib.collections import LineCollection
         from matplotlib.patches import Rectangle
 
-        ax_d = self.ax_dup = self.fig.add_subplot(gs[1, 0])
+        ax_d = self.ax_dup = self.fig.add_subplot(gs[2, 0])
         ax_d.set_ylim(-0.6, 1.6)
         ax_d.set_yticks([0, 1])
         ax_d.set_yticklabels(["CTS 3'\u21925'", "miRNA 5'\u21923'"], fontsize=7)
@@ -122,11 +148,20 @@ class _Figure:
         self.m_letters = [ax_d.text(i, 1, "", ha="center", va="center", fontsize=7.5, family="monospace") for i in x]
         self.c_letters = [ax_d.text(i, 0, "", ha="center", va="center", fontsize=7.5, family="monospace") for i in x]
         ax_d.text(1.0, -0.05, "solid: Watson-Crick, dashed: G:U", transform=ax_d.transAxes, fontsize=6.5, ha="right", va="top")
+        ax_d.text(
+            0.0,
+            1.02,
+            "the network's step-wise alignment (step i reads miRNA nt i and CTS window nt L+1-i)",
+            transform=ax_d.transAxes,
+            fontsize=7,
+            fontstyle="italic",
+            va="bottom",
+        )
 
     def _trace(self, gs, x) -> None:
         """Panel 3: the marked unit's activation and the binding indicator along the steps."""
         L = len(x)
-        ax_t = self.ax_trace = self.fig.add_subplot(gs[2, 0])
+        ax_t = self.ax_trace = self.fig.add_subplot(gs[3, 0])
         (self.bind_line,) = ax_t.step(x, np.zeros(L), where="mid", color="#999999", linewidth=1.2, label="binding")
         (self.unit_line,) = ax_t.plot(
             x, np.zeros(L), color="black", linewidth=1.2, marker="o", markersize=2.2, label="marked unit"
@@ -139,8 +174,8 @@ class _Figure:
     def _attributions(self, gs, x, L: int, method: str) -> None:
         """Panels 4-5: per-nucleotide attribution bars of the miRNA and of the CTS."""
         label = "IG" if method == "ig" else "grad\u00d7input"
-        ax_m = self.ax_am = self.fig.add_subplot(gs[3, 0])
-        ax_c = self.ax_ac = self.fig.add_subplot(gs[4, 0])
+        ax_m = self.ax_am = self.fig.add_subplot(gs[4, 0])
+        ax_c = self.ax_ac = self.fig.add_subplot(gs[5, 0])
         self.bars_m = ax_m.bar(x, np.zeros(L), width=0.8, color=_POS)
         self.bars_c = ax_c.bar(x, np.zeros(L), width=0.8, color=_POS)
         ax_m.set_ylabel(f"miRNA\n{label}", fontsize=7)
@@ -187,6 +222,7 @@ class _Figure:
             f"{given}model score {e.score:.4f}; layer {e.layer + 1} activations; {unit}; "
             f"attributions sum {e.attribution_sum:+.4f}"
         )
+        self._update_classic(e)
         for i in range(L):
             self.m_letters[i].set_text(labels[i])
             self.m_letters[i].set_color(_COL_M if 1 <= i <= 7 else "black")
@@ -213,9 +249,30 @@ class _Figure:
         for text, sign in zip(self.scale_labels, (1, -1, 1, -1)):
             text.set_text(f"{sign * lim:+.2g}" if lim > 0 else "")
 
+    def _update_classic(self, e) -> None:
+        c = e.classic
+        if c is None:
+            for t in self.classic_rows + [self.classic_seed, self.classic_head]:
+                t.set_text("")
+            return
+        rows = c.lines()
+        x0 = max(0.0, 0.5 - self.char_w * max(map(len, rows)) / 2)
+        self.classic_head.set_text(e.duplex_header)
+        for t, row in zip(self.classic_rows, rows):
+            t.set_x(x0)
+            t.set_text(row)
+        # the seed letters: blank in the black miRNA row, alone in the green one (same columns)
+        mirna_row, seed_row = rows[2], rows[3]
+        in_seed = [i < len(seed_row) and seed_row[i] == "^" for i in range(len(mirna_row))]
+        self.classic_rows[2].set_text("".join(" " if s else ch for ch, s in zip(mirna_row, in_seed)))
+        self.classic_seed.set_x(x0)
+        self.classic_seed.set_text("".join(ch if s else " " for ch, s in zip(mirna_row, in_seed)))
+
     def _dynamic(self) -> list:
         return (
-            [self.im, self.mark, self.mark_label, self.title, self.subtitle, self.pairs]
+            self.classic_rows
+            + [self.classic_seed, self.classic_head]
+            + [self.im, self.mark, self.mark_label, self.title, self.subtitle, self.pairs]
             + self.m_letters
             + self.c_letters
             + [self.bind_line, self.unit_line]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -234,6 +235,14 @@ def test_cli_makes_every_file_and_the_tsv_matches_the_model(tmp_path, toy_path, 
             states = toy.interaction_states(toy.encode_mirna(m), toy.encode_cts(c))[-1][0].numpy()
             score = float(toy.predict_proba(m, c)[0])
         assert float(rec["score"]) == pytest.approx(score, abs=2e-6)
+        # the classic duplex, as text in pairs.tsv (its rows) and in the page (pasteable, with
+        # the site's position in the UTR), from the one duplex module
+        classic = dx.classic(mseq, cts)
+        rows = [rec[f"duplex_{k}"] for k in ("target", "match", "mirna", "seed")]
+        assert rows == [classic.target, classic.match, classic.mirna, classic.seed]
+        assert len({len(r) for r in rows}) == 1 and "|" in rec["duplex_match"]
+        header = f"Position {site[3]}-{site[4]} of {site[1]} ({site[2]})"
+        assert html.escape(classic.text(header)) in index
         pcols, prows = _read_tsv(out / files[0])
         units = [i for i, name in enumerate(pcols) if re.fullmatch(r"u\d+", name)]
         assert len(units) == states.shape[1] == 30 and len(prows) == 40

@@ -22,6 +22,7 @@ from . import functional as F
 from . import io, metrics, streams
 from .baselines import IdentityBaseline
 from .errors import UsageError
+from .plots import plot_files as write_plots_files
 from .plots import safe_name, write_plots
 
 log = logging.getLogger("deeptarget")
@@ -110,11 +111,26 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
         table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
         if plots is not None:
             plots.mkdir(parents=True, exist_ok=True)
-            for name in [*display, F.SITE_COUNT]:
-                F.plot_cdf(frame, name, plots / f"functional_cdf_{safe_name(name)}.png")
+            for name, path in zip([*display, F.SITE_COUNT], _functional_plots(plots, display)):
+                F.plot_cdf(frame, name, path)
     means = table[table["experiment"] == "mean"]
     rows = [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)]
     return EvalOutcome(list(means.columns), rows)
+
+
+def plot_files(cmd: EvalCommand) -> list[Path]:
+    """Every picture the run may draw in ``cmd.plots``: declared before any work, so that none
+    of them is an input or another output."""
+    if cmd.plots is None:
+        return []
+    names = list(cmd.names) if cmd.names else default_names(list(cmd.predictions))
+    if cmd.functional is not None:
+        return _functional_plots(cmd.plots, names)
+    return write_plots_files(cmd.plots, names + ([SHORTCUT_NAME] if cmd.shortcut_baseline else []))
+
+
+def _functional_plots(plots: Path, names: list[str]) -> list[Path]:
+    return [plots / f"functional_cdf_{safe_name(name)}.png" for name in [*names, F.SITE_COUNT]]
 
 
 def _evaluate_all(cmd: EvalCommand):

@@ -24,6 +24,8 @@ from typing import IO, Iterable, Iterator, Mapping
 from .annotation import AUTO_ALIAS, Interval, Region, TranscriptRecord
 from .errors import InputError
 from .genome import BED12, Transcript, bed_line
+from .indexed import index_problem, is_bgzip
+from .output_plan import Planned, index_files
 from .streams import display_name, open_input
 
 log = logging.getLogger("deeptarget")
@@ -129,11 +131,6 @@ def cut(chrom_seq: str, exons: tuple[Interval, ...], strand: str) -> str:
     return dna.translate(_TO_RNA)
 
 
-def _is_bgzip(head: bytes) -> bool:
-    # BGZF: gzip with FEXTRA and a 'BC' extra subfield (SAM spec, section 4.1)
-    return len(head) >= 16 and head[:2] == b"\x1f\x8b" and head[3] & 4 and head[12:14] == b"BC"
-
-
 def _first_line_check(path: str, name: str) -> None:
     """A genome that is not FASTA: the first line that is not blank must start with '>'."""
 
@@ -168,12 +165,20 @@ def _faidx(path: str, fai: Path, gzi: Path | None) -> str:
         pysam.set_verbosity(quiet)
 
 
+def genome_index_files(label: str, path: str) -> list[Planned]:
+    """The index files :func:`open_indexed` may (re)build beside the genome ``path``, declared
+    before any work so that none of them is another input or an output of the run."""
+    return [f for f in index_files(label, str(path)) if not f.path.endswith(".tbi")] if str(path) != "-" else []
+
+
 def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
     """pysam's FastaFile over ``path`` with a current index, or (None, why not).
 
-    An index beside the FASTA is used when it is not older than the FASTA (a bgzip FASTA also
-    needs its ``.gzi``); a missing or stale one is built beside it where the folder is
-    writable, else in ``scratch`` (for this run only). Plain gzip and stdin cannot be indexed."""
+    An index beside the FASTA is used when it matches the FASTA (:func:`indexed.index_problem`;
+    a bgzip FASTA also needs its ``.gzi``); a missing, stale or garbage one is built beside it
+    where the folder is writable (the tools refuse a run in which that index is another input
+    or an output), else in ``scratch`` (for this run only). Plain gzip and stdin cannot be
+    indexed."""
     import os
 
     if path == "-":
@@ -183,14 +188,15 @@ def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
         return None, "it is not a regular file"
     with open(p, "rb") as f:
         head = f.read(18)
-    bgzip = _is_bgzip(head)
+    bgzip = is_bgzip(head)
     if head[:2] == b"\x1f\x8b" and not bgzip:
         stem = p.name[: -len(".gz")] if p.name.endswith(".gz") else p.name
         return None, f"it is plain gzip, which cannot be indexed (to index it: zcat {p.name} | bgzip -@2 > {stem}.bgz)"
     fai, gzi = Path(path + ".fai"), Path(path + ".gzi")
-    mtime = p.stat().st_mtime
-    current = fai.is_file() and fai.stat().st_mtime >= mtime and (not bgzip or (gzi.is_file() and gzi.stat().st_mtime >= mtime))
-    if not current:
+    why_not = "is missing" if not fai.is_file() else index_problem(path, fai, gzi if bgzip else None)
+    if why_not:
+        if why_not != "is missing":  # an index that does not match is never used
+            log.warning("note: the index %s does not match %s (%s): rebuilt", fai, path, why_not)
         if os.access(p.parent if str(p.parent) else Path("."), os.W_OK | os.X_OK):
             for old in (fai, gzi) if bgzip else (fai,):
                 old.unlink(missing_ok=True)
@@ -203,8 +209,7 @@ def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
             why = _faidx(path, fai, gzi if bgzip else None)
             if why:
                 return None, why
-            state = "is stale (older than the FASTA)" if Path(path + ".fai").is_file() else "is missing"
-            log.info("the index of %s %s and its folder is not writable: indexed for this run only", path, state)
+            log.info("the index of %s %s and its folder is not writable: indexed for this run only", path, why_not)
     import pysam
 
     quiet = pysam.set_verbosity(0)

@@ -388,40 +388,145 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
 # --------------------------------------------------------------------------- faidx
 
 
+_PROBES = 64  # records whose header is read back to check an index against its FASTA
+_NOTED: set[tuple] = set()  # indexes already reported as ignored in this process
+
+
+def is_bgzip(head: bytes) -> bool:
+    """BGZF: gzip with FEXTRA and a 'BC' extra subfield (SAM spec, section 4.1)."""
+    return len(head) >= 16 and head[:2] == b"\x1f\x8b" and bool(head[3] & 4) and head[12:14] == b"BC"
+
+
+def read_fai(fai: str | os.PathLike) -> list[tuple[str, int, int, int, int]]:
+    """The records of a ``.fai`` (name, length, offset, bases per line, bytes per line);
+    ValueError saying what is wrong when it is not a sound FASTA index."""
+    records = []
+    names: set[str] = set()
+    with open(fai, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            fields = raw.rstrip(b"\r\n").split(b"\t")
+            try:
+                name = fields[0].decode("utf-8")
+                length, offset, bases, width = (int(x) for x in fields[1:5])
+            except (IndexError, ValueError, UnicodeDecodeError):
+                raise ValueError(f"line {i} is not an index line (name, length, offset, line bases, line bytes)") from None
+            if not name or name in names:
+                raise ValueError(f"line {i} has an empty or repeated name")
+            if min(length, offset, bases, width) < 0 or (length and not (bases <= width <= bases + 2 and bases > 0)):
+                raise ValueError(f"line {i} has impossible numbers")
+            names.add(name)
+            records.append((name, length, offset, bases, width))
+    if not records:
+        raise ValueError("it lists no records")
+    return records
+
+
+def _record_end(length: int, offset: int, bases: int, width: int) -> int:
+    """Where a record's last base ends in a plain FASTA (its offsets from the index)."""
+    if not length:
+        return offset
+    full, rest = divmod(length, bases)
+    return offset + full * width + rest
+
+
+def _check_against(fasta: Path, records: list, gz: bool) -> None:
+    """ValueError unless the records fit the FASTA: increasing offsets; in a plain FASTA every
+    record ends before the next begins, the last within the file with only blank lines after
+    it, and the header read back before a sample of records names them."""
+    last_end = -1
+    for name, length, offset, bases, width in records:
+        if offset <= last_end:
+            raise ValueError(f"record '{name}' starts inside the record before it")
+        last_end = offset if gz else _record_end(length, offset, bases, width)
+    if gz:
+        return  # offsets are into the uncompressed text: the .gzi is checked instead
+    size = fasta.stat().st_size
+    if last_end > size:
+        raise ValueError("its records end past the end of the FASTA")
+    step = max(1, len(records) // _PROBES)
+    with open(fasta, "rb") as f:
+        fd = f.fileno()
+        tail = os.pread(fd, 4097, last_end)
+        if len(tail) > 4096 or tail.strip():
+            raise ValueError("the FASTA has more after its last record")
+        for name, _, offset, _, _ in [*records[::step], records[-1]]:
+            start = max(0, offset - 4096)
+            before = os.pread(fd, offset - start, start)
+            if not before.endswith(b"\n"):
+                raise ValueError(f"record '{name}' is not where it says")
+            cut = before[:-1].rfind(b"\n")
+            if cut < 0 and start > 0:
+                continue  # a header longer than what was read back: not checked
+            if before[cut + 1 : -1].split(maxsplit=1)[:1] != [b">" + name.encode()]:
+                raise ValueError(f"record '{name}' is not where it says")
+
+
+def _check_gzi(gzi: Path) -> None:
+    """ValueError unless ``gzi`` is a bgzip index: a count, then that many offset pairs."""
+    size = gzi.stat().st_size
+    with open(gzi, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8 or size != 8 + 16 * int.from_bytes(head, "little"):
+        raise ValueError(f"{gzi.name} is not a bgzip index")
+
+
+def index_problem(path: str | os.PathLike, fai: Path, gzi: Path | None = None) -> str:
+    """'' when ``fai`` (and ``gzi`` for a bgzip FASTA) is a current, sound index of the FASTA
+    ``path``; else why not, e.g. 'is older than the FASTA'. Cheap: the index is read, and in a
+    plain FASTA a sample of record headers and the end of the file."""
+    fasta = Path(path)
+    try:
+        mtime = fasta.stat().st_mtime
+        for index in (fai, gzi):
+            if index is not None and index.stat().st_mtime < mtime:
+                return f"{index.name} is older than the FASTA"
+        if gzi is not None:
+            _check_gzi(gzi)
+        _check_against(fasta, read_fai(fai), gz=gzi is not None)
+    except ValueError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    return ""
+
+
 def fasta_index(path: str | os.PathLike) -> Path | None:
-    """The ``.fai`` of a FASTA file when it exists and is not older than the FASTA (a bgzip
-    FASTA also needs its ``.gzi``); None otherwise (stdin, no index, a stale index)."""
+    """The ``.fai`` of a FASTA file when it is current and sound (:func:`index_problem`; a
+    bgzip FASTA also needs its ``.gzi``); None otherwise (stdin, plain gzip, no index). An
+    index that does not match its FASTA is ignored, with a one-line note."""
     name = str(path)
     if name == "-":
         return None
-    fasta = Path(name)
     fai = Path(name + ".fai")
     try:
-        if not fai.is_file() or fai.stat().st_mtime < fasta.stat().st_mtime:
+        if not fai.is_file() or not Path(name).is_file():
             return None
-        with open(fasta, "rb") as f:
-            gz = f.read(2) == b"\x1f\x8b"
+        with open(name, "rb") as f:
+            head = f.read(18)
     except OSError:
         return None
-    if gz and not Path(name + ".gzi").is_file():
+    gzi = Path(name + ".gzi")
+    if head[:2] == b"\x1f\x8b" and not (is_bgzip(head) and gzi.is_file()):
         return None  # plain gzip cannot be indexed; a bgzip FASTA without .gzi is read whole
+    why = index_problem(name, fai, gzi if is_bgzip(head) else None)
+    if why:
+        key = (name, fai.stat().st_mtime_ns)
+        if key not in _NOTED:
+            _NOTED.add(key)
+            log.warning("note: %s does not match %s (%s): read without it; rebuild it with samtools faidx", fai, name, why)
+        return None
     return fai
 
 
 def indexed_lengths(path: str | os.PathLike) -> dict[str, int] | None:
-    """id -> length from the FASTA's ``.fai`` (no sequence read), or None without an index."""
+    """id -> length from the FASTA's ``.fai`` (no sequence read), or None without a sound index."""
     fai = fasta_index(path)
     if fai is None:
         return None
-    lengths: dict[str, int] = {}
-    with open(fai, encoding="utf-8") as f:
-        for i, text in enumerate(f, 1):
-            fields = text.rstrip("\n").split("\t")
-            try:
-                lengths[fields[0]] = int(fields[1])
-            except (IndexError, ValueError):
-                raise InputError("not a FASTA index line (name, length, offset, ...)", fai, i) from None
-    return lengths
+    try:
+        return {name: length for name, length, *_ in read_fai(fai)}
+    except (OSError, ValueError):  # replaced since it was checked: read the FASTA instead
+        return None
 
 
 def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
@@ -430,14 +535,13 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
     checked as :func:`io.read_fasta` does; an id not in the FASTA is left out (the caller
     names it)."""
 
-    if fasta_index(path) is None:
+    fa = _open_indexed(path) if fasta_index(path) is not None else None
+    if fa is None:
         yield from (r for r in dio.read_fasta(path, kind="target") if r.id in ids)
         return
-    import pysam
-
     name = streams.display_name(path)
     log.debug("reading %d record(s) of %s through its .fai index", len(ids), name)
-    with pysam.FastaFile(str(path)) as fa:
+    with fa:
         for rid in fa.references:
             if rid not in ids:
                 continue
@@ -447,5 +551,24 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
             bad = set(seq) - TARGET_LETTERS
             if bad:
                 letters = ", ".join(sorted(repr(c) for c in bad))
-                raise InputError(f"record '{rid}' contains {letters}; only A/C/G/U/T/N are accepted", name)
+                raise InputError(
+                    f"record '{rid}' (read through {name}.fai) contains {letters}; only A/C/G/U/T/N are accepted"
+                    " (if the index is out of date, delete it)",
+                    name,
+                )
             yield dio.FastaRecord(rid, seq, 0)
+
+
+def _open_indexed(path: str | os.PathLike):
+    """pysam's FastaFile over a FASTA whose index was checked; None (with a note) where htslib
+    still refuses it, so that the caller reads the FASTA whole."""
+    import pysam
+
+    quiet = pysam.set_verbosity(0)  # htslib's own lines would break the one-line contract
+    try:
+        return pysam.FastaFile(str(path))
+    except (OSError, ValueError) as exc:
+        log.warning("note: %s.fai could not be used (%s): read without it", path, " ".join(str(exc).split())[:200])
+        return None
+    finally:
+        pysam.set_verbosity(quiet)

@@ -123,10 +123,18 @@ def plot_confusion(name: str, cm: dict[str, int], path: Path, threshold: float =
     return save_figure(fig, path)
 
 
+def plot_files(directory: str | Path, names: Sequence[str]) -> list[Path]:
+    """What :func:`write_plots` draws for predictors ``names``: roc.png, pr.png (all predictors
+    overlaid), then hist_<name>.png and confusion_<name>.png of each (in that order)."""
+    d = Path(directory)
+    each = [d / f"{kind}_{safe_name(n)}.png" for n in names for kind in ("hist", "confusion")]
+    return [d / "roc.png", d / "pr.png", *each]
+
+
 def write_plots(
     results: Sequence[tuple[str, np.ndarray, np.ndarray]], directory: str | Path, threshold: float = 0.5
 ) -> list[Path]:
-    """roc.png, pr.png (all predictors overlaid), hist_<name>.png and confusion_<name>.png."""
+    """The pictures of :func:`plot_files` in ``directory``."""
 
     d = Path(directory)
     if not d.parent.is_dir():
@@ -136,12 +144,12 @@ def write_plots(
     created = not d.exists()
     d.mkdir(exist_ok=True)
     files: list[Path] = []
+    roc, pr, *each = plot_files(d, [name for name, _, _ in results])
     try:
-        files += [plot_roc(results, d / "roc.png"), plot_pr(results, d / "pr.png")]
-        for name, y, s in results:
-            tag = safe_name(name)
-            files.append(plot_histogram(name, y, s, d / f"hist_{tag}.png", threshold))
-            files.append(plot_confusion(name, confusion(y, s, threshold), d / f"confusion_{tag}.png", threshold))
+        files += [plot_roc(results, roc), plot_pr(results, pr)]
+        for (name, y, s), hist, conf in zip(results, each[::2], each[1::2]):
+            files.append(plot_histogram(name, y, s, hist, threshold))
+            files.append(plot_confusion(name, confusion(y, s, threshold), conf, threshold))
     except BaseException:
         for f in files:  # a failed run leaves no plots (and no directory it made)
             f.unlink(missing_ok=True)

@@ -37,6 +37,46 @@ def display_name(path: PathLike) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
 
 
+# Standard streams that were closed when the tool started (cron, daemons and schedulers start
+# jobs so): '-' cannot be read from or written to them.
+_CLOSED: set[str] = set()
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def guard_standard_streams() -> None:
+    """At start-up: a closed descriptor 0, 1 or 2 gets /dev/null, so that no file the run opens
+    takes its number (a library writing to fd 1 or 2 would write into it). stdin and stdout are
+    remembered as closed ('-' is then refused with an error); a closed stderr becomes /dev/null
+    for Python too, so that messages go nowhere and exit codes stay right."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        closed = not _fd_open(fd)
+        if closed:
+            devnull = os.open(os.devnull, os.O_RDWR)  # the lowest free number: fd itself
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        if closed or getattr(sys, name) is None:
+            _CLOSED.add(name)
+    if "stderr" in _CLOSED:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+
+
+def closed_standard_stream(name: str) -> bool:
+    """Whether the standard stream ``name`` ('stdin', 'stdout') is closed: '-' cannot be used."""
+    return name in _CLOSED or getattr(sys, name, None) is None
+
+
+def _closed_stdout() -> InputError:
+    return InputError("stdout is closed: write the output to a file instead of '-'")
+
+
 # Inputs that cannot be opened twice (stdin, a FIFO, process substitution, /dev/stdin): what a
 # first reader took from them (e.g. a sniffer reading the header) is kept, with the still-open
 # stream, and replayed to the next reader of the same name. Only what was read is kept, up to
@@ -110,6 +150,8 @@ def _stream_once(name: str) -> IO[bytes] | None:
             raise InputError("this input is a pipe that was read once already; give it as a file", name)
         return pending
     if name == "-":
+        if closed_standard_stream("stdin"):
+            raise InputError("stdin is closed: give the input as a file instead of '-'", name)
         return _Replay(name, sys.stdin.buffer)
     import stat
 
@@ -350,6 +392,8 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     """
     name = str(path)
     if name == "-":
+        if closed_standard_stream("stdout"):
+            raise _closed_stdout()
         out = sys.stdout.buffer if binary else sys.stdout
         yield out
         out.flush()
@@ -451,6 +495,8 @@ def check_output_path(path: PathLike, directory: bool = False) -> None:
     ``directory=True`` outputs). '-' and devices (/dev/null) pass."""
     name = str(path)
     if name == "-":
+        if closed_standard_stream("stdout"):
+            raise _closed_stdout()
         return
     dest = Path(name)
     if dest.exists():

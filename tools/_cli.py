@@ -18,12 +18,14 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import typer
 from typer.core import TyperCommand
 
 from deeptarget_core.errors import DeviceUnavailable, InputError, UsageError
+from deeptarget_core.output_plan import Planned, refuse_clashes
+from deeptarget_core.streams import guard_standard_streams
 from deeptarget_tools._help import with_description
 
 log = logging.getLogger("deeptarget")
@@ -282,73 +284,26 @@ def _flagged(exc: InputError) -> InputError:
 def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, 1)
     except OSError:
         pass
 
 
-def _named(paths: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for label, value in paths.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            if v is not None and str(v) != "-":
-                out.append((label, str(v)))
-    return out
-
-
-def _identity(path: str) -> tuple | str | None:
-    """What makes two names the same file: device and inode of an existing file (links and
-    hard links resolved), else the resolved name; None for devices and pipes, which are
-    written straight through (``-o /dev/null --gene-output /dev/null`` is fine)."""
+def check_paths(
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    replaced_dirs: dict[str, Any] | None = None,
+    side: Iterable[Planned] = (),
+) -> None:
+    """Refuse, before any work, a file the run writes (an output, a side file such as a
+    ``.bgz``'s ``.tbi``, or the command's own ``side`` files) that is the same file as an input,
+    an input's index or another file it writes; and a directory replaced as a whole that holds
+    an input or the current directory (:func:`deeptarget_core.output_plan.refuse_clashes`).
+    A clash is a usage error (exit 2); '-' on a closed stdin/stdout an input error (exit 1)."""
     try:
-        st = os.stat(path)
-    except OSError:
-        return os.path.realpath(path)
-    import stat
-
-    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
-        return (st.st_dev, st.st_ino)
-    return None
-
-
-def check_paths(inputs: dict[str, Any], outputs: dict[str, Any], replaced_dirs: dict[str, Any] | None = None) -> None:
-    """Refuse, before any work, an output that is the same file as an input or as another
-    output (after resolving links), and a directory that is replaced as a whole
-    (``replaced_dirs``) when it holds an input or is the current directory or above it.
-
-    ``inputs`` and ``outputs`` map the option's name (for the message) to a path, a list of
-    paths or None; '-' (stdin/stdout) is skipped. Exit 2 with one ``error:`` line.
-    """
-    ins = [(label, path, _identity(path)) for label, path in _named(inputs)]
-    seen: list[tuple[str, str, Any]] = []
-    for label, path in _named(outputs) + _named(replaced_dirs or {}):
-        ident = _identity(path)
-        if ident is None:
-            continue
-        for other_label, other, other_ident in ins:
-            if other_ident == ident:
-                raise typer.BadParameter(
-                    f"{label} {path} is the same file as the input {other_label} {other}: it would be "
-                    "overwritten; write the output elsewhere"
-                )
-        for other_label, other, other_ident in seen:
-            if other_ident == ident:
-                raise typer.BadParameter(
-                    f"{label} {path} and {other_label} {other} name the same file; give two different outputs"
-                )
-        seen.append((label, path, ident))
-    for label, path in _named(replaced_dirs or {}):
-        target = Path(os.path.realpath(path))
-        cwd = Path(os.path.realpath(os.getcwd()))
-        if cwd == target or cwd.is_relative_to(target):
-            raise typer.BadParameter(
-                f"{label} {path} is the current directory (or holds it); the output directory is replaced as a whole: name a new one"
-            )
-        for other_label, other, _ in ins:
-            if Path(os.path.realpath(other)).is_relative_to(target):
-                raise typer.BadParameter(
-                    f"{label} {path} holds the input {other_label} {other}; the output directory is replaced as a whole: name another one"
-                )
+        refuse_clashes(inputs, outputs, replaced_dirs, side)
+    except UsageError as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 def refuse(rules: list[tuple[Callable[[Any], bool], Any]], options: Any) -> None:
@@ -412,6 +367,27 @@ def show_table(title: str, columns: list[tuple[str, str]], rows: list[list[str]]
     Console(stderr=True, width=200).print(table)
 
 
+def check_environment() -> None:
+    """What start-up needs from the process, checked before any heavy import (torch's native
+    start-up aborts with its own message and exit 2 in a deleted working directory): closed
+    standard descriptors are taken over by /dev/null (see
+    :func:`~deeptarget_core.streams.guard_standard_streams`); the working directory must exist
+    and be searchable; a temporary directory must be usable. Else one ``error:`` line, exit 1."""
+    import tempfile
+
+    guard_standard_streams()
+    try:
+        os.stat(os.getcwd())
+        os.stat(".")
+    except OSError as exc:
+        why = "was deleted" if exc.errno == errno.ENOENT else f"cannot be used ({exc.strerror})"
+        fail(f"the working directory {why}: change to an existing directory and run again")
+    try:
+        tempfile.gettempdir()
+    except (OSError, FileNotFoundError) as exc:
+        fail(f"no usable temporary directory ({exc}); set TMPDIR to a writable directory")
+
+
 def run(app: typer.Typer) -> None:
     """Entry point body: run the typer app; usage errors exit 2 (click's default).
 
@@ -419,7 +395,9 @@ def run(app: typer.Typer) -> None:
     down (:func:`_quick_exit`): freeing torch's modules takes 0.4-0.5 s, more than the work of
     many a run (a pipe of small steps, a cluster job per shard). Other failures (a bug's
     traceback, Ctrl-C), and runs under a profiler or debugger, end the usual way."""
+    sys.excepthook = sys.__excepthook__  # the tool's modules are imported: a bug shows its traceback
     try:
+        check_environment()
         app()
     except SystemExit as exc:
         # under a profiler, tracer or debugger the usual exit lets them write their results
@@ -439,6 +417,8 @@ def _quick_exit(code: int | str | None) -> None:
         code = 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # closed when the tool started
+            continue
         try:
             stream.flush()
         except BrokenPipeError:  # the reader went away (`| head`): not an error, as above

@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core.eval_command import EvalCommand, run_eval, run_functional
+from deeptarget_core.eval_command import EvalCommand, plot_files, run_eval, run_functional
 from deeptarget_tools import _cli
 from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion, float_option
 
@@ -141,8 +141,11 @@ _REFUSED_FUNCTIONAL = [
 def _eval_functional(o, debug=False) -> None:
 
     _cli.refuse(_REFUSED_FUNCTIONAL, o)
-    _cli.check_paths({"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr}, {"-o": o.output})
-    outcome = run_functional(_cli.options_of(EvalCommand, vars(o), names=o.names or ()))
+    cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or ())
+    _cli.check_paths(
+        {"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr}, {"-o": o.output, "--plots": plot_files(cmd)}
+    )
+    outcome = run_functional(cmd)
     _cli.show_table("dt-eval", *outcome.display())
 
 
@@ -153,8 +156,9 @@ def _eval(o, debug=False) -> None:
     _cli.one_stdin(o.predictions, usage=True)
     outputs = {"-o": o.output, "--json": o.json_out, "--per-mirna": o.per_mirna}
     _cli.one_stdout(outputs)
-    _cli.check_paths({"PRED": o.predictions, "--labels": o.labels, "--shortcut-baseline": o.shortcut_baseline}, outputs)
     cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or (), group_by_mirna=o.group_by == "mirna")
+    inputs = {"PRED": o.predictions, "--labels": o.labels, "--shortcut-baseline": o.shortcut_baseline}
+    _cli.check_paths(inputs, {**outputs, "--plots": plot_files(cmd)})
     _cli.show_table("dt-eval", *run_eval(cmd).display())
 
 

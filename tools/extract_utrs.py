@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from deeptarget_core.extract_command import ExtractCommand, run_extract
+from deeptarget_core.genome_sequences import genome_index_files
 from deeptarget_tools import _cli
 from deeptarget_tools.options import PANEL_INPUT, PANEL_OUTPUT, OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion
 
@@ -120,6 +121,7 @@ def _extract(cmd, debug=False) -> None:
     _cli.check_paths(
         {"--gtf": cmd.gtf, "--genome": cmd.genome, "--chrom-alias": alias},
         {"-o": cmd.output, "--bed": cmd.bed, "--genes": cmd.genes},
+        side=genome_index_files("--genome", cmd.genome),
     )
     _cli.one_stdout({"-o": cmd.output, "--bed": cmd.bed, "--genes": cmd.genes})
     _cli.one_stdin(cmd.gtf, cmd.genome, alias, message="only one of --gtf, --genome and --chrom-alias can be read from stdin")

@@ -376,6 +376,8 @@ def check_environment() -> None:
     import tempfile
 
     guard_standard_streams()
+    if {"-h", "--help", "--version"} & set(sys.argv[1:]):
+        return  # these print and exit: no file is touched
     try:
         os.stat(os.getcwd())
         os.stat(".")

@@ -1,0 +1,97 @@
+"""Closed standard descriptors (cron, daemons and schedulers start jobs so).
+
+With stdin or stdout closed, ``-`` as an input or ``-o -`` ends with one ``error:`` line and
+exit 1 (no traceback, nothing written); stdin on /dev/null is an empty input, refused as such.
+A closed descriptor is taken over by /dev/null at start-up, so that no file the run opens gets
+its number: a run that needs no standard stream works as usual, and with stderr closed a run
+still ends with the right exit code. Real processes: the descriptors are closed before exec.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import BIN, snapshot
+
+# one command of each tool reading '-' ({d}: a copy of the toy inputs)
+READS_STDIN = {
+    "dt-scan-cts": ["--mirna", "-", "--utr", "{d}/utrs.fa", "-o", "{d}/out.tsv"],
+    "dt-make-negatives": ["--mirna", "-", "--utr", "{d}/utrs.fa", "--min-score", "100", "-o", "{d}/out.tsv"],
+    "dt-pretrain": ["--pairs", "-", "--epochs", "1", "-p", "1", "-o", "{d}/out.pt"],
+    "dt-train": ["--train", "-", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "{d}/out.pt"],
+    "dt-predict": ["-", "--mirna", "{d}/mirnas.fa", "--model", "{d}/toy.pt", "-o", "{d}/out.tsv"],
+    "dt-eval": ["-", "-o", "{d}/out.tsv"],
+    "dt-explain": ["-", "--mirna", "{d}/mirnas.fa", "--model", "{d}/toy.pt", "--steps", "2", "--no-svg", "-o", "{d}/ex"],
+    "dt-extract-utrs": ["--gtf", "-", "--genome", "{d}/utrs.fa", "-o", "{d}/out.fa"],  # refused before any reading
+}
+# one command of each tool writing to stdout
+WRITES_STDOUT = {
+    "dt-scan-cts": ["--mirna", "{d}/mirnas.fa", "--utr", "{d}/utrs.fa", "-o", "-"],
+    "dt-make-negatives": ["--mirna", "{d}/mirnas.fa", "--utr", "{d}/utrs.fa", "--min-score", "100", "-o", "-"],
+    "dt-pretrain": ["--pairs", "{d}/pairs.tsv", "--epochs", "1", "-p", "1", "-o", "-"],
+    "dt-train": ["--train", "{d}/pairs.tsv", "--no-pretrain", "--epochs", "1", "-p", "1", "-o", "-"],
+    "dt-predict": ["{d}/sites.tsv", "--mirna", "{d}/mirnas.fa", "--model", "{d}/toy.pt", "-o", "-"],
+    "dt-eval": ["{d}/pred.tsv"],  # -o defaults to stdout
+    "dt-extract-utrs": ["--gtf", "{d}/pairs.tsv", "--genome", "{d}/utrs.fa", "-o", "-"],  # refused before any reading
+}
+
+
+def _run(tool: str, argv: list[str], d, close: tuple[int, ...] = (), stdin=None) -> subprocess.CompletedProcess:
+    def closing() -> None:
+        for fd in close:
+            os.close(fd)
+
+    args = [str(BIN / tool), *(a.format(d=d) for a in argv)]
+    return subprocess.run(args, stdin=stdin, capture_output=True, text=True, preexec_fn=closing, timeout=300)
+
+
+def _one_error(res: subprocess.CompletedProcess, pattern: str) -> None:
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("error:") and sum(x.startswith("error:") for x in lines) == 1, res.stderr
+    assert pattern in lines[-1], lines[-1]
+
+
+@pytest.mark.parametrize("tool", list(READS_STDIN))
+def test_dash_input_with_stdin_closed_is_one_error(work, tool):
+    before = snapshot(work)
+    res = _run(tool, READS_STDIN[tool], work, close=(0,))
+    _one_error(res, "stdin is closed")
+    assert snapshot(work) == before
+
+
+@pytest.mark.parametrize("tool", ["dt-scan-cts", "dt-predict", "dt-eval", "dt-explain"])
+def test_dash_input_with_stdin_on_dev_null_is_an_empty_input(work, tool):
+    before = snapshot(work)
+    res = _run(tool, READS_STDIN[tool], work, stdin=subprocess.DEVNULL)
+    _one_error(res, "<stdin>")
+    assert snapshot(work) == before
+
+
+@pytest.mark.parametrize("tool", list(WRITES_STDOUT))
+def test_dash_output_with_stdout_closed_is_one_error(work, tool):
+    before = snapshot(work)
+    res = _run(tool, WRITES_STDOUT[tool], work, close=(1,))
+    _one_error(res, "stdout is closed")
+    assert snapshot(work) == before
+
+
+def test_a_run_to_a_file_works_with_every_standard_descriptor_closed(work):
+    """The output file must not take a free descriptor 0-2 (a stray write would land in it)."""
+    argv = ["--mirna", "{d}/mirnas.fa", "--utr", "{d}/utrs.fa", "-o", "{d}/{name}"]
+    assert _run("dt-scan-cts", [a.replace("{name}", "open.tsv") for a in argv], work).returncode == 0
+    res = _run("dt-scan-cts", [a.replace("{name}", "closed.tsv") for a in argv], work, close=(0, 1, 2))
+    assert res.returncode == 0
+    assert (work / "closed.tsv").read_bytes() == (work / "open.tsv").read_bytes()
+
+
+@pytest.mark.parametrize("tool", ["dt-scan-cts", "dt-eval"])
+def test_with_stderr_closed_bad_input_still_exits_1(work, tool):
+    argv = [a.replace("{d}/utrs.fa", "{d}/missing.fa").replace("{d}/pred.tsv", "{d}/missing.tsv") for a in WRITES_STDOUT[tool]]
+    res = _run(tool, [*argv[:-1], "{d}/out.tsv"] if argv[-1] == "-" else [*argv, "-o", "{d}/out.tsv"], work, close=(2,))
+    assert res.returncode == 1
+    assert not (work / "out.tsv").exists()

@@ -322,11 +322,14 @@ def train_classifier(
     options: TrainOptions,
     pretrained: str | Path | None = None,
     resume_path: str | Path | None = None,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_epoch: Callable[[list[dict[str, float]]], None] | None = None,
     progress: Progress | None = None,
 ) -> tuple[DeepTarget, list[dict[str, float]]]:
     """Fine-tune end to end; returns the best model (by the validation metric ``options.select_by``),
-    with its site-type prior fitted on ``val`` when the config asks for one, and the log."""
+    with its site-type prior fitted on ``val`` when the config asks for one, and the log.
+    ``on_epoch(history)`` after each epoch: the log so far (a resumed run's earlier epochs too).
+    With ``resume_path``, the state after each epoch is written there, and read back first when
+    the file exists (see :mod:`~deeptarget_core.training_resume` for why that is exact)."""
     if config.site_prior:
         _check_prior_data(val)
     _seed_all(options.seed)
@@ -340,7 +343,7 @@ def train_classifier(
     best_auc, best_state, start_epoch, stale = -math.inf, None, 1, 0
     fingerprint = resume_fingerprint(config, options, train, val, pretrained)
     if resume_path is not None and Path(resume_path).exists():
-        history, best_state, best_auc, stale = load_resume(resume_path, fingerprint, model, opt)
+        history, best_state, best_auc, stale = load_resume(resume_path, fingerprint, model, opt, options.epochs)
         start_epoch = len(history) + 1
     balancer = MirnaBalancer(train.labels, train.groups, train.source) if options.balance_by_mirna else None
     for epoch in range(start_epoch, options.epochs + 1):
@@ -366,7 +369,7 @@ def train_classifier(
         else:
             stale += 1
         if on_epoch:
-            on_epoch(row)
+            on_epoch(history)
         if resume_path is not None:
             save_resume(resume_path, model, best_state, opt, history, best_auc, stale, config, options, fingerprint)
     if best_state is not None:

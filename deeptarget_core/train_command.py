@@ -20,7 +20,9 @@ from . import gene_training as G
 from . import io, runtime, streams
 from . import model as M
 from . import train as T
+from .errors import InputError
 from .runtime import Progress, no_progress
+from .training_resume import resume_fingerprint
 
 log = logging.getLogger("deeptarget")
 
@@ -169,13 +171,12 @@ def write_cv_predictions(path, extra: list[str], pairs, result) -> None:
             f.write("\t".join([p.mirna_id, p.mrna_id, *kept, str(p.label), str(fold), score]) + "\n")
 
 
-def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
-    """Logs each epoch and rewrites the TSV training log (when there is one)."""
+def _epoch_logger(log_path: Path | None) -> Callable[[list[dict]], None]:
+    """Logs each epoch and rewrites the TSV training log (when there is one) from the whole
+    history, so a resumed run's log holds the interrupted run's epochs too."""
 
-    rows: list[dict] = []
-
-    def on_epoch(row):
-        rows.append(row)
+    def on_epoch(history):
+        row = history[-1]
         log.info(
             "epoch %d: train loss %.4f, val ROC-AUC %s, within-miRNA AUC %s (%.0f s)",
             row["epoch"],
@@ -188,18 +189,54 @@ def _epoch_logger(log_path: Path | None) -> Callable[[dict], None]:
             return
         with streams.atomic_output(log_path) as f:
             f.write("\t".join(T.LOG_COLUMNS) + "\n")
-            for r in rows:
+            for r in history:
                 f.write("\t".join(f"{r.get(c, float('nan')):.6g}" for c in T.LOG_COLUMNS) + "\n")
 
     return on_epoch
+
+
+def _run_state(cmd: TrainCommand, fingerprint: dict, epochs: int) -> M.CheckpointInfo | None:
+    """Where the resume file stands before training. Without --resume an interrupted run's
+    file is dropped (the run starts again). With it and no file: the finished model of this
+    very run (same options, data and epochs) is returned, to be kept; any other file at -o is
+    refused, so that a mistyped -o cannot replace a finished model; with no file there either
+    the run starts from the beginning, saying so."""
+    resume_path = cmd.resume_path
+    if resume_path is None or (cmd.resume and resume_path.exists()):
+        return None
+    if not cmd.resume:
+        if resume_path.exists():
+            log.info("starting again: %s (an interrupted run's state) removed; --resume would continue it", resume_path)
+            resume_path.unlink()
+        return None
+    output = Path(cmd.output)
+    if not output.exists():
+        log.warning("nothing to resume (no %s): training from the first epoch", resume_path)
+        return None
+    try:
+        _, info = M.read_checkpoint(output, expect_kind="classifier")
+    except InputError:
+        info = None
+    if info is not None and info.extra.get("resume_fingerprint") == {**fingerprint, "epochs": epochs}:
+        log.warning("nothing to resume: %s is this run's finished model (kept as it is)", output)
+        return info
+    raise InputError(
+        f"{{option}}: there is no {resume_path.name} to continue from, and {output.name} is "
+        f"{'a model of another run' if info is not None else 'not a model of this run'}; "
+        "training from scratch would replace it: give another output name, or leave out {option} to replace it",
+        str(output),
+        option="resume",
+    )
 
 
 def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) -> TrainOutcome:
 
     val_data = T.encode_pairs(io.read_pairs(cmd.val)[1], cmd.cts_length, str(cmd.val)) if cmd.val is not None else None
     resume_path = cmd.resume_path
-    if resume_path is not None and not cmd.resume and resume_path.exists():
-        resume_path.unlink()
+    fingerprint = resume_fingerprint(config, options, data, val_data, cmd.pretrained)
+    finished = _run_state(cmd, fingerprint, options.epochs)
+    if finished is not None:
+        return TrainOutcome(cmd.output, best_epoch=finished.metrics["best_epoch"], metrics=finished.metrics)
     with (progress or no_progress)("training", len(data) * cmd.epochs) as advance:
         model, history = T.train_classifier(
             data, val_data, config, options, cmd.pretrained, resume_path, _epoch_logger(cmd.log_path), advance
@@ -228,6 +265,8 @@ def _fit(cmd: TrainCommand, data, config, options, progress: Progress | None) ->
             "train": [str(p) for p in cmd.train],
             "val": str(cmd.val) if cmd.val else None,
             "pretrained": bool(cmd.pretrained),
+            # what a later --resume without a resume file compares: is this its finished run?
+            "resume_fingerprint": {**fingerprint, "epochs": options.epochs},
         },
     )
     M.save_checkpoint(cmd.output, model, info)

@@ -2,12 +2,19 @@
 epoch): the fingerprint of what a resumed run must share with the interrupted one (options,
 and the data by content), its check, and writing and reading the file (weights, best weights,
 optimizer, torch's RNG, the log so far). The training loop itself is :mod:`deeptarget_core.train`.
+
+Exactness: the file holds the state at an epoch boundary only, all of it written at once
+(atomically), so an interruption anywhere (mid-batch, during validation, while the file or
+the model is written) loses at most the epoch under way, which the resumed run repeats from
+the same state: its weights, log and checkpoint bytes are those of an uninterrupted run on
+the same device (each epoch's shuffle is seeded by its number, dropout's RNG is restored).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +90,8 @@ def save_resume(path, model, best_state, opt, history, best_auc, stale, config, 
     if best_state:
         holder_state.update({f"best.{k}": v for k, v in best_state.items()})
     holder_state["rng"] = torch.get_rng_state()
+    if next(model.parameters()).is_cuda:  # dropout on a GPU draws from the device's generator
+        holder_state["cuda_rng"] = torch.cuda.get_rng_state(next(model.parameters()).device)
 
     class _Holder(nn.Module):
         def state_dict(self, *a, **k):  # type: ignore[override]
@@ -103,16 +112,30 @@ def save_resume(path, model, best_state, opt, history, best_auc, stale, config, 
     save_checkpoint(path, _Holder(), info)
 
 
-def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: DeepTarget, opt) -> tuple:
+def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: DeepTarget, opt, epochs: int) -> tuple:
     """Load an interrupted run's state into ``model`` and ``opt`` (and torch's RNG); returns
-    (history, best weights, best selection score, epochs without gain)."""
+    (history, best weights, best selection score, epochs without gain). ``epochs``: the
+    resumed run's number, which may grow but not fall below the epochs already trained."""
     state, info = read_checkpoint(resume_path, expect_kind="resume")
     check_resume(info.extra.get("fingerprint"), fingerprint, str(resume_path))
+    done = len(info.extra["history"])
+    if done > epochs:
+        raise InputError(
+            f"resuming: the interrupted run has trained {done} epochs already, more than {{option}} {epochs}; "
+            f"resume with {{option}} {done} or more, or start again without resuming",
+            str(resume_path),
+            option="epochs",
+        )
     model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
     best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None
     opt.load_state_dict(info.extra["optimizer"])
     torch.set_rng_state(state["rng"])
-    history = info.extra["history"]
+    if "cuda_rng" in state and next(model.parameters()).is_cuda:
+        torch.cuda.set_rng_state(state["cuda_rng"], next(model.parameters()).device)
+    # The log's keys as the training loop makes them (one string object per name): the
+    # checkpoint's pickle refers back to a string it has written, so keys read back as new
+    # objects would change the model file's bytes, though not its content.
+    history = [{sys.intern(k): v for k, v in row.items()} for row in info.extra["history"]]
     best_auc = info.extra["best_auc"]
     log.info("resuming after epoch %d (best validation ROC-AUC %.4f)", len(history), best_auc)
     return history, best_state, best_auc, info.extra["stale"]

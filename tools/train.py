@@ -264,6 +264,7 @@ _SITE_REFUSED = [
     (lambda o: o.pretrained is None and not o.no_pretrain, "give --pretrained AE.pt (from dt-pretrain) or --no-pretrain"),
     (lambda o: o.pretrained is not None and o.no_pretrain, "--pretrained and --no-pretrain exclude each other"),
     (lambda o: o.cv_predictions is not None and o.cv is None, "--cv-predictions needs --cv"),
+    (lambda o: o.resume and o.cv is not None, "--resume continues one training; a --cv run is not resumable"),
     (lambda o: o.site_prior and o.cv is None and o.val is None, "--site-prior is fitted on the validation table: give --val"),
 ]
 _GENE_REFUSED = [

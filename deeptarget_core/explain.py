@@ -151,23 +151,8 @@ def iter_table_pairs(
             tid = row[idx["mrna_id"]].strip()
             if not mid or not tid:
                 raise InputError("empty mirna_id or mrna_id", table.path, line)
-            if mirnas is not None:
-                if mid not in mirnas:
-                    raise InputError(
-                        f"miRNA '{mid}' is not in the miRNA FASTA {mirna_fasta_name or ''}".rstrip(), table.path, line
-                    )
-                mseq = mirnas[mid]
-            else:
-                mseq = check_mirna_seq(row[mi], "mirna_seq", table.path, line)
-            score = None
-            if "score" in idx:
-                text = row[idx["score"]].strip()
-                try:
-                    score = parse_decimal(text)
-                except ValueError:
-                    score = math.nan
-                if not math.isfinite(score):
-                    raise InputError(f"score '{text}' is not a finite number", table.path, line)
+            mseq = row_mirna(mid, row[mi] if mi >= 0 else None, mirnas, mirna_fasta_name, table.path, line)
+            score = row_score(row[idx["score"]], table.path, line) if "score" in idx else None
             chunk.append(
                 ExplainPair(
                     mirna_id=mid,
@@ -183,6 +168,28 @@ def iter_table_pairs(
                 )
             )
         yield chunk
+
+
+def row_mirna(mirna_id: str, seq: str | None, mirnas: dict[str, str] | None, fasta: str | None, path: str, line: int) -> str:
+    """A table row's miRNA sequence: from the FASTA's ``mirnas`` (when given) or the row's
+    mirna_seq field; InputError naming the table line when the FASTA lacks the id."""
+    if mirnas is not None:
+        if mirna_id not in mirnas:
+            raise InputError(f"miRNA '{mirna_id}' is not in the miRNA FASTA {fasta or ''}".rstrip(), path, line)
+        return mirnas[mirna_id]
+    return check_mirna_seq(seq or "", "mirna_seq", path, line)
+
+
+def row_score(text: str, path: str, line: int) -> float:
+    """A table row's score: a finite number, else InputError naming the line."""
+    text = text.strip()
+    try:
+        score = parse_decimal(text)
+    except ValueError:
+        score = math.nan
+    if not math.isfinite(score):
+        raise InputError(f"score '{text}' is not a finite number", path, line)
+    return score
 
 
 def top_pairs(

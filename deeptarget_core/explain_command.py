@@ -49,6 +49,9 @@ class ExplainCommand:
     device: str = "auto"
     batch_size: int = 4096
     threads: int = 1  # the model's threads and the drawing processes
+    gene_level: bool = False  # the table names (miRNA, UTR) pairs: gene views (gene_explain)
+    utr: str | Path | None = None  # the UTR FASTA of a gene-level run
+    gene_model: str | None = None  # None: the packaged gene model
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ExplainOutcome:
     seconds_compute: float
     seconds_draw: float
     ig_gap: float | None = None  # IG: the largest |attributions - (score - baseline)|
+    n_genes: int = 0
 
 
 def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> ExplainOutcome:
@@ -65,10 +69,12 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
 
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory
+    if cmd.gene_level:
+        return _run_genes(cmd, progress)
     given = ex.pairs_from_sequences(cmd.mirna_seqs, cmd.cts_seqs, cmd.sequence_labels) if cmd.table is None else None
     mirnas = read_mirnas(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
 
-    from .model import DEFAULT_MODEL_PATH, load_model
+    from .model import load_model
 
     dev = runtime.setup(cmd.threads, cmd.device)
     net, _ = load_model(cmd.model, dev)
@@ -80,6 +86,13 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
     how = f"IG with {cmd.steps} steps" if cmd.method == "ig" else cmd.method
     log.info("dt-explain: %d pair(s), %s attributions", len(pairs), how)
     explanations = ex.explain(net, pairs, cmd.method, cmd.steps, cmd.layer, cmd.batch_size, dev)
+    return _report(cmd, net, dev, explanations, t0, progress)
+
+
+def _report(cmd: ExplainCommand, net, dev, explanations, t0: float, progress, genes=(), gene_model: str = "") -> ExplainOutcome:
+    """Write the pair views (and gene views) into the output directory."""
+    from .model import DEFAULT_MODEL_PATH
+
     info = report.RunInfo(
         method=cmd.method,
         steps=cmd.steps,
@@ -88,13 +101,71 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
         model_name=str(cmd.model) if cmd.model else f"packaged default ({DEFAULT_MODEL_PATH.name})",
         seconds_compute=time.perf_counter() - t0,
         formats=("png", "svg") if cmd.svg else ("png",),
+        extra={"gene_model": gene_model},
     )
     gap = None
-    if cmd.method == "ig":
+    if cmd.method == "ig" and explanations:
         gap = max(abs(e.attribution_sum - (e.score - e.baseline)) for e in explanations)
     with (progress or no_progress)("drawing", len(explanations)) as advance:
-        report.write_outputs(explanations, cmd.outdir, info, force=cmd.force, advance=advance, workers=cmd.threads)
-    return ExplainOutcome(len(explanations), Path(cmd.outdir), info.seconds_compute, info.seconds_draw, gap)
+        report.write_outputs(explanations, cmd.outdir, info, force=cmd.force, advance=advance, workers=cmd.threads, genes=genes)
+    return ExplainOutcome(len(explanations), Path(cmd.outdir), info.seconds_compute, info.seconds_draw, gap, len(genes))
+
+
+def _run_genes(cmd: ExplainCommand, progress: Progress | None) -> ExplainOutcome:
+    """Gene views of the table's (miRNA, UTR) pairs (gene_explain), with the pair views of
+    their canonical sites (the site network on each site's CTS window)."""
+    from . import gene_explain as ge
+    from . import gene_model as gm
+    from .model import load_model
+
+    mirnas = read_mirnas(cmd.mirna, cmd.mirna_selection) if cmd.mirna is not None else None
+    fasta = str(cmd.mirna) if cmd.mirna is not None else None
+    rows = ge.read_gene_rows(cmd.table, mirnas, fasta, cmd.top)
+    if not rows.requests:
+        raise InputError("no rows to explain (empty table)", cmd.table)
+    need = {r.mrna_id for r in rows.requests if r.utr is None}
+    utrs = {}
+    if need:
+        if cmd.utr is None:
+            raise InputError("the table has no mrna_seq column: give the UTRs as a FASTA ({option})", cmd.table, option="utr")
+        utrs = ge.read_utrs(cmd.utr, need)
+        missing = next((r for r in rows.requests if r.utr is None and r.mrna_id not in utrs), None)
+        if missing is not None:
+            raise InputError(f"target '{missing.mrna_id}' is not in the UTR FASTA {cmd.utr}", missing.source, missing.line)
+    model = gm.load(cmd.gene_model)
+    dev = runtime.setup(cmd.threads, cmd.device)
+    net, _ = load_model(cmd.model, dev)
+    ex.resolve_layer(net, cmd.layer)
+    t0 = time.perf_counter()
+    scorer = None
+    if model.uses_network:
+        from .scorers import NeuralScorer
+
+        scorer = NeuralScorer(net, device=dev, batch_size=cmd.batch_size)
+    genes = []
+    for r in rows.requests:
+        utr, name = (r.utr, "") if r.utr is not None else utrs[r.mrna_id]
+        g = ge.explain_gene(model, r.mirna_id, r.mirna_seq, r.mrna_id, utr, net.config.cts_length, scorer)
+        g.gene_name, g.input_score = name, r.score
+        if r.mirna_id in rows.ranking:
+            g.rank, g.n_ranked = ge.rank_of(rows.ranking[r.mirna_id], r.mrna_id)
+        genes.append(g)
+    if cmd.top is not None and any(r.score is None for r in rows.requests):  # no score column: the model's
+        genes = sorted(genes, key=lambda g: -g.score)[: cmd.top]
+    views, pairs = [], []
+    for g in genes:
+        view = report.GeneView(g)
+        for i, s in enumerate(g.sites):
+            if s.canonical:
+                view.site_pairs[i] = len(pairs)
+                pairs.append(
+                    ex.ExplainPair(g.mirna_id, g.mirna_seq, g.mrna_id, s.cts_seq, s.site_type, str(s.site_start), str(s.site_end))
+                )
+        views.append(view)
+    log.info("dt-explain: %d gene(s), %d site(s) with a pair view", len(genes), len(pairs))
+    explanations = ex.explain(net, pairs, cmd.method, cmd.steps, cmd.layer, cmd.batch_size, dev) if pairs else []
+    name = str(cmd.gene_model) if cmd.gene_model else f"packaged default ({gm.default_path().name})"
+    return _report(cmd, net, dev, explanations, t0, progress, views, name)
 
 
 def _table_pairs(cmd: ExplainCommand, mirnas, net, dev) -> list:

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 from . import plots, plots_explain
 from .errors import InputError
 from .explain import DIGITS, SEED_NT, Explanation
+from .gene_explain import RIDGE_SITE_TERMS, SITE_TERMS, GeneExplanation
 
 log = logging.getLogger("deeptarget")
 
@@ -176,6 +177,165 @@ def _classic_fields(e: Explanation) -> list[str]:
     return [c.target, c.match, c.mirna, c.seed] if c is not None else [".", ".", ".", "."]
 
 
+# --------------------------------------------------------------------------- gene views
+
+GENE_SUMMARY_COLUMNS = (
+    "gene",
+    "mirna_id",
+    "mrna_id",
+    "gene_name",
+    "model_kind",
+    "input_score",
+    "score",
+    "predicted_log2fc",
+    "linear_predictor",
+    "contribution_sum",
+    "n_sites",
+    "n_canonical",
+    "rank",
+    "n_ranked",
+    "utr_length",
+    "files",
+)
+# the per-gene table: one row per site, then the non-site terms, the fold-change map, the total
+GENE_TSV_COLUMNS = (
+    "row",
+    "kind",
+    "term",  # the site type for a site row, else the term's name
+    "site_start",
+    "site_end",
+    "value",
+    "contribution",
+    "contribution_log2fc",
+    "share",
+    "log_affinity",
+    "supp3",
+    "au",
+    "near_stop",
+    "min_dist",
+    "flanks",
+)
+GENE_DUPLEX_COLUMNS = ("duplex_target", "duplex_match", "duplex_mirna", "duplex_seed", "pair_view")
+
+
+@dataclass
+class GeneView:
+    """A gene explanation and, per site index, the pair view (index into the run's
+    explanations) of its CTS window."""
+
+    gene: GeneExplanation
+    site_pairs: dict[int, int] = field(default_factory=dict)
+
+
+def gene_stem(j: int, g: GeneExplanation) -> str:
+    return f"gene{j + 1:04d}_{safe_name(g.mirna_id)}_{safe_name(g.mrna_id)}"
+
+
+def _term_columns(g: GeneExplanation) -> tuple[str, ...]:
+    """The site-term columns: terms of the log affinity (occupancy) or of the contribution (ridge)."""
+    if g.model_kind == "occupancy":
+        return tuple(f"la_{t}" for t in SITE_TERMS)
+    return tuple(f"c_{t}" for t in RIDGE_SITE_TERMS)
+
+
+def gene_table_lines(g: GeneExplanation, pair_files: dict[int, str]) -> list[str]:
+    """The numbers of one gene view (module gene_explain; docs/tools/dt-explain.md). The
+    ``contribution`` column sums to the linear predictor (the ``total`` row) and
+    ``contribution_log2fc`` (= fc_slope x contribution, plus the map's intercept row) to the
+    predicted log2 fold change before it is capped at 0."""
+    term_cols = _term_columns(g)
+    lines = ["\t".join(GENE_TSV_COLUMNS + term_cols + GENE_DUPLEX_COLUMNS)]
+    names = SITE_TERMS if g.model_kind == "occupancy" else RIDGE_SITE_TERMS
+    none = ["."] * len(term_cols)
+    row = 0
+    for i, site in enumerate(g.sites):
+        row += 1
+        c = site.duplex
+        fields = [
+            str(row),
+            "site" if site.canonical else "relaxed-site",
+            site.site_type,
+            str(site.site_start),
+            str(site.site_end),
+            ".",
+            _f(site.contribution),
+            _f(g.fc_slope * site.contribution),
+            _f(site.share),
+            _f(site.log_affinity),
+            *(_f(site.context[k]) for k in ("supp3", "au", "near_stop", "min_dist")),
+            site.flanks,
+            *([_f(site.terms[t]) for t in names] if site.terms else none),
+            *([c.target, c.match, c.mirna, c.seed] if c is not None else [".", ".", ".", "."]),
+            pair_files.get(i, "."),
+        ]
+        lines.append("\t".join(fields))
+    blank = ["."] * 9 + none + ["."] * len(GENE_DUPLEX_COLUMNS)
+    for name, value, contribution in g.terms:
+        row += 1
+        kind = "constant" if name == "constant" else "pair-term"
+        lines.append(
+            "\t".join([str(row), kind, name, ".", ".", _f(value), _f(contribution), _f(g.fc_slope * contribution)] + blank[1:])
+        )
+    raw = g.linear_predictor
+    fc0 = g.fc_intercept if raw is not None else 0.0
+    lines.append("\t".join([str(row + 1), "fold-change-map", "fc_intercept", ".", ".", ".", "NA", _f(fc0)] + blank[1:]))
+    total_fc = fc0 + g.fc_slope * raw if raw is not None else 0.0
+    lines.append("\t".join([str(row + 2), "total", "linear_predictor", ".", ".", ".", _f(raw), _f(total_fc)] + blank[1:]))
+    return lines
+
+
+def gene_summary_line(j: int, g: GeneExplanation, files: Sequence[str]) -> str:
+    return "\t".join(
+        [
+            str(j + 1),
+            g.mirna_id,
+            g.mrna_id,
+            g.gene_name or ".",
+            g.model_kind,
+            _f(g.input_score) if g.input_score is not None else "NA",
+            _f(g.score),
+            _f(g.predicted_log2fc),
+            _f(g.linear_predictor),
+            _f(g.contribution_sum) if g.linear_predictor is not None else "NA",
+            str(len(g.sites)),
+            str(sum(s.canonical for s in g.sites)),
+            str(g.rank) if g.rank is not None else "NA",
+            str(g.n_ranked) if g.n_ranked is not None else "NA",
+            str(g.utr_length),
+            ",".join(files),
+        ]
+    )
+
+
+def gene_subtitle(g: GeneExplanation, info: RunInfo) -> str:
+    rank = ""
+    if g.rank is not None:
+        rank = f", rank {g.rank} of {g.n_ranked} of {g.mirna_id}'s genes in the gene table"
+    return (
+        f"gene score {g.score:.4f}{rank}; predicted log2 fold change {g.predicted_log2fc:+.3f}; "
+        f"gene model: {info.extra.get('gene_model', '?')} ({g.model_kind})"
+    )
+
+
+def _write_genes(genes: Sequence[GeneView], tmp: Path, info: RunInfo, pair_files: dict[int, list[str]]) -> list[list[str]]:
+    """Each gene's TSV and pictures (drawn in this process: a run has few genes)."""
+    out = []
+    for j, view in enumerate(genes):
+        g, stem = view.gene, gene_stem(j, view.gene)
+        linked = {i: _picture(pair_files[k]) or pair_files[k][0] for i, k in view.site_pairs.items()}
+        (tmp / f"{stem}.tsv").write_text("\n".join(gene_table_lines(g, linked)) + "\n", encoding="utf-8")
+        files = [f"{stem}.tsv"]
+        for fmt in info.formats:
+            plots_explain.draw_gene(g, tmp / f"{stem}.{fmt}", gene_subtitle(g, info))
+            files.append(f"{stem}.{fmt}")
+        out.append(files)
+    return out
+
+
+def _picture(files: Sequence[str]) -> str | None:
+    return next((f for f in files if f.endswith(".png")), None) or next((f for f in files if f.endswith(".svg")), None)
+
+
 MANIFEST = ".dt-explain-manifest"  # every file dt-explain wrote into its directory, one a line
 
 
@@ -272,8 +432,10 @@ def write_outputs(
     force: bool = False,
     advance: Callable[[int], None] | None = None,
     workers: int = 1,
+    genes: Sequence[GeneView] = (),
 ) -> Path:
-    """Pictures, per-pair TSVs, ``pairs.tsv`` and ``index.html`` into ``outdir`` (atomic).
+    """Pictures, per-pair TSVs, ``pairs.tsv`` and ``index.html`` into ``outdir`` (atomic);
+    with ``genes`` (dt-explain --gene-level) also the gene views and ``genes.tsv``.
 
     ``workers`` > 1 draws in that many forked processes (the same bytes as one process: every
     picture is drawn completely from its own numbers).
@@ -308,7 +470,13 @@ def write_outputs(
         rows = [(k, e, files[k]) for k, e in items]
         lines = ["\t".join(SUMMARY_COLUMNS)] + [summary_line(k, e, info, f) for k, e, f in rows]
         (tmp / "pairs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (tmp / "index.html").write_text(index_html(rows, info), encoding="utf-8")
+        gene_files = _write_genes(genes, tmp, info, files)
+        if genes:
+            glines = ["\t".join(GENE_SUMMARY_COLUMNS)] + [
+                gene_summary_line(j, v.gene, f) for j, (v, f) in enumerate(zip(genes, gene_files))
+            ]
+            (tmp / "genes.tsv").write_text("\n".join(glines) + "\n", encoding="utf-8")
+        (tmp / "index.html").write_text(index_html(rows, info, list(zip(genes, gene_files))), encoding="utf-8")
         written = sorted(p.name for p in tmp.iterdir())
         (tmp / MANIFEST).write_text("".join(f"{name}\n" for name in written), encoding="utf-8")
         info.seconds_draw = time.perf_counter() - t0
@@ -335,8 +503,13 @@ pre.duplex{font-size:13px;background:#f7f7f7;padding:.5em;display:inline-block}
 """
 
 
-def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: RunInfo) -> str:
-    """One self-contained page (inline CSS, no scripts, no fonts) linking every picture."""
+def index_html(
+    rows: Sequence[tuple[int, Explanation, Sequence[str]]],
+    info: RunInfo,
+    genes: Sequence[tuple[GeneView, Sequence[str]]] = (),
+) -> str:
+    """One self-contained page (inline CSS, no scripts, no fonts) linking every picture: the
+    gene views first (each site linked to its pair view), then the pair views."""
     esc = html.escape
     method = (
         f"integrated gradients ({info.steps} Gauss-Legendre steps, all-padding baseline)"
@@ -353,6 +526,8 @@ def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: Run
         f"baseline score {_f(info.baseline)}{' plus the pair site-type offset' if info.site_prior else ''}. "
         f"{len(rows)} pair(s). Numbers: "
         '<a href="pairs.tsv">pairs.tsv</a> and one TSV per pair.</p>',
+        *_gene_sections(genes, info),
+        "<h2>Pair views</h2>" if genes else "",
         "<table><tr><th>#</th><th>miRNA</th><th>target</th><th>site</th><th>input score</th>"
         "<th>score</th><th>best unit (r)</th><th>files</th></tr>",
     ]
@@ -382,3 +557,61 @@ def index_html(rows: Sequence[tuple[int, Explanation, Sequence[str]]], info: Run
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _gene_sections(genes: Sequence[tuple[GeneView, Sequence[str]]], info: RunInfo) -> list[str]:
+    """The gene views of index.html: a summary table, then per gene its picture and site table."""
+    if not genes:
+        return []
+    esc = html.escape
+    parts = [
+        "<h2>Gene views</h2>",
+        '<p>Numbers: <a href="genes.tsv">genes.tsv</a> and one TSV per gene. Contributions are parts of the '
+        "gene model's linear predictor (higher = more repression); they add up to it. "
+        "<code>log2FC</code>: the same parts on the predicted log2 fold change scale.</p>",
+        "<table><tr><th>#</th><th>miRNA</th><th>target</th><th>gene score</th><th>predicted log2FC</th>"
+        "<th>rank</th><th>sites</th><th>files</th></tr>",
+    ]
+    for j, (view, files) in enumerate(genes):
+        g = view.gene
+        links = " ".join(f'<a href="{esc(f)}">{esc(f.rsplit(".", 1)[1])}</a>' for f in files)
+        rank = f"{g.rank} of {g.n_ranked}" if g.rank is not None else ""
+        parts.append(
+            f'<tr><td><a href="#g{j + 1}">{j + 1}</a></td><td>{esc(g.mirna_id)}</td><td>{esc(g.mrna_id)}'
+            f"{' (' + esc(g.gene_name) + ')' if g.gene_name else ''}</td><td class=num>{g.score:.4f}</td>"
+            f"<td class=num>{g.predicted_log2fc:+.3f}</td><td>{rank}</td><td class=num>{len(g.sites)}</td><td>{links}</td></tr>"
+        )
+    parts.append("</table>")
+    for j, (view, files) in enumerate(genes):
+        g = view.gene
+        pic = _picture(files)
+        parts.append(f'<div class="pair" id="g{j + 1}"><h2>gene {j + 1}. {esc(g.mirna_id)} / {esc(g.mrna_id)}</h2>')
+        parts.append(f"<p>{esc(gene_subtitle(g, info))}.</p>")
+        if pic:
+            parts.append(f'<a href="{esc(pic)}"><img loading="lazy" src="{esc(pic)}" alt="gene view {j + 1}"></a>')
+        parts.append(
+            "<table><tr><th>site</th><th>contribution</th><th>log2FC</th><th>3' pairing</th><th>local AU</th>"
+            "<th>near stop</th><th>position</th><th>flanks</th><th>duplex</th><th>pair view</th></tr>"
+        )
+        for i, s in enumerate(g.sites):
+            k = view.site_pairs.get(i)
+            link = f'<a href="#p{k + 1}">pair {k + 1}</a>' if k is not None else ""
+            duplex = (
+                esc(s.duplex.text(f"Position {s.site_start}-{s.site_end} of {g.mrna_id} ({s.site_type})")) if s.duplex else ""
+            )
+            ctx = s.context
+            parts.append(
+                f"<tr><td>{esc(s.site_type)} {s.site_start}-{s.site_end}{'' if s.canonical else ' (relaxed)'}</td>"
+                f"<td class=num>{s.contribution:+.4f}</td><td class=num>{g.fc_slope * s.contribution:+.4f}</td>"
+                f"<td class=num>{ctx['supp3']:.1f}</td><td class=num>{ctx['au']:.2f}</td>"
+                f"<td class=num>{int(ctx['near_stop'])}</td><td class=num>{ctx['min_dist']:.2f}</td>"
+                f'<td><code>{esc(s.flanks)}</code></td><td><pre class="duplex">{duplex}</pre></td><td>{link}</td></tr>'
+            )
+        for name, value, c in g.terms:
+            parts.append(
+                f"<tr><td>{esc(name)} ({value:.3g})</td><td class=num>{c:+.4f}</td><td class=num>{g.fc_slope * c:+.4f}</td>"
+                "<td colspan=7></td></tr>"
+            )
+        total = "NA" if g.linear_predictor is None else f"{g.linear_predictor:+.4f}"
+        parts.append(f"<tr><th>linear predictor</th><th class=num>{total}</th><td colspan=8></td></tr></table></div>")
+    return parts

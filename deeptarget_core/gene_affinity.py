@@ -40,6 +40,13 @@ SITE_COLUMNS = (
 )
 PAIR_TERMS = ("log_utr_length", "coop_pairs")
 STANDARDISED = tuple(i for i, c in enumerate(SITE_COLUMNS) if c in ("ctx_supp3", "ctx_au", "ctx_min_dist"))
+# the terms of a site's log affinity an explanation shows (Occupancy.log_affinity_terms)
+TERM_GROUPS = ("type", "flanks", "supp3", "au", "near_stop", "min_dist", "centring")
+_TERM_COLUMNS = {
+    "type": [i for i, c in enumerate(SITE_COLUMNS) if c.startswith("type_")],
+    "flanks": [i for i, c in enumerate(SITE_COLUMNS) if c.startswith("f")],
+    **{c: [SITE_COLUMNS.index(f"ctx_{c}")] for c in CONTEXT},
+}
 DEFAULT_LAMBDA = 1e-2
 MAX_ITER = 100
 _INIT_TYPE = (0.0, -0.5, -1.0, -2.0)  # starting log affinities: 8mer > 7mer-m8 > 7mer-A1 > 6mer
@@ -83,6 +90,30 @@ class Occupancy:
         for column, c in zip(z, np.asarray(self.site_coef, dtype=np.float64).tolist()):
             out += column * c
         return out
+
+    def log_affinity_terms(self, design: np.ndarray) -> np.ndarray:
+        """(n, len(TERM_GROUPS)) each site's log affinity split into the terms of TERM_GROUPS
+        (type, flanks, 3' pairing, local AU, near the stop codon, distance to the UTR ends, and
+        the centring of the standardised columns): read-only, for explanations. Each row
+        sums to :meth:`log_affinity` within rounding."""
+        x = np.asarray(design, dtype=np.float64)
+        coef = np.asarray(self.site_coef, dtype=np.float64)
+        out = np.zeros((len(x), len(TERM_GROUPS)))
+        for j, name in enumerate(TERM_GROUPS[:-1]):
+            cols = _TERM_COLUMNS[name]
+            out[:, j] = (x[:, cols] / self.site_scale[cols]) @ coef[cols]
+        out[:, -1] = -float(np.sum(coef * self.site_mean / self.site_scale))
+        return out
+
+    def site_contributions(self, design: np.ndarray) -> np.ndarray:
+        """Each site's share of one pair's occupancy term ``k * log(1 + a0 * S)``: the term
+        split in proportion to the sites' exp(log affinity), so that the shares sum to it
+        exactly (within rounding) and a site's share grows with its affinity. Read-only."""
+        la = self.log_affinity(design)
+        if not len(la):
+            return np.zeros(0)
+        w = np.exp(la)
+        return self.k * np.log1p(self.a0 * w.sum()) * (w / w.sum())
 
     def occupancy(self, design: np.ndarray, pair: np.ndarray, n_pairs: int) -> np.ndarray:
         """k * log(1 + a0 * S) per pair (``pair``: each site's pair index)."""

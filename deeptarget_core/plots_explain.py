@@ -337,3 +337,143 @@ class ExplainDrawer:
         for f in self._figs.values():
             plt.close(f.fig)
         self._figs.clear()
+
+
+# --------------------------------------------------------------------------- the gene view
+
+_TYPE_COLOUR = {
+    "8mer": "#7b1fa2",
+    "7mer-m8": "#c2185b",
+    "7mer-A1": "#ef6c00",
+    "6mer": "#f9a825",
+}
+_RELAXED = "#9e9e9e"
+_TERM_LABEL = {
+    "type": "site type",
+    "flanks": "flanks",
+    "supp3": "3' pairing",
+    "au": "local AU",
+    "near_stop": "near stop",
+    "min_dist": "position",
+    "centring": "centring",
+    "count": "site",
+    "logit": "network",
+    "constant": "constant",
+    "log_utr_length": "UTR length",
+    "coop_pairs": "cooperative pairs",
+    "occupancy": "occupancy",
+    "best_canonical_logit": "best site logit",
+    "any_canonical": "canonical site",
+}
+
+
+def draw_gene(g, path: str | Path, subtitle: str = "") -> None:
+    """The gene view of a :class:`~deeptarget_core.gene_explain.GeneExplanation`, top to
+    bottom: the site map along the UTR (each site a stem as high as its contribution to the
+    linear predictor, coloured by type; relaxed sites grey ticks; the 15 nt after the stop
+    codon shaded), the contributions that add up to the linear predictor (a waterfall: sites,
+    then the non-site terms, then the total), and each canonical site's terms (a table of
+    coloured cells). One figure per gene, drawn in full (PNG or SVG by the suffix)."""
+    from matplotlib.patches import Rectangle
+
+    plt = pyplot()
+    path = Path(path)
+    canon = [s for s in g.sites if s.canonical]
+    bars = [(f"{s.site_type} {s.site_start}", s.contribution, _TYPE_COLOUR.get(s.site_type, _RELAXED)) for s in canon]
+    bars += [(_TERM_LABEL.get(name, name), c, "#607d8b") for name, _, c in g.terms]
+    term_names = list(canon[0].terms) if canon else []
+    heights = [1.7, 0.32 * (len(bars) + 1) + 0.6, (0.3 * len(canon) + 0.7) if canon else 0.4]
+    fig = plt.figure(figsize=(10.0, sum(heights) + 1.1), dpi=_DPI)
+    total_h = sum(heights) + 1.1
+    gs = fig.add_gridspec(
+        3, 1, height_ratios=heights, hspace=0.55, left=0.17, right=0.97, top=1 - 0.8 / total_h, bottom=0.35 / total_h
+    )
+    name = f" ({g.gene_name})" if g.gene_name else ""
+    fig.suptitle(f"{g.mirna_id}  \u00d7  {g.mrna_id}{name}", fontsize=11, y=1 - 0.1 / total_h)
+    fig.text(0.5, 1 - 0.42 / total_h, subtitle, fontsize=8, ha="center", va="top")
+
+    # 1. site map
+    ax = fig.add_subplot(gs[0])
+    L = g.utr_length
+    ax.add_patch(Rectangle((0, -0.02), L, 0.04, color="#cfd8dc", zorder=0, transform=ax.get_xaxis_transform()))
+    ax.axvspan(0, min(15, L), color="#eceff1", zorder=0)
+    ax.axhline(0, color="#888888", linewidth=0.6)
+    top = max([abs(s.contribution) for s in g.sites] + [1e-9])
+    for s in g.sites:
+        mid = (s.site_start + s.site_end) / 2
+        if s.canonical:
+            colour = _TYPE_COLOUR.get(s.site_type, _RELAXED)
+            ax.vlines(mid, 0, s.contribution, color=colour, linewidth=2)
+            ax.plot([mid], [s.contribution], "o", color=colour, markersize=5)
+            ax.text(
+                mid,
+                s.contribution + 0.06 * top * (1 if s.contribution >= 0 else -1),
+                s.site_type,
+                fontsize=6.5,
+                ha="center",
+                va="bottom" if s.contribution >= 0 else "top",
+                color=colour,
+            )
+        else:
+            ax.vlines(mid, -0.12 * top, 0.12 * top, color=_RELAXED, linewidth=1)
+    ax.set_xlim(0, max(L, 1))
+    ax.set_ylim(min(-0.3 * top, min(s.contribution for s in g.sites) * 1.35 if g.sites else 0), 1.45 * top)
+    ax.set_xlabel(f"position in the 3'UTR (nt; {L} nt, 5' end = stop codon; shaded: first 15 nt)", fontsize=7.5)
+    ax.set_ylabel("contribution", fontsize=7.5)
+    ax.tick_params(labelsize=7)
+    ax.set_title(
+        "site map (grey ticks: relaxed sites, not in the model)" if g.model_kind == "occupancy" else "site map",
+        fontsize=8,
+        loc="left",
+    )
+
+    # 2. waterfall of the contributions
+    ax = fig.add_subplot(gs[1])
+    running = 0.0
+    labels = []
+    ends = [0.0]
+    for k, (label, c, colour) in enumerate(bars):
+        ax.barh(k, c, left=running, color=colour, height=0.6)
+        ax.text(max(running, running + c), k, f" {c:+.3f}", fontsize=6.5, va="center")
+        running += c
+        ends.append(running)
+        labels.append(label)
+    raw = g.linear_predictor
+    k = len(bars)
+    if raw is not None:
+        ax.barh(k, raw, color="#263238", height=0.6)
+        ax.text(max(0.0, raw), k, f" {raw:+.3f}", fontsize=6.5, va="center", fontweight="bold")
+    labels.append("linear predictor" if raw is not None else "no canonical site")
+    span = (max(ends) - min(ends)) or 1.0
+    ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.16 * span)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#888888", linewidth=0.6)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title("contributions to the linear predictor (they add up to it; higher = more repression)", fontsize=8, loc="left")
+
+    # 3. each canonical site's terms
+    ax = fig.add_subplot(gs[2])
+    ax.set_axis_off()
+    if canon:
+        values = np.array([[s.terms[t] for t in term_names] for s in canon])
+        lim = float(np.abs(values).max()) or 1.0
+        ax.imshow(values, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+        ax.set_axis_on()
+        ax.set_xticks(range(len(term_names)))
+        ax.set_xticklabels([_TERM_LABEL.get(t, t) for t in term_names], fontsize=7)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(canon)))
+        ax.set_yticklabels([f"{s.site_type} {s.site_start}" for s in canon], fontsize=7)
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=6.5, color="white" if abs(v) > 0.6 * lim else "black")
+        what = "log affinity" if g.model_kind == "occupancy" else "contribution"
+        ax.set_title(f"each site's terms of its {what}", fontsize=8, loc="left", pad=16)
+    else:
+        ax.text(0.5, 0.5, "no canonical site: the gene scores the model's floor", ha="center", va="center", fontsize=8)
+    if path.suffix == ".svg":
+        fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+    else:
+        fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)

@@ -22,6 +22,7 @@ from deeptarget_tools.options import (
     OptQuiet,
     OptSpecies,
     OptStrict,
+    OptUtrFasta,
     OptVerbose,
     OptVersion,
     mirna_selection,
@@ -30,9 +31,10 @@ from deeptarget_tools.options import (
 
 log = logging.getLogger("deeptarget")
 app = _cli.make_app(
-    "Explain model scores of miRNA/CTS pairs: per pair a heatmap of the interaction RNN's "
-    "activations with the duplex and the unit that follows the binding pattern, per-nucleotide "
-    "attributions (PNG and SVG), a TSV of the numbers, and one index.html for the run."
+    "Explain model scores of miRNA/CTS pairs: per pair the duplex (target over miRNA), a heatmap "
+    "of the interaction RNN's activations with the unit that follows the binding pattern, "
+    "per-nucleotide attributions (PNG and SVG), a TSV of the numbers, and one index.html for the "
+    "run. With --gene-level: why a gene scores as it does (each site's contribution)."
 )
 
 
@@ -73,6 +75,23 @@ OptLayer = Annotated[
 ]
 OptNoSvg = Annotated[bool, typer.Option("--no-svg", help="PNG only (SVG roughly doubles the drawing time).")]
 OptForce = Annotated[bool, typer.Option("--force", help="Replace an earlier dt-explain output directory.")]
+OptGeneLevel = Annotated[
+    bool,
+    typer.Option(
+        "--gene-level",
+        help="TABLE names (miRNA, UTR) pairs (a dt-predict gene table or a gene-level pair table): "
+        "per pair a gene view (every site's contribution to the gene score, the predicted fold change, "
+        "the rank among the miRNA's genes) and the pair views of its canonical sites.",
+    ),
+]
+OptGeneModel = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gene-model",
+        help="--gene-level: gene model checkpoint from dt-train --level gene (default: the packaged one).",
+        metavar="FILE",
+    ),
+]
 OptDrawThreads = Annotated[
     int, typer.Option("-p", "--threads", min=1, help="CPU threads for the model, and processes drawing the pictures.")
 ]
@@ -95,6 +114,9 @@ def command(
     mirna_seq: OptMirnaSeq = None,
     cts_seq: OptCtsSeq = None,
     top: OptTop = None,
+    gene_level: OptGeneLevel = False,
+    utr: OptUtrFasta = None,
+    gene_model: OptGeneModel = None,
     outdir: OptOutdir = Path("dt-explain"),
     method: OptMethod = Method.ig,
     steps: OptSteps = 32,
@@ -128,6 +150,9 @@ _REFUSED = [
     (lambda c: c.table is None and not c.mirna_seqs and not c.cts_seqs, "give a TABLE, or --mirna-seq and --cts-seq"),
     (lambda c: c.table is not None and (c.mirna_seqs or c.cts_seqs), "give a TABLE or --mirna-seq/--cts-seq, not both"),
     (lambda c: c.table is None and c.mirna is not None, "--mirna goes with a TABLE (use --mirna-seq on the command line)"),
+    (lambda c: c.gene_level and c.table is None, "--gene-level explains the (miRNA, UTR) pairs of a TABLE"),
+    (lambda c: not c.gene_level and c.utr is not None, "--utr goes with --gene-level"),
+    (lambda c: not c.gene_level and c.gene_model is not None, "--gene-model goes with --gene-level"),
 ]
 
 
@@ -135,17 +160,26 @@ _REFUSED = [
 def _explain(cmd, debug=False) -> None:
 
     _cli.refuse(_REFUSED, cmd)
-    _cli.one_stdin(cmd.table, cmd.mirna, message="only one of TABLE and --mirna can be read from stdin")
+    _cli.one_stdin(cmd.table, cmd.mirna, cmd.utr, message="only one of TABLE, --mirna and --utr can be read from stdin")
     _cli.check_paths(
-        {"TABLE": cmd.table, "--mirna": cmd.mirna, "--mirna-ids": cmd.mirna_selection.ids_file, "--model": cmd.model},
+        {
+            "TABLE": cmd.table,
+            "--mirna": cmd.mirna,
+            "--mirna-ids": cmd.mirna_selection.ids_file,
+            "--model": cmd.model,
+            "--utr": cmd.utr,
+            "--gene-model": cmd.gene_model,
+        },
         {},
         {"-o": cmd.outdir},
     )
     out = run_explain(cmd, _cli.progress)
     if out.ig_gap is not None and out.ig_gap > 1e-3:
         log.warning("dt-explain: IG attributions miss score - baseline by up to %.2g; use more --steps", out.ig_gap)
+    genes = f"{out.n_genes} gene(s), " if cmd.gene_level else ""
     log.info(
-        "dt-explain: %d pair(s): model %.2f s, pictures %.2f s -> %s/index.html",
+        "dt-explain: %s%d pair(s): model %.2f s, pictures %.2f s -> %s/index.html",
+        genes,
         out.n_pairs,
         out.seconds_compute,
         out.seconds_draw,

@@ -382,6 +382,7 @@ class Predictions:
     labels: np.ndarray
     scores: np.ndarray
     n_unlabelled: int = 0
+    mrna_ids: tuple[str, ...] = ()  # empty when the table has no mrna_id column
 
 
 def read_labels(path) -> dict[tuple[str, str], int]:
@@ -415,6 +416,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
 
     need = ("score",) if labels is None else ("score", "mirna_id", "mrna_id")
     mirnas: list[str] = []
+    targets: list[str] = []
     ys: list[int] = []
     ss: list[float] = []
     dropped = 0
@@ -443,11 +445,14 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
             ys.append(y)
             ss.append(s)
             mirnas.append(row[mi] if mi >= 0 else "")
+            if ti >= 0:
+                targets.append(row[ti])
     if not ys:
         raise InputError(
             "no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path)
         )
-    return Predictions(name, display_name(path), mirnas, np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64), dropped)
+    ys_, ss_ = np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64)
+    return Predictions(name, display_name(path), mirnas, ys_, ss_, dropped, tuple(targets) if len(targets) == len(ys) else ())
 
 
 def read_cv_table(path) -> list[dict[str, float]]:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 import typer
 from typer.core import TyperCommand
 
+import deeptarget_tools
 from deeptarget_core.errors import DeviceUnavailable, InputError, UsageError
 from deeptarget_core.output_plan import Planned, refuse_clashes
 from deeptarget_core.streams import guard_standard_streams
@@ -397,7 +398,7 @@ def run(app: typer.Typer) -> None:
     down (:func:`_quick_exit`): freeing torch's modules takes 0.4-0.5 s, more than the work of
     many a run (a pipe of small steps, a cluster job per shard). Other failures (a bug's
     traceback, Ctrl-C), and runs under a profiler or debugger, end the usual way."""
-    sys.excepthook = sys.__excepthook__  # the tool's modules are imported: a bug shows its traceback
+    deeptarget_tools.started()  # the tool's modules are imported: a bug shows its traceback
     try:
         check_environment()
         app()

@@ -1,0 +1,77 @@
+"""Start-up in an odd environment ends with one ``error:`` line and exit 1, never a native abort.
+
+torch's native start-up aborts (an MKL fatal error, exit 2) in a deleted working directory:
+the tools check the working directory before any heavy import. A failure while a tool's own
+modules are imported (a broken install, a bad setting of a library) is one line too, with
+the traceback under ``--debug``. ``--help`` and ``--version`` touch no file and still work.
+Real processes: the environment is the point.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import BIN, EXAMPLES
+
+TOOLS = ("dt-scan-cts", "dt-make-negatives", "dt-pretrain", "dt-train", "dt-predict", "dt-eval", "dt-explain", "dt-extract-utrs")
+# a run of dt-predict that loads torch (the case that aborted natively)
+PREDICT = ["--pair-table", str(EXAMPLES / "pairs.tsv"), "-o", os.devnull]
+
+
+def _in_deleted_directory(tmp_path, argv: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    def enter_and_delete() -> None:
+        os.chdir(gone)
+        os.rmdir(gone)
+
+    return subprocess.run(
+        argv, capture_output=True, text=True, preexec_fn=enter_and_delete, env={**os.environ, **(env or {})}, timeout=300
+    )
+
+
+def _one_error(res: subprocess.CompletedProcess, pattern: str) -> str:
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr and "FATAL" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert pattern in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_deleted_working_directory_is_one_error(tmp_path, tool):
+    argv = PREDICT if tool == "dt-predict" else ["-o", str(tmp_path / "out")]
+    _one_error(_in_deleted_directory(tmp_path, [str(BIN / tool), *argv]), "working directory was deleted")
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_work_in_a_deleted_working_directory(tmp_path, flag):
+    res = _in_deleted_directory(tmp_path, [str(BIN / "dt-scan-cts"), flag])
+    assert res.returncode == 0 and res.stdout, res.stderr
+
+
+@pytest.mark.parametrize("tool", ["dt-scan-cts", "dt-predict", "dt-eval"])
+def test_an_import_failure_is_one_error(tmp_path, tool):
+    """A module that breaks on import (here a stand-in for typer, which every tool imports first)."""
+    (tmp_path / "typer.py").write_text("raise RuntimeError('broken installation')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    res = subprocess.run([str(BIN / tool), "--version"], capture_output=True, text=True, env=env, timeout=300)
+    _one_error(res, "could not start: RuntimeError: broken installation")
+    debug = subprocess.run([str(BIN / tool), "--debug"], capture_output=True, text=True, env=env, timeout=300)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_failure_after_start_up_keeps_its_traceback(tmp_path):
+    """Only the import is covered: a bug later in the run (here a library setting that breaks
+    when dt-eval draws) still shows where it happened."""
+    pred = tmp_path / "pred.tsv"
+    pred.write_text("mirna_id\tmrna_id\tscore\tlabel\nm\ta\t0.9\t1\nm\tb\t0.1\t0\n")
+    env = {**os.environ, "MPLBACKEND": "no-such"}
+    argv = [str(BIN / "dt-eval"), pred, "--plots", tmp_path / "p", "-o", os.devnull]
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 1 and "Traceback" in res.stderr and "could not start" not in res.stderr

@@ -12,7 +12,7 @@ TORCH_PIN ?= torch==2.13.0
 
 .PHONY: install test test-slow lint demo bench clean help
 help:
-	@echo "make demo | make test | make test-slow | make bench | make training-data | make model"
+	@echo "make demo | make test | make test-slow | make bench | make training-data | make model | make dist | make release-check"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,14 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# The whole suite: pytest (the Snakemake workflow runs for real inside it), then the
-# offline Galaxy wrapper lint, the Dockerfile lint, snakemake --lint and the strict docs
-# build. `make galaxy-test` (a real Galaxy server, ~10-25 min) is a separate job: run it when
-# wrappers change.
+# The whole suite: pytest (the Snakemake workflow runs for real inside it; every Galaxy wrapper
+# test's command runs against the tools; the wheel is built and installed into a fresh venv),
+# then the offline Galaxy wrapper lint, the Dockerfile lint, snakemake --lint, the strict docs
+# build and the release archives (make dist). `make galaxy-test` (a real Galaxy server, ~15 min)
+# and `make release-check` are separate jobs: run them before a release (docs/development.md).
 test: install
 	$(BIN)/python -m pytest -q -n 2 tests
-	$(MAKE) lint galaxy-lint docker-lint workflow-lint docs
+	$(MAKE) lint galaxy-lint docker-lint workflow-lint docs dist
 
 # ruff lint (rules in pyproject.toml); bench/ is the benchmarks' own room and container/ the
 # container's, both left out
@@ -67,4 +68,4 @@ bench: install
 -include mk/*.mk
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo-output .pytest_cache site
+	rm -rf $(VENV) build *.egg-info demo-output .pytest_cache site dist

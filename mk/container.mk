@@ -59,7 +59,7 @@ container: container-deps
 	$(CONTAINER_ENV) nice -n 10 container/build.sh $(CONTAINER_IMAGE)
 
 container-test: install container
-	$(CONTAINER_ENV) HOST_BIN=$(abspath $(BIN)) container/test.sh $(CONTAINER_IMAGE)
+	$(CONTAINER_ENV) HOST_BIN="$(abspath $(BIN))" container/test.sh $(CONTAINER_IMAGE)
 
 container-save: container
 	rm -f $(CONTAINER_WORK)/deeptarget_$(IMAGE_TAG).tar

@@ -8,11 +8,14 @@
 #                        has a space: make dist there, the recipe's sha256 equal to its sdist's,
 #                        the wheel installed into a fresh virtual environment away from the
 #                        source tree and predicting there (tests/test_release.py); ~1 min
+#   make wheel-venv      the working tree's wheel installed into a fresh $(WHEEL_VENV) (what
+#                        make galaxy-test runs the wrappers against); ~20 s
 # The archives are built without build isolation, by this environment's setuptools: another
 # setuptools release may write other bytes (the sha256 is of the archives that are uploaded).
 DIST_DIR ?= dist
+WHEEL_VENV ?= .venv-wheel
 
-.PHONY: dist recipe-sha release-check
+.PHONY: dist recipe-sha release-check wheel-venv
 
 dist: install
 	$(BIN)/python scripts/dist.py build --outdir "$(DIST_DIR)"
@@ -22,3 +25,6 @@ recipe-sha: install
 
 release-check: install
 	DT_RELEASE_CHECK=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_release.py
+
+wheel-venv: install
+	$(BIN)/python scripts/dist.py venv "$(WHEEL_VENV)" --worktree --outdir "$(WHEEL_VENV)-dist" --torch "$(TORCH_PIN)"

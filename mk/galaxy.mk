@@ -1,7 +1,11 @@
 # Galaxy wrappers (issue 5). Included by the Makefile (-include mk/*.mk).
 #   make galaxy-lint        planemo lint + shed_lint of galaxy/ (offline, ~1 min)
 #   make galaxy-test-data   regenerate galaxy/test-data with the suite's own tools
-#   make galaxy-test        run every wrapper's <tests> in a real Galaxy (pip package) on 127.0.0.1
+#   make galaxy-test        run every wrapper's <tests> in a real Galaxy (pip package) on 127.0.0.1,
+#                           against the package installed from its wheel (make wheel-venv), not
+#                           the working tree: what the Tool Shed's users get (run before a release)
+# Without a Galaxy server, make test runs every wrapper test's command line against the current
+# tools (tests/test_galaxy_wrapper_commands.py, about a minute).
 GALAXY_VENV ?= .venv-galaxy
 GALAXY_PIN ?= galaxy
 GALAXY_WRAPPERS = $(sort $(wildcard galaxy/dt_*.xml))
@@ -31,5 +35,6 @@ $(GALAXY_VENV)/bin/galaxy-web:
 
 galaxy-venv: $(GALAXY_VENV)/bin/galaxy-web
 
-galaxy-test: install galaxy-venv
-	GALAXY_VENV=$(abspath $(GALAXY_VENV)) DT_BIN=$(abspath $(BIN)) bash galaxy/run_galaxy_tests.sh
+# paths quoted: a clone's folder name may hold a space
+galaxy-test: install galaxy-venv wheel-venv
+	GALAXY_VENV="$(abspath $(GALAXY_VENV))" DT_BIN="$(abspath $(WHEEL_VENV))/bin" bash galaxy/run_galaxy_tests.sh

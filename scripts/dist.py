@@ -3,6 +3,7 @@
     python scripts/dist.py build [--outdir dist] [--worktree]   # make dist
     python scripts/dist.py recipe-sha [--outdir dist]            # make recipe-sha
     python scripts/dist.py check-recipe [--outdir dist]          # part of make release-check
+    python scripts/dist.py venv DIR --torch torch==X [--worktree] # make wheel-venv (galaxy-test)
 
 The archives are a function of the commit and of the build tools only:
 
@@ -193,6 +194,21 @@ def build(outdir: Path, worktree: bool = False, python: str = sys.executable, tw
     return paths[0], paths[1]
 
 
+def install_wheel(wheel: Path, venv: Path, torch_pin: str, python: str = sys.executable) -> Path:
+    """A fresh virtual environment at venv (replaced) with the wheel and its dependencies; its bin/.
+
+    This environment's pip installs into it (``pip --python``): the new one needs no pip of its
+    own. ``--no-compile``: byte-compiling torch would triple the time. torch is pinned (a range
+    would pull a multi-GB CUDA build where the CPU build lies on local disk).
+    """
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = [python, "-m", "pip", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*pip, "install", "-q", "--no-compile", str(wheel), torch_pin], check=True)
+    subprocess.run([*pip, "check"], check=True)
+    return venv / "bin"
+
+
 def recipe_sha(text: str) -> str:
     match = SHA_LINE.search(text)
     if not match:
@@ -211,11 +227,19 @@ def write_recipe(sdist_sha: str, version: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["build", "recipe-sha", "check-recipe"])
+    parser.add_argument("action", choices=["build", "recipe-sha", "check-recipe", "venv"])
+    parser.add_argument("venv", nargs="?", type=Path, help="venv: the environment to make (replaced)")
     parser.add_argument("--outdir", type=Path, default=ROOT / "dist")
     parser.add_argument("--worktree", action="store_true", help="build the working tree's files, not HEAD")
+    parser.add_argument("--torch", default="torch", help="venv: the torch requirement (the Makefile's TORCH_PIN)")
+    parser.add_argument("--wheel", type=Path, help="venv: install this wheel instead of building one")
     args = parser.parse_args(argv)
-    worktree = args.worktree and args.action == "build"
+    if (args.action == "venv") != (args.venv is not None):
+        parser.error("DIR is given with the action venv, and only with it")
+    if args.action == "venv" and args.wheel:
+        install_wheel(args.wheel, args.venv, args.torch)
+        return 0
+    worktree = args.worktree and args.action in ("build", "venv")
     if not worktree and git("status", "--porcelain", "--untracked-files=no").strip():
         print("note: uncommitted changes are not in the archives (they are built from HEAD)", file=sys.stderr)
     sdist, wheel = build(args.outdir, worktree=worktree)
@@ -224,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "recipe-sha":
         changed = write_recipe(sha256(sdist), package_version())
         print(f"{RECIPE.relative_to(ROOT)}: {'sha256 and version written' if changed else 'already current'}")
+    elif args.action == "venv":
+        bindir = install_wheel(wheel, args.venv, args.torch)
+        print(f"{wheel.name} installed in {args.venv}: {bindir}/dt-predict")
     elif args.action == "check-recipe":
         want, have = sha256(sdist), recipe_sha(RECIPE.read_text())
         if want != have:

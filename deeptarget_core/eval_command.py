@@ -119,14 +119,14 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
 
 
 def plot_files(cmd: EvalCommand) -> list[Path]:
-    """Every picture the run may draw in ``cmd.plots``: declared before any work, so that none
-    of them is an input or another output."""
+    """The ``cmd.plots`` folder and every picture the run may draw in it: declared before any
+    work, so that none of them is an input or another output."""
     if cmd.plots is None:
         return []
     names = list(cmd.names) if cmd.names else default_names(list(cmd.predictions))
     if cmd.functional is not None:
-        return _functional_plots(cmd.plots, names)
-    return write_plots_files(cmd.plots, names + ([SHORTCUT_NAME] if cmd.shortcut_baseline else []))
+        return [cmd.plots, *_functional_plots(cmd.plots, names)]
+    return [cmd.plots, *write_plots_files(cmd.plots, names + ([SHORTCUT_NAME] if cmd.shortcut_baseline else []))]
 
 
 def _functional_plots(plots: Path, names: list[str]) -> list[Path]:

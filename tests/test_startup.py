@@ -75,3 +75,16 @@ def test_a_failure_after_start_up_keeps_its_traceback(tmp_path):
     argv = [str(BIN / "dt-eval"), pred, "--plots", tmp_path / "p", "-o", os.devnull]
     res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 1 and "Traceback" in res.stderr and "could not start" not in res.stderr
+
+
+def test_a_library_that_cannot_load_mid_run_is_one_error(tmp_path):
+    """torch is loaded only when a model runs; under a tight address-space limit it cannot be."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
+
+    res = subprocess.run([str(BIN / "dt-predict"), *PREDICT], capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    if res.returncode == 0:
+        pytest.skip("300 MB of address space were enough here")
+    _one_error(res, "error:")

@@ -270,6 +270,10 @@ def handle_errors(func: F | None = None, *, say: dict[str, str] | None = None) -
             fail(f"{where}{exc.strerror or exc}")
         except MemoryError:
             fail("out of memory; try a smaller --batch-size or split the input")
+        except ImportError as exc:  # a library loaded for the run (torch) that cannot load: a limit, a broken install
+            if debug:
+                raise
+            fail(f"a library could not be loaded: {' '.join(str(exc).split())}")
 
     return wrapper  # type: ignore[return-value]
 

@@ -310,3 +310,78 @@ def test_workflow_from_an_annotation_and_mirbase_as_downloaded(tmp_path):
     rows = [r.split("\t") for r in merged.splitlines()[1:]]
     assert {r[6] for r in rows} >= {"DEMO1", "DEMO2", "DEMO4"}  # gene names from the extracted headers
     assert [r[5] for r in rows if r[0] == "hsa-let-7a-5p"] == ["1", "2", "3"]  # ranked over all shards
+
+
+# --------------------------------------------------------------------------- conda environments (issue 29)
+
+
+def rule_blocks() -> dict[str, str]:
+    """rule name -> its text, from workflow/rules/*.smk."""
+    import re
+
+    blocks = {}
+    for path in sorted((WORKFLOW / "rules").glob("*.smk")):
+        parts = re.split(r"^rule (\w+):\n", path.read_text(), flags=re.M)
+        blocks.update(dict(zip(parts[1::2], parts[2::2])))
+    return blocks
+
+
+def test_every_rule_names_a_conda_environment_pinned_to_the_release():
+    import re
+
+    import yaml
+
+    import deeptarget_core
+
+    blocks = {name: text for name, text in rule_blocks().items() if re.search(r"^    (shell|script|run):", text, re.M)}
+    assert len(blocks) >= 14
+    for name, text in blocks.items():
+        env = re.search(r'^    conda:\n        "\.\./envs/([\w.-]+\.yaml)"', text, re.M)
+        assert env, f"rule {name} has no conda: directive"
+        spec = yaml.safe_load((WORKFLOW / "envs" / env.group(1)).read_text())
+        deps = " ".join(spec["dependencies"])
+        # the rules that run dt-* or import deeptarget_core get the suite at this release
+        needs_suite = re.search(r"\bdt-|select_mirnas|cv_folds", text)
+        assert bool(needs_suite) == ("deeptarget ==" in deps), f"rule {name}: {env.group(1)}"
+    suite = yaml.safe_load((WORKFLOW / "envs/deeptarget.yaml").read_text())
+    assert suite["dependencies"] == [f"deeptarget =={deeptarget_core.__version__}"]
+    assert suite["channels"] == ["conda-forge", "bioconda"]
+    # the container profile's image carries the same release
+    config = yaml.safe_load((WORKFLOW / "config.yaml").read_text())
+    assert config["container"].endswith(f":{deeptarget_core.__version__}")
+
+
+def conda_shim(folder: Path) -> Path:
+    """A stand-in for conda that answers the questions a dry run asks (no environment is built)."""
+    folder.mkdir()
+    (folder / "conda").write_text(
+        "#!/bin/sh\n"
+        'echo "$*" >> "$(dirname "$0")/calls.log"\n'
+        'case "$*" in\n'
+        f'  "info --json") echo \'{{"conda_prefix": "{folder}/prefix", "platform": "linux-64"}}\' ;;\n'
+        '  "config --get channel_priority --json") echo \'{"get": {"channel_priority": "strict"}}\' ;;\n'
+        '  *) echo "conda 24.11.0" ;;\n'
+        "esac\n"
+    )
+    (folder / "conda").chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("profile", ["conda", "slurm"])
+def test_conda_deployment_dry_run(tmp_path, profile):
+    """--sdm conda: the conda profile, and the SLURM profile switched from its container to conda."""
+    if profile == "slurm":
+        pytest.importorskip("snakemake_executor_plugin_slurm")
+    shim = conda_shim(tmp_path / "shim")
+    extra = ["--sdm", "conda"] if profile == "slurm" else []
+    result = run_snakemake(
+        ["-n", "--workflow-profile", str(WORKFLOW / "profiles" / profile), *extra, *example_config(tmp_path)],
+        tmp_path,
+        env=env_with_tools(shim),
+    )
+    text = result.stdout + result.stderr
+    for env in ("deeptarget.yaml", "python.yaml"):
+        assert f"envs/{env} will be created" in text, text[-3000:]
+    assert "apptainer" not in text.lower()  # conda instead of the container, not inside it
+    assert "info --json" in (shim / "calls.log").read_text()
+    assert not (tmp_path / "out").exists()

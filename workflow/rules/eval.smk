@@ -12,5 +12,7 @@ rule eval_genes:
     resources:
         mem_mb=res("eval", "mem_mb", 2000),
         runtime=res("eval", "runtime", 30),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-eval {input.genes:q} --labels {input.labels:q} -o {output.metrics:q} --plots {output.plots:q} 2> {log:q}"

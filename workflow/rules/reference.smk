@@ -14,6 +14,8 @@ rule select_mirnas:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "python {params.script:q} {input:q} {output:q} {params.species} {params.strict} 2> {log:q}"
 
@@ -37,6 +39,8 @@ rule extract_utrs:
     resources:
         mem_mb=res("extract_utrs", "mem_mb", 2000),
         runtime=res("extract_utrs", "runtime", 60),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-extract-utrs --gtf {input.gtf:q} --genome {input.genome:q} --transcripts {params.transcripts} {params.alias} "
         "-o {output.utrs:q} --bed {output.bed:q} --genes {output.genes:q} 2> {log:q}"

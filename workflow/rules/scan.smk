@@ -16,6 +16,8 @@ rule scan:
     resources:
         mem_mb=res("scan", "mem_mb", 2000),
         runtime=res("scan", "runtime", 60),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         # a shard can be empty when there are fewer records than shards: header-only output
         """
@@ -53,6 +55,8 @@ rule predict:
         mem_mb=res("predict", "mem_mb", 4000),
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         # an empty UTR shard (more chunks than UTRs) has no UTRs to give: no --utr then
         """
@@ -82,5 +86,7 @@ rule merge:
     resources:
         mem_mb=res("merge", "mem_mb", 1000),
         runtime=res("merge", "runtime", 30),
+    conda:
+        "../envs/python.yaml"
     shell:
         "python {params.script:q} --mirna {input.mirna:q} --utr {input.utr:q} -o {output:q} {input.tables:q} 2> {log:q}"

@@ -14,6 +14,8 @@ rule shard_utr:
     resources:
         mem_mb=500,
         runtime=30,
+    conda:
+        "../envs/python.yaml"
     shell:
         "python {params.script:q} {input:q} {output:q} 2> {log:q}"
 
@@ -31,5 +33,7 @@ rule shard_mirna:
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../envs/python.yaml"
     shell:
         "python {params.script:q} {input:q} {output:q} 2> {log:q}"

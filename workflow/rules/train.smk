@@ -14,6 +14,8 @@ rule negatives:
     resources:
         mem_mb=res("negatives", "mem_mb", 4000),
         runtime=res("negatives", "runtime", 120),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-make-negatives --positives {input:q} --include-positives --ratio {params.ratio}"
         " --seed {params.seed} -o {output:q} 2> {log:q}"
@@ -37,6 +39,8 @@ rule cv_folds:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         # the fold maker of dt-train --cv (deeptarget_core.train.cv_folds), grouped by miRNA
         "python {params.script:q} --pairs {input:q} --folds {params.folds}"
@@ -62,6 +66,8 @@ rule pretrain:
         mem_mb=res("pretrain", "mem_mb", 8000),
         runtime=res("pretrain", "runtime", 240),
         gpu=res("pretrain", "gpu", 1),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-pretrain --pair-table {input:q} --epochs {params.epochs} --seed {params.seed} --device {params.device}"
         " --threads {threads} -o {output:q} 2> {log:q}"
@@ -91,6 +97,8 @@ rule train_fold:
         mem_mb=res("train", "mem_mb", 8000),
         runtime=res("train", "runtime", 480),
         gpu=res("train", "gpu", 1),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-train --train {input.train:q} --val {input.val:q} --pretrained {input.pretrained:q} {params.extra}"
         " --epochs {params.epochs} --seed {params.seed} --device {params.device} --threads {threads}"
@@ -110,6 +118,8 @@ rule predict_fold:
         mem_mb=res("predict", "mem_mb", 4000),
         runtime=res("predict", "runtime", 120),
         gpu=res("predict", "gpu", 0),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-predict --pair-table {input.val:q} --level site --model {input.model:q} --device cpu --threads {threads}"
         " -o {output:q} 2> {log:q}"
@@ -129,5 +139,7 @@ rule cv_eval:
     resources:
         mem_mb=res("eval", "mem_mb", 2000),
         runtime=res("eval", "runtime", 30),
+    conda:
+        "../envs/deeptarget.yaml"
     shell:
         "dt-eval {input:q} {params.names} -o {output.metrics:q} --plots {output.plots:q} 2> {log:q}"

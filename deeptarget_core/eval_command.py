@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class EvalCommand:
     plots: Path | None = None
     functional: str | None = None  # a fold-change table: the functional evaluation instead
     utr: str | None = None  # the functional table's UTRs
+    gene_model: str | None = None  # whose training experiments to compare with (None: the packaged one)
 
 
 @dataclass
@@ -107,6 +109,9 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
         streams.check_output_path(plots, directory=True)
     display = list(names) if names else default_names(list(predictions))
     table, frame = F.evaluate_functional(cmd.functional, cmd.utr, predictions, display)
+    for note in F.undefined_figures(table):
+        log.warning("%s", note)
+    _say_trained_on(frame, cmd.gene_model)
     with streams.output_group(), streams.atomic_output(output) as handle:
         table.to_csv(handle, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
         if plots is not None:
@@ -114,8 +119,33 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
             for name, path in zip([*display, F.SITE_COUNT], _functional_plots(plots, display)):
                 F.plot_cdf(frame, name, path)
     means = table[table["experiment"] == "mean"]
-    rows = [[str(v) if isinstance(v, str) else f"{v:.4f}" for v in r] for r in means.itertuples(index=False)]
+    rows = [[v if isinstance(v, str) else metrics.format_metric(v) for v in r] for r in means.itertuples(index=False)]
     return EvalOutcome(list(means.columns), rows)
+
+
+def _say_trained_on(frame, gene_model: str | None) -> None:
+    """A gene model's figures on its own training experiments are not an independent test:
+    say how many of the evaluated experiments it was trained on."""
+    from . import gene_model as gm
+
+    model = gm.load(gene_model)
+    name = gene_model if gene_model is not None else f"{gm.default_path().name} (packaged)"
+    fingerprints = model.training.get("trained_on")
+    if not isinstance(fingerprints, dict):
+        log.info("the gene model %s does not record its training experiments (written by an older version)", name)
+        return
+    seen = F.trained_on(frame, fingerprints)
+    if seen:
+        shown = ", ".join(seen[:3]) + (" ..." if len(seen) > 3 else "")
+        log.warning(
+            "%d of the %d evaluated experiments (%s) are among the %d the gene model %s was trained on: its scores "
+            "there (dt-predict --aggregate model) are not an independent test",
+            len(seen),
+            frame["experiment"].nunique(),
+            shown,
+            len(fingerprints),
+            name,
+        )
 
 
 def plot_files(cmd: EvalCommand) -> list[Path]:
@@ -153,6 +183,9 @@ def _evaluate_all(cmd: EvalCommand):
         if group and not any(pred.mirna_ids):
             raise UsageError(f"grouping by miRNA needs a mirna_id column in {path}")
         m, per = metrics.evaluate(pred, cmd.threshold, group)
+        _say_undefined(name, pred, m, cmd.threshold)
+        if evaluated:
+            _compare_rows(evaluated[0][3], pred)
         evaluated.append((name, m, per, pred))
     if cmd.shortcut_baseline:
         if not evaluated:
@@ -171,6 +204,52 @@ def _evaluate_all(cmd: EvalCommand):
             100 * m["train_coverage"],
         )
     return evaluated, cv
+
+
+def _say_undefined(name: str, pred: io.Predictions, m: dict, threshold: float) -> None:
+    """A metric written as nan is never silent: the warning names the table and why."""
+    causes = metrics.why_undefined(m, pred.labels, threshold)
+    if causes:
+        log.warning("%s (%s): cannot compute (written as nan) %s", name, pred.path, "; ".join(causes))
+
+
+def _compare_rows(first: io.Predictions, other: io.Predictions) -> None:
+    """Tables compared side by side should score the same rows: say how far they differ
+    (rows matched on mirna_id and mrna_id, each copy of a pair counted)."""
+    if not first.mrna_ids or not other.mrna_ids:
+        if len(first.labels) != len(other.labels):
+            log.warning(
+                "%s has %d labelled rows and %s %d (no mirna_id/mrna_id columns to match them on): "
+                "their metrics are not over the same rows",
+                first.name,
+                len(first.labels),
+                other.name,
+                len(other.labels),
+            )
+        return
+    a = Counter(zip(first.mirna_ids, first.mrna_ids))
+    b = Counter(zip(other.mirna_ids, other.mrna_ids))
+    only_a, only_b = sum((a - b).values()), sum((b - a).values())
+    if only_a or only_b:
+        log.warning(
+            "%s and %s are not scored on the same rows: %d of %s's %d rows are not in %s, %d of %s's %d not in %s "
+            "(matched on mirna_id and mrna_id): their metrics are not comparable row for row",
+            first.name,
+            other.name,
+            only_a,
+            first.name,
+            len(first.labels),
+            other.name,
+            only_b,
+            other.name,
+            len(other.labels),
+            first.name,
+        )
+        return
+    labels_a = dict(zip(zip(first.mirna_ids, first.mrna_ids), first.labels.tolist()))
+    differ = sum(labels_a.get(k) != y for k, y in zip(zip(other.mirna_ids, other.mrna_ids), other.labels.tolist()))
+    if differ and len(a) == len(first.labels):  # a pair's label is defined only where pairs are unique
+        log.warning("%s and %s give %d of their %d rows different labels", first.name, other.name, differ, len(a))
 
 
 def _write_outputs(output, per_mirna, json_out, plots, columns, rows, evaluated, cv, threshold, group) -> None:

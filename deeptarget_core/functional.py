@@ -21,7 +21,7 @@ import numpy as np
 from . import gene_features as gf
 from . import sites
 from .errors import InputError
-from .gene_training import feature_frame, read_functional
+from .gene_training import experiment_fingerprints, feature_frame, read_functional
 from .io import finite_column, read_fasta, read_frame
 from .plots import pyplot, save_figure
 
@@ -104,6 +104,39 @@ def evaluate_functional(functional_path: str, utr_path: str, predictions: Sequen
     table = pd.concat([table, means[list(COLUMNS)]], ignore_index=True)
     table[["genes", "genes_canonical"]] = table[["genes", "genes_canonical"]].astype("int64")
     return table, frame
+
+
+def trained_on(frame, fingerprints: dict[str, str]) -> list[str]:
+    """The experiments of ``frame`` (a functional table) among a gene model's training
+    experiments (``GeneModel.training['trained_on']``): the same id, or the same content
+    under another id."""
+    known = set(fingerprints.values())
+    return [e for e, digest in experiment_fingerprints(frame).items() if e in fingerprints or digest in known]
+
+
+# why a per-experiment figure can be NaN
+_UNDEFINED = {
+    "spearman_all": "its scores are all equal there",
+    "spearman_canonical": "fewer than 3 genes with a canonical site, or their scores all equal",
+    "auc_top10": "the most repressed tenth cannot be told from the rest (ties)",
+}
+
+
+def undefined_figures(table) -> list[str]:
+    """One phrase per predictor and figure that is NaN in some experiments: which, how many
+    and why (the mean row averages over the others)."""
+    per = table[table["experiment"] != "mean"]
+    notes = []
+    for predictor, d in per.groupby("predictor", sort=False):
+        for column, why in _UNDEFINED.items():
+            missing = d.loc[d[column].isna(), "experiment"].astype(str).tolist()
+            if missing:
+                shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+                rest = "; its mean is over the others" if len(missing) < len(d) else ""
+                notes.append(
+                    f"{predictor}: {column} cannot be computed in {len(missing)} of {len(d)} experiments ({shown}): {why}{rest}"
+                )
+    return notes
 
 
 def plot_cdf(frame, name: str, path: Path, bins: int = 3) -> Path:

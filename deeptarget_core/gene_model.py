@@ -43,6 +43,9 @@ log = logging.getLogger("deeptarget")
 GENE_FORMAT = "deeptarget-gene-model"
 # 2 (issue 28): the predicted log2 fold change (scalars fc_intercept, fc_slope); a version-1
 # checkpoint has no fold-change map and is refused (retrain: dt-train --level gene).
+# The ``training`` dict may hold ``trained_on`` (experiment id -> digest, gene_training.
+# experiment_fingerprints): what dt-eval --functional compares; a version-2 file without it
+# reads the same.
 GENE_FORMAT_VERSION = 2
 TOP_FRACTION = 0.10  # calibration target: the most repressed tenth of an experiment's genes
 DEFAULT_ALPHA = 100.0

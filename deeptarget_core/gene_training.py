@@ -17,6 +17,7 @@ and no UTR is on both sides (issue 14: single grouping flattered the site-level 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,19 @@ def read_functional(path: str | Path):
     frame["mirna_seq"] = [normalise(s) for s in frame["mirna_seq"]]
     frame["repression"] = gm.repression(frame["logFC"].to_numpy(), frame["type"].to_numpy())
     return frame
+
+
+def experiment_fingerprints(frame) -> dict[str, str]:
+    """Each experiment of a functional table by its id: a digest of its miRNA sequences and
+    (gene, logFC) rows, so that a copy of an experiment under another id is known too. A gene
+    model records those it was trained on; dt-eval --functional compares."""
+    out = {}
+    for experiment, d in frame.groupby("experiment", sort=True):
+        h = hashlib.sha256("\t".join(sorted(set(d["mirna_seq"]))).encode())
+        for gene, fc in sorted(zip(d["mrna_id"], d["logFC"])):
+            h.update(f"\n{gene}\t{float(fc)!r}".encode())
+        out[str(experiment)] = h.hexdigest()[:16]
+    return out
 
 
 def feature_frame(
@@ -315,7 +329,14 @@ def train_gene_model(opts: GeneTrainOptions, progress: Callable[[int], None] | N
         ps = model.score(xp, occupancy_of(model, sites[1], pairs) if sites else None)
         figures.update({f"training {k}": v for k, v in pair_metrics(pairs, ps).items()})
     model.metrics = {k.removeprefix("training "): float(v) for k, v in figures.items()}
-    model.training.update({"functional": Path(opts.functional).name, "utr": Path(opts.utr).name, "features": opts.features})
+    model.training.update(
+        {
+            "functional": Path(opts.functional).name,
+            "utr": Path(opts.utr).name,
+            "features": opts.features,
+            "trained_on": experiment_fingerprints(functional),  # experiment id -> digest
+        }
+    )
     sources = [p for p in (opts.functional, opts.utr) if p != "-"]
     from .model import file_digest
 

@@ -146,6 +146,31 @@ def evaluate(pred: Predictions, threshold: float = 0.5, group_by_mirna: bool = F
     return m, per
 
 
+def why_undefined(m: dict[str, float], labels: np.ndarray, threshold: float) -> list[str]:
+    """Why the metrics of ``m`` that are NaN could not be computed: one phrase per cause,
+    naming the metrics it leaves undefined (e.g. ``roc_auc, pr_auc: all 30 rows have label 1,
+    and ranking needs both labels``). Empty when every metric is defined."""
+    y = np.asarray(labels)
+    n, n_pos = len(y), int(np.sum(y == 1))
+    one_label = f"all {n} rows have label {1 if n_pos else 0}, and ranking needs both labels"
+    causes = {  # metric -> why it is undefined, when it is NaN
+        "roc_auc": one_label,
+        "pr_auc": one_label,
+        "sensitivity": "no row has label 1",
+        "specificity": "no row has label 0",
+        "f_measure": "no row has label 1 and none is called a target",
+        "ppv": f"no score is at or above the threshold {threshold:g} (nothing called a target)",
+        "npv": f"every score is at or above the threshold {threshold:g} (nothing called a non-target)",
+        "within_mirna_auc": "no miRNA has rows of both labels",
+    }
+    grouped: dict[str, list[str]] = {}
+    for name, why in causes.items():
+        value = m.get(name)
+        if isinstance(value, float) and value != value:
+            grouped.setdefault(why, []).append(name)
+    return [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
+
+
 def format_metric(value: float | int) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))

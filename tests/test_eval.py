@@ -146,3 +146,66 @@ def test_dt_predict_seed_match_through_dt_eval(tmp_path):
     assert res.returncode == 0, res.stderr
     row = table(res.stdout)[0]
     assert int(row["n"]) == len((EXAMPLES / "pairs.tsv").read_text().splitlines()) - 1
+
+
+# --------------------------------------------------------------------------- what cannot be computed is said
+
+
+def test_one_label_tables_say_which_metrics_are_undefined_and_why(preds, tmp_path):
+    a, _ = preds
+    lines = a.read_text().splitlines()
+    one = tmp_path / "positives.tsv"
+    one.write_text("\n".join([lines[0], *(l for l in lines[1:] if l.endswith("\t1"))]) + "\n")
+    n = len(one.read_text().splitlines()) - 1
+    res = run([one, "--group-by", "mirna", "-o", tmp_path / "m.tsv"])
+    assert res.returncode == 0, res.stderr
+    row = table((tmp_path / "m.tsv").read_text())[0]
+    assert row["roc_auc"] == row["pr_auc"] == row["specificity"] == row["within_mirna_auc"] == "nan"
+    warning = " ".join(l for l in res.stderr.splitlines() if "cannot compute" in l)
+    assert f"positives ({one}): cannot compute (written as nan)" in warning
+    assert f"roc_auc, pr_auc: all {n} rows have label 1, and ranking needs both labels" in warning
+    assert "specificity: no row has label 0" in warning
+    assert "within_mirna_auc: no miRNA has rows of both labels" in warning
+    # a table where every metric is defined draws no such line
+    assert "cannot compute" not in run([a, "-o", tmp_path / "m2.tsv"]).stderr
+
+
+def test_why_undefined_names_each_cause_once():
+    labels = np.array([0, 0, 0])
+    m = metrics.binary_metrics(labels, np.array([0.1, 0.2, 0.3]), 0.5)
+    assert metrics.why_undefined(m, labels, 0.5) == [
+        "roc_auc, pr_auc: all 3 rows have label 0, and ranking needs both labels",
+        "sensitivity: no row has label 1",
+        "f_measure: no row has label 1 and none is called a target",
+        "ppv: no score is at or above the threshold 0.5 (nothing called a target)",
+    ]
+    both = np.array([0, 1, 0])
+    assert metrics.why_undefined(metrics.binary_metrics(both, np.array([0.1, 0.9, 0.6])), both, 0.5) == []
+
+
+def test_tables_of_different_rows_are_compared_with_a_warning(preds, tmp_path):
+    a, b = preds
+    lines = b.read_text().splitlines()
+    fewer = tmp_path / "fewer.tsv"
+    fewer.write_text("\n".join([lines[0], *lines[1:-7], "miR-x\tnew1\t0.5\t1", "miR-x\tnew2\t0.5\t0"]) + "\n")
+    res = run([a, fewer, "-o", tmp_path / "m.tsv"])
+    assert res.returncode == 0, res.stderr
+    assert (
+        "model and fewer are not scored on the same rows: 7 of model's 200 rows are not in fewer, "
+        "2 of fewer's 195 not in model (matched on mirna_id and mrna_id)"
+    ) in " ".join(res.stderr.split())
+    assert "not scored on the same rows" not in run([a, b, "-o", tmp_path / "m2.tsv"]).stderr
+    # the same pairs with other labels
+    flipped = tmp_path / "flipped.tsv"
+    flipped.write_text(
+        "\n".join([lines[0], *(l[:-1] + str(1 - int(l[-1])) if i < 5 else l for i, l in enumerate(lines[1:]))]) + "\n"
+    )
+    res = run([b, flipped, "-o", tmp_path / "m3.tsv"])
+    assert "random and flipped give 5 of their 200 rows different labels" in " ".join(res.stderr.split())
+    # tables without ids: only the counts can differ
+    bare = tmp_path / "bare.tsv"
+    bare.write_text("\n".join(["score\tlabel", *("\t".join(l.split("\t")[2:]) for l in lines[1:11])]) + "\n")
+    res = run([a, bare, "-o", tmp_path / "m4.tsv"])
+    assert "model has 200 labelled rows and bare 10 (no mirna_id/mrna_id columns to match them on)" in " ".join(
+        res.stderr.split()
+    )

@@ -263,6 +263,29 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     mean = ev[ev["experiment"] == "mean"].set_index("predictor")
     assert mean.loc["model", "spearman_all"] > 0.4
     assert np.isnan(mean.loc["site count", "spearman_all"])  # one 7mer-m8 everywhere: no ranking at all
+    # ... which is said, and so is that the gene model was trained on these very experiments
+    # (the checkpoint records them, also under another id); counts are shown as whole numbers
+    n_exp = frame["experiment"].nunique()
+    renamed = tmp_path / "renamed.tsv"
+    renamed.write_text(fpath.read_text().replace("\te1\t", "\tcopy\t").replace("\ne1\t", "\ncopy\t"))
+    res = run("dt-eval", tmp_path / "g.tsv", "--name", "model", "--functional", renamed, "--utr", upath, "--gene-model",
+              tmp_path / "gene.pt", "-o", tmp_path / "e2.tsv")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    said = " ".join(res.stderr.split())
+    assert f"site count: spearman_all cannot be computed in {n_exp} of {n_exp} experiments" in said
+    assert "its scores are all equal there" in said
+    assert f"{n_exp} of the {n_exp} evaluated experiments (" in said
+    assert f"are among the {n_exp} the gene model {tmp_path / 'gene.pt'} was trained on" in said
+    genes_total = str(int(mean.loc["model", "genes"]))
+    assert genes_total in res.stderr and f"{genes_total}.0000" not in res.stderr
+    assert gm.load(tmp_path / "gene.pt").training["trained_on"] == gt.experiment_fingerprints(gt.read_functional(fpath))
+    # another table's experiments: no such warning
+    other = frame.assign(experiment=frame["experiment"] + "_b", logFC=frame["logFC"] + 0.01)
+    (tmp_path / "other").mkdir()
+    opath, _ = write_functional(tmp_path / "other", other, utrs)
+    res = run("dt-eval", tmp_path / "g.tsv", "--functional", opath, "--utr", upath, "--gene-model", tmp_path / "gene.pt",
+              "-o", tmp_path / "e3.tsv")  # fmt: skip
+    assert res.returncode == 0 and "trained on" not in res.stderr, res.stderr
     res = run("dt-train", "--level", "gene", "--functional", fpath, "--utr", upath, "--cv", "2", "-o", tmp_path / "cv.tsv")
     assert res.returncode == 0, res.stderr
     cv = pd.read_csv(tmp_path / "cv.tsv", sep="\t").set_index("predictor")

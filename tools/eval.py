@@ -86,6 +86,16 @@ OptUtr = Annotated[
     ),
 ]
 
+OptGeneModel = Annotated[
+    Optional[str],
+    typer.Option(
+        "--gene-model",
+        help="--functional: the gene model whose training experiments to compare with (a warning says how many of "
+        "the evaluated experiments it was trained on; default: the packaged one).",
+        metavar="FILE",
+    ),
+]
+
 
 # Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
 # checks that every other parameter is a field of the command's options: none is dropped).
@@ -106,6 +116,7 @@ def command(
     plots: OptPlots = None,
     functional: OptFunctional = None,
     utr: OptUtr = None,
+    gene_model: OptGeneModel = None,
     quiet: OptQuiet = False,
     verbose: OptVerbose = False,
     debug: OptDebug = False,
@@ -127,6 +138,7 @@ def _names_count(o) -> str:
 # The option combinations dt-eval refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
     (lambda o: o.utr is not None, "--utr belongs to --functional"),
+    (lambda o: o.gene_model is not None, "--gene-model belongs to --functional"),
     (lambda o: o.group_by not in (None, "mirna"), "--group-by takes 'mirna'"),
     (lambda o: o.per_mirna and o.group_by != "mirna", "--per-mirna needs --group-by mirna"),
     (lambda o: o.names and len(o.names) != len(o.predictions), _names_count),
@@ -143,7 +155,8 @@ def _eval_functional(o, debug=False) -> None:
     _cli.refuse(_REFUSED_FUNCTIONAL, o)
     cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or ())
     _cli.check_paths(
-        {"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr}, {"-o": o.output, "--plots": plot_files(cmd)}
+        {"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr, "--gene-model": o.gene_model},
+        {"-o": o.output, "--plots": plot_files(cmd)},
     )
     outcome = run_functional(cmd)
     _cli.show_table("dt-eval", *outcome.display())

@@ -193,23 +193,41 @@ def open_indexed(path: str, scratch: Path) -> tuple[object | None, str]:
         stem = p.name[: -len(".gz")] if p.name.endswith(".gz") else p.name
         return None, f"it is plain gzip, which cannot be indexed (to index it: zcat {p.name} | bgzip -@2 > {stem}.bgz)"
     fai, gzi = Path(path + ".fai"), Path(path + ".gzi")
-    why_not = "is missing" if not fai.is_file() else index_problem(path, fai, gzi if bgzip else None)
+    beside = (fai, gzi) if bgzip else (fai,)
+    if not os.path.lexists(fai):
+        why_not = "is missing"
+    elif not fai.is_file():
+        why_not = "is not a file"
+    else:
+        why_not = index_problem(path, fai, gzi if bgzip else None)
     if why_not:
-        if why_not != "is missing":  # an index that does not match is never used
-            log.warning("note: the index %s does not match %s (%s): rebuilt", fai, path, why_not)
-        if os.access(p.parent if str(p.parent) else Path("."), os.W_OK | os.X_OK):
-            for old in (fai, gzi) if bgzip else (fai,):
+        # an index that does not match is never used: rebuilt in place, or for this run only
+        # where it cannot be replaced (a read-only folder, a directory in its place)
+        replaceable = all(f.is_file() or f.is_symlink() or not os.path.lexists(f) for f in beside)
+        if replaceable and os.access(p.parent if str(p.parent) else Path("."), os.W_OK | os.X_OK):
+            for old in beside:
                 old.unlink(missing_ok=True)
             why = _faidx(path, fai, gzi if bgzip else None)
             if why:
                 return None, why
-            log.info("indexed %s (%s)", path, fai.name + (f", {gzi.name}" if bgzip else ""))
+            if why_not == "is missing":
+                log.info("indexed %s (%s)", path, ", ".join(f.name for f in beside))
+            else:
+                log.warning("note: the index %s of %s did not match it (%s): rebuilt", fai, path, why_not)
         else:
             fai, gzi = scratch / "genome.fai", scratch / "genome.gzi"
             why = _faidx(path, fai, gzi if bgzip else None)
             if why:
                 return None, why
-            log.info("the index of %s %s and its folder is not writable: indexed for this run only", path, why_not)
+            where = "its folder is not writable" if replaceable else "cannot be replaced"
+            say = log.info if why_not == "is missing" else log.warning
+            say(
+                "%sthe index of %s %s and %s: indexed for this run only",
+                "" if say is log.info else "note: ",
+                path,
+                why_not,
+                where,
+            )
     import pysam
 
     quiet = pysam.set_verbosity(0)

@@ -389,7 +389,9 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
 
 
 _PROBES = 64  # records whose header is read back to check an index against its FASTA
-_NOTED: set[tuple] = set()  # indexes already reported as ignored in this process
+_NOTED: set[tuple] = set()
+_FAI_LINE_MAX = 1 << 16
+_BGZF_BLOCK = 1 << 16  # the most uncompressed bytes a BGZF block holds  # indexes already reported as ignored in this process
 
 
 def is_bgzip(head: bytes) -> bool:
@@ -403,7 +405,10 @@ def read_fai(fai: str | os.PathLike) -> list[tuple[str, int, int, int, int]]:
     records = []
     names: set[str] = set()
     with open(fai, "rb") as f:
-        for i, raw in enumerate(f, 1):
+        # lines read in bounded pieces: a binary file in the index's place costs little
+        for i, raw in enumerate(iter(lambda: f.readline(_FAI_LINE_MAX), b""), 1):
+            if len(raw) == _FAI_LINE_MAX and not raw.endswith(b"\n"):
+                raise ValueError(f"line {i} is too long for an index line")
             fields = raw.rstrip(b"\r\n").split(b"\t")
             try:
                 name = fields[0].decode("utf-8")
@@ -461,13 +466,28 @@ def _check_against(fasta: Path, records: list, gz: bool) -> None:
                 raise ValueError(f"record '{name}' is not where it says")
 
 
-def _check_gzi(gzi: Path) -> None:
-    """ValueError unless ``gzi`` is a bgzip index: a count, then that many offset pairs."""
-    size = gzi.stat().st_size
+def _check_gzi(gzi: Path, fasta: Path) -> int:
+    """The uncompressed size the bgzip index ``gzi`` covers (its last block's start, at most
+    one block short); ValueError unless it is a count, then that many (compressed, uncompressed)
+    offset pairs, both increasing, each compressed one (a sample) the start of a BGZF block of
+    ``fasta``."""
     with open(gzi, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8 or size != 8 + 16 * int.from_bytes(head, "little"):
+        data = f.read()
+    n = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if n < 0 or len(data) != 8 + 16 * n:
         raise ValueError(f"{gzi.name} is not a bgzip index")
+    pairs = [
+        (int.from_bytes(data[i : i + 8], "little"), int.from_bytes(data[i + 8 : i + 16], "little"))
+        for i in range(8, len(data), 16)
+    ]
+    if any(a[0] >= b[0] or a[1] >= b[1] for a, b in zip(pairs, pairs[1:])):
+        raise ValueError(f"{gzi.name} has offsets out of order")
+    size = fasta.stat().st_size
+    with open(fasta, "rb") as f:
+        for compressed, _ in pairs[:: max(1, len(pairs) // _PROBES)] + pairs[-1:]:
+            if compressed >= size or os.pread(f.fileno(), 4, compressed) != b"\x1f\x8b\x08\x04":
+                raise ValueError(f"{gzi.name} points where the FASTA has no bgzip block")
+    return pairs[-1][1] if pairs else 0
 
 
 def index_problem(path: str | os.PathLike, fai: Path, gzi: Path | None = None) -> str:
@@ -480,9 +500,12 @@ def index_problem(path: str | os.PathLike, fai: Path, gzi: Path | None = None) -
         for index in (fai, gzi):
             if index is not None and index.stat().st_mtime < mtime:
                 return f"{index.name} is older than the FASTA"
+        records = read_fai(fai)
         if gzi is not None:
-            _check_gzi(gzi)
-        _check_against(fasta, read_fai(fai), gz=gzi is not None)
+            covered = _check_gzi(gzi, fasta)
+            if records[-1][2] > covered + _BGZF_BLOCK:
+                raise ValueError("its records start past the end of the FASTA")
+        _check_against(fasta, records, gz=gzi is not None)
     except ValueError as exc:
         return str(exc)
     except OSError as exc:
@@ -545,7 +568,14 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
         for rid in fa.references:
             if rid not in ids:
                 continue
-            seq = normalise(fa.fetch(rid))
+            try:
+                seq = normalise(fa.fetch(rid))
+            except (OSError, ValueError) as exc:  # htslib could not follow the index
+                raise InputError(
+                    f"record '{rid}' could not be read through the index {name}.fai ({' '.join(str(exc).split())[:200]}): "
+                    "the index may not match the FASTA; delete it (and a .gzi) or rebuild it with samtools faidx",
+                    name,
+                ) from None
             if not seq:
                 raise InputError(f"record '{rid}' has an empty sequence", name)
             bad = set(seq) - TARGET_LETTERS

@@ -98,7 +98,10 @@ def refuse_clashes(
     written: list[Planned] = []
     for label, path in _entries(outputs) + _entries(replaced_dirs or {}):
         written.append(Planned(path, f"{label} {path}", f"{label} {path}"))
-        written += implied_outputs(label, path)
+        for implied in implied_outputs(label, path):
+            if os.path.isdir(implied.path):  # found only at the end otherwise, after all the work
+                raise InputError(f"{implied.text} is a directory: it cannot be written; move it away")
+            written.append(implied)
     written += list(side)
     seen_read = [(r, identity(r.path)) for r in read]
     seen_written: list[tuple[Planned, Any]] = []

@@ -131,6 +131,43 @@ def test_extract_utrs_rebuilds_an_index_that_does_not_match(genome, how):
     assert (genome / "genome.fa.fai").read_bytes() == sound
 
 
+def _wrong_gzi(sound: bytes) -> bytes:
+    """Well formed (a count and that many pairs) but pointing where no block starts."""
+    return (1).to_bytes(8, "little") + (5).to_bytes(8, "little") + (100).to_bytes(8, "little")
+
+
+GZI = {"garbage": lambda b: b"\x07" * 37, "empty": lambda b: b"", "wrong-offsets": _wrong_gzi, "stale": None}
+
+
+@pytest.mark.parametrize("how", list(GZI))
+def test_a_reading_tool_ignores_a_gzi_that_does_not_match(work, how):
+    _wrapped(work)
+    pysam.tabix_compress(str(work / "utrs.fa"), str(work / "utrs.fa.bgz"))
+    argv = [a.replace("utrs.fa", "utrs.fa.bgz") for a in SCAN]
+    plain = invoke("dt-scan-cts", [a.format(d=work, out="plain.tsv") for a in argv])
+    _clean(plain)
+    pysam.faidx(str(work / "utrs.fa.bgz"))
+    gzi = work / "utrs.fa.bgz.gzi"
+    if GZI[how] is None:
+        os.utime(gzi, (1_000_000, 1_000_000))
+    else:
+        gzi.write_bytes(GZI[how](gzi.read_bytes()))
+    res = invoke("dt-scan-cts", [a.format(d=work, out="broken.tsv") for a in argv])
+    _clean(res)
+    assert sum(line.startswith("note:") for line in res.stderr.splitlines()) == 1, res.stderr
+    assert (work / "broken.tsv").read_bytes() == (work / "plain.tsv").read_bytes()
+
+
+def test_extract_utrs_indexes_for_the_run_when_a_folder_is_in_the_index_place(genome):
+    _clean(_extract(genome, "genome.fa", "plain.fa"))
+    (genome / "genome.fa.fai").unlink()
+    (genome / "genome.fa.fai").mkdir()
+    res = _extract(genome, "genome.fa", "again.fa")
+    _clean(res)
+    assert "indexed for this run only" in res.stderr and (genome / "genome.fa.fai").is_dir()
+    assert (genome / "again.fa").read_bytes() == (genome / "plain.fa").read_bytes()
+
+
 @pytest.mark.parametrize("gzi", ["garbage", "empty", "stale"])
 def test_extract_utrs_rebuilds_a_bgzip_genomes_gzi_that_does_not_match(genome, gzi):
     pysam.tabix_compress(str(genome / "genome.fa"), str(genome / "g.fa.bgz"))

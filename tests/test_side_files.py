@@ -104,9 +104,15 @@ def test_a_picture_of_eval_plots_may_not_be_an_input(side, picture):
     refused("dt-eval", argv, side, 2, rf"--plots .*{picture} " + SAME_INPUT)
 
 
-def test_a_picture_of_eval_plots_may_not_be_another_output(side):
-    argv = [side / "pred.tsv", "--plots", side / "plots", "-o", side / "plots" / "pr.png"]
+@pytest.mark.parametrize("output", ["plots/pr.png", "plots"])
+def test_eval_plots_and_its_pictures_may_not_be_another_output(side, output):
+    argv = [side / "pred.tsv", "--plots", side / "plots", "-o", side / output]
     refused("dt-eval", argv, side, 2, SAME_OUTPUT)
+
+
+def test_a_folder_where_a_bgz_outputs_index_goes_is_refused_before_any_work(side):
+    (side / "s.bgz.tbi").mkdir()
+    refused("dt-scan-cts", _argv("dt-scan-cts", side, side / "s.bgz"), side, 1, r"s\.bgz\.tbi of -o .* is a directory")
 
 
 def test_a_functional_picture_may_not_be_an_input(side):

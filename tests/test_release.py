@@ -30,6 +30,9 @@ import yaml
 
 from conftest import BIN, EXAMPLES, ROOT
 
+pytest.importorskip("build", reason="make dist needs build and twine (the ci extras)")
+pytest.importorskip("twine")
+
 RELEASE_CHECK = os.environ.get("DT_RELEASE_CHECK") == "1"
 # the torch the fresh environment gets: the CPU build on local disk (see the Makefile's TORCH_PIN)
 TORCH_PIN = re.search(r"^TORCH_PIN \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import zlib
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Sequence
 
 from .errors import InputError
 
@@ -487,6 +487,27 @@ def _name_output_error(exc: OSError, name: str) -> None:
         exc.filename = name
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             exc.strerror = f"{exc.strerror or 'no space left'}; free some space or write the output elsewhere"
+
+
+def check_input_paths(*paths: PathLike | Sequence[PathLike] | None) -> None:
+    """Fail early, before a model is loaded or a long run starts, where :func:`open_input`
+    would fail later: no such file, a directory, a file that cannot be opened. '-' and pipes
+    are left to the reader (opening a pipe would take its bytes); None is skipped."""
+    for value in paths:
+        for path in value if isinstance(value, (list, tuple)) else [value]:
+            name = "-" if path is None else str(path)
+            if name == "-":
+                continue
+            p = Path(name)
+            if not p.exists():
+                raise InputError("no such file", name)
+            if p.is_dir():
+                raise InputError("is a directory, expected a file", name)
+            if p.is_file():
+                try:
+                    open(p, "rb").close()
+                except OSError as exc:
+                    raise InputError(f"cannot open: {exc.strerror}", name) from exc
 
 
 def check_output_path(path: PathLike, directory: bool = False) -> None:

@@ -134,8 +134,15 @@ def _refuse_replaced_dir(label: str, path: str, inputs: list[tuple[str, str]]) -
             )
 
 
+# the names of the standard streams as files: with the stream closed they lead to /dev/null
+_STANDARD_NAMES = {
+    "stdin": {"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"},
+    "stdout": {"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"},
+}
+
+
 def _refuse_closed(paths: Mapping[str, Any], stream: str, what: str) -> None:
     for label, value in paths.items():
         for v in value if isinstance(value, (list, tuple)) else [value]:
-            if v is not None and str(v) == "-" and closed_standard_stream(stream):
-                raise InputError(f"{label} is '-' ({stream}) but {stream} is closed: give {what} file instead")
+            if v is not None and str(v) in _STANDARD_NAMES[stream] and closed_standard_stream(stream):
+                raise InputError(f"{label} is {v} ({stream}) but {stream} is closed: give {what} file instead")

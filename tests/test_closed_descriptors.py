@@ -80,6 +80,12 @@ def test_dash_output_with_stdout_closed_is_one_error(work, tool):
     assert snapshot(work) == before
 
 
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_stdout_by_its_file_name_with_stdout_closed_is_one_error(work, name):
+    res = _run("dt-scan-cts", [*WRITES_STDOUT["dt-scan-cts"][:-1], name], work, close=(1,))
+    _one_error(res, "stdout is closed")
+
+
 def test_a_run_to_a_file_works_with_every_standard_descriptor_closed(work):
     """The output file must not take a free descriptor 0-2 (a stray write would land in it)."""
     argv = ["--mirna", "{d}/mirnas.fa", "--utr", "{d}/utrs.fa", "-o", "{d}/{name}"]

@@ -602,14 +602,14 @@ def _gene_sections(genes: Sequence[tuple[GeneView, Sequence[str]]], info: RunInf
             ctx = s.context
             parts.append(
                 f"<tr><td>{esc(s.site_type)} {s.site_start}-{s.site_end}{'' if s.canonical else ' (relaxed)'}</td>"
-                f"<td class=num>{s.contribution:+.4f}</td><td class=num>{g.fc_slope * s.contribution:+.4f}</td>"
+                f"<td class=num>{s.contribution + 0.0:+.4f}</td><td class=num>{g.fc_slope * s.contribution + 0.0:+.4f}</td>"
                 f"<td class=num>{ctx['supp3']:.1f}</td><td class=num>{ctx['au']:.2f}</td>"
                 f"<td class=num>{int(ctx['near_stop'])}</td><td class=num>{ctx['min_dist']:.2f}</td>"
                 f'<td><code>{esc(s.flanks)}</code></td><td><pre class="duplex">{duplex}</pre></td><td>{link}</td></tr>'
             )
         for name, value, c in g.terms:
             parts.append(
-                f"<tr><td>{esc(name)} ({value:.3g})</td><td class=num>{c:+.4f}</td><td class=num>{g.fc_slope * c:+.4f}</td>"
+                f"<tr><td>{esc(name)} ({value:.3g})</td><td class=num>{c + 0.0:+.4f}</td><td class=num>{g.fc_slope * c + 0.0:+.4f}</td>"
                 "<td colspan=7></td></tr>"
             )
         total = "NA" if g.linear_predictor is None else f"{g.linear_predictor:+.4f}"

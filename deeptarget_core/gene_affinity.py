@@ -112,8 +112,10 @@ class Occupancy:
         la = self.log_affinity(design)
         if not len(la):
             return np.zeros(0)
-        w = np.exp(la)
-        return self.k * np.log1p(self.a0 * w.sum()) * (w / w.sum())
+        share = np.exp(la - la.max())  # the shares stay finite where exp(la) would overflow
+        share /= share.sum()
+        with np.errstate(over="ignore"):
+            return self.k * np.log1p(self.a0 * np.exp(la).sum()) * share
 
     def occupancy(self, design: np.ndarray, pair: np.ndarray, n_pairs: int) -> np.ndarray:
         """k * log(1 + a0 * S) per pair (``pair``: each site's pair index)."""

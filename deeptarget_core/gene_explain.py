@@ -175,7 +175,7 @@ def _site_parts(model: GeneModel, ctx, design, canon, has_canonical: bool) -> li
         la = occ.log_affinity(design)
         contrib = occ.site_contributions(design)
         la_terms = occ.log_affinity_terms(design)
-        shares = np.exp(la) / np.exp(la).sum() if len(la) else la
+        shares = np.exp(la - la.max()) / np.exp(la - la.max()).sum() if len(la) else la
         out = []
         k = 0
         for i in range(n):

@@ -27,6 +27,7 @@ text drawn as paths in SVG (no fonts needed to view it).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -398,7 +399,8 @@ def draw_gene(g, path: str | Path, subtitle: str = "") -> None:
     ax.add_patch(Rectangle((0, -0.02), L, 0.04, color="#cfd8dc", zorder=0, transform=ax.get_xaxis_transform()))
     ax.axvspan(0, min(15, L), color="#eceff1", zorder=0)
     ax.axhline(0, color="#888888", linewidth=0.6)
-    top = max([abs(s.contribution) for s in g.sites] + [1e-9])
+    finite = [s.contribution for s in g.sites if math.isfinite(s.contribution)]  # a degenerate model may give inf
+    top = max([abs(c) for c in finite] + [1e-9])
     for s in g.sites:
         mid = (s.site_start + s.site_end) / 2
         if s.canonical:
@@ -417,7 +419,7 @@ def draw_gene(g, path: str | Path, subtitle: str = "") -> None:
         else:
             ax.vlines(mid, -0.12 * top, 0.12 * top, color=_RELAXED, linewidth=1)
     ax.set_xlim(0, max(L, 1))
-    ax.set_ylim(min(-0.3 * top, min(s.contribution for s in g.sites) * 1.35 if g.sites else 0), 1.45 * top)
+    ax.set_ylim(min([-0.3 * top] + [1.35 * c for c in finite]), 1.45 * top)
     ax.set_xlabel(f"position in the 3'UTR (nt; {L} nt, 5' end = stop codon; shaded: first 15 nt)", fontsize=7.5)
     ax.set_ylabel("contribution", fontsize=7.5)
     ax.tick_params(labelsize=7)
@@ -444,6 +446,7 @@ def draw_gene(g, path: str | Path, subtitle: str = "") -> None:
         ax.barh(k, raw, color="#263238", height=0.6)
         ax.text(max(0.0, raw), k, f" {raw:+.3f}", fontsize=6.5, va="center", fontweight="bold")
     labels.append("linear predictor" if raw is not None else "no canonical site")
+    ends = [e for e in ends + ([raw] if raw is not None else []) if math.isfinite(e)]
     span = (max(ends) - min(ends)) or 1.0
     ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.16 * span)
     ax.set_yticks(range(len(labels)))
@@ -458,7 +461,7 @@ def draw_gene(g, path: str | Path, subtitle: str = "") -> None:
     ax.set_axis_off()
     if canon:
         values = np.array([[s.terms[t] for t in term_names] for s in canon])
-        lim = float(np.abs(values).max()) or 1.0
+        lim = float(np.abs(values[np.isfinite(values)]).max(initial=0.0)) or 1.0
         ax.imshow(values, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
         ax.set_axis_on()
         ax.set_xticks(range(len(term_names)))

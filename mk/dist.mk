@@ -10,8 +10,8 @@
 #                        source tree and predicting there (tests/test_release.py); ~1 min
 #   make wheel-venv      the working tree's wheel installed into a fresh $(WHEEL_VENV) (what
 #                        make galaxy-test runs the wrappers against); ~20 s
-# The archives are built without build isolation, by this environment's setuptools: another
-# setuptools release may write other bytes (the sha256 is of the archives that are uploaded).
+# The archives are built without build isolation, by this environment's setuptools (pinned in
+# setup.cfg's ci extras): another setuptools release may write other bytes.
 DIST_DIR ?= dist
 WHEEL_VENV ?= .venv-wheel
 

@@ -117,6 +117,10 @@ def _resolve(cmd: PredictCommand) -> None:
 
 def run_predict(cmd: PredictCommand, progress: Progress | None = None) -> PredictOutcome:
     """Make the scorer, score the sites of ``cmd``'s input and write -o (and the gene table)."""
+    # a missing input fails in a moment, not after the network is loaded
+    streams.check_input_paths(
+        cmd.sites_table, cmd.mirna, cmd.mirna_selection.ids_file, cmd.utr, cmd.pairs, cmd.utr_bed, cmd.genes, cmd.family_info
+    )
     scorer = make_scorer(cmd)
     _resolve(cmd)
     return PredictOutcome(_run(cmd, scorer, progress), cmd.gene_output)

@@ -47,10 +47,12 @@ class PretrainOutcome:
 
 def run_pretrain(cmd: PretrainCommand) -> PretrainOutcome:
     """Pre-train the two autoencoders on ``cmd``'s sequences and write the checkpoint."""
+
+    streams.check_output_path(cmd.output)
+    streams.check_input_paths(cmd.pairs, cmd.mirna_fasta, cmd.mirna_selection.ids_file, cmd.cts_fasta)  # before torch
     from . import model as M
     from . import train as T
 
-    streams.check_output_path(cmd.output)
     dev = runtime.setup(cmd.threads, cmd.device)
     fasta_mirnas = [s for p in cmd.mirna_fasta for s in read_mirnas(p, cmd.mirna_selection).values()]
     mirnas, cts = io.read_sequences_for_pretraining(cmd.pairs, fasta_mirnas, cmd.cts_fasta)

@@ -12,6 +12,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from deeptarget_core.gene_training import GeneTrainOptions
+from deeptarget_core.streams import check_input_paths
 from deeptarget_tools import _cli
 from deeptarget_tools.options import (
     DEFAULT_SEED,
@@ -291,6 +292,7 @@ def _run_gene(o, debug=False) -> None:
 @_cli.handle_errors
 def _run(o, debug=False) -> None:
 
+    check_input_paths(o.train, o.val, o.pretrained)  # a missing input fails before torch is loaded
     from deeptarget_core.train_command import TrainCommand, run_train  # torch: imported to run, not for --help
 
     cmd = _cli.options_of(TrainCommand, vars(o), group_by_mirna=o.group_by == "mirna")

@@ -1,0 +1,77 @@
+"""A missing, unreadable or directory input fails at once, before any network is loaded or
+any training starts: dt-predict checks its inputs before the model, dt-pretrain before torch,
+dt-train before its training module (torch) is imported. The error names the file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from deeptarget_core import predict_command, runtime, scorers
+
+from conftest import invoke, run_case
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("loaded before the inputs were checked")
+
+
+@pytest.mark.parametrize(
+    "argv, slot",
+    [
+        (["{fx}/sites.tsv", "--mirna", "{bad}", "-o", "{tmp}/out.tsv"], "--mirna"),
+        (["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "--gene-output", "{tmp}/g.tsv"], "--utr"),
+        (["{bad}", "--mirna", "{fx}/mirnas.fa", "-o", "{tmp}/out.tsv"], "SITES"),
+        (["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "-o", "{tmp}/out.tsv"], "scan --utr"),
+        (["--pair-table", "{bad}", "-o", "{tmp}/out.tsv"], "--pair-table"),
+        (["--mirna", "{fx}/mirnas.fa", "--utr", "{fx}/utrs.fa", "--mirna-ids", "{bad}", "-o", "{tmp}/o.tsv"], "--mirna-ids"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_dt_predict_checks_its_inputs_before_the_model(fx, tmp_path, monkeypatch, argv, slot, kind):
+    monkeypatch.setattr(predict_command, "make_scorer", _never)
+    monkeypatch.setattr(scorers, "make_scorer", _never)
+    bad = tmp_path / "nothing.fa"
+    if kind == "directory":
+        bad.mkdir()
+    message = "no such file" if kind == "missing" else "is a directory, expected a file"
+    run_case("dt-predict", argv, fx, tmp_path, bad, message)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_input_is_refused_before_the_model(fx, tmp_path, monkeypatch):
+    monkeypatch.setattr(predict_command, "make_scorer", _never)
+    bad = tmp_path / "locked.fa"
+    bad.write_text((fx / "utrs.fa").read_text())
+    bad.chmod(0)
+    run_case("dt-predict", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}", "-o", "{tmp}/o.tsv"], fx, tmp_path, bad, "cannot open")
+
+
+def test_dt_pretrain_checks_its_inputs_before_torch(fx, tmp_path, monkeypatch):
+    monkeypatch.setattr(runtime, "setup", _never)
+    bad = tmp_path / "none.tsv"
+    run_case(
+        "dt-pretrain",
+        ["--pairs", "{fx}/pairs.tsv", "--cts-fasta", "{bad}", "-o", "{tmp}/ae.pt"],
+        fx,
+        tmp_path,
+        bad,
+        "no such file",
+    )
+
+
+@pytest.mark.parametrize("slot", ["--train", "--val", "--pretrained"])
+def test_dt_train_checks_its_inputs_before_loading_its_training_module(fx, tmp_path, monkeypatch, slot):
+    # the training module (and torch with it) is imported only after the check: hide it
+    monkeypatch.setitem(sys.modules, "deeptarget_core.train_command", None)
+    bad = tmp_path / "none.tsv"
+    argv = {"--train": "{fx}/pairs.tsv", "--val": "{fx}/pairs.tsv", "--pretrained": "{fx}/ae.pt"}
+    argv[slot] = "{bad}"
+    args = [a for flag, value in argv.items() for a in (flag, value)]
+    run_case("dt-train", [*args, "-o", "{tmp}/m.pt"], fx, tmp_path, bad, "no such file")
+    # with every input present the hidden module is reached (and its absence is the failure)
+    res = invoke("dt-train", ["--train", fx / "pairs.tsv", "--no-pretrain", "-o", tmp_path / "m.pt"])
+    assert res.code != 0 and "train_command" in res.stderr + repr(res.exception)

@@ -4,7 +4,9 @@
 Owns the order of a run: the cheap checks first (output directory, sequences) so that a bad
 one fails before the model loads; the runtime set-up; the pairs to explain (given sequences,
 or a table's rows, its best ``top`` by score); the attributions; and the report into the output
-directory (:mod:`deeptarget_core.explain_report`). The command layer (tools/explain.py) checks
+directory (:mod:`deeptarget_core.explain_report`). With ``gene_level`` the table's rows are
+(miRNA, UTR) pairs: their gene views (:mod:`deeptarget_core.gene_explain`) and the pair views
+of their canonical sites. The command layer (tools/explain.py) checks
 the option combinations and paths and logs the outcome.
 """
 

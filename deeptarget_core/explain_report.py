@@ -1,4 +1,5 @@
-"""dt-explain's report: the per-pair TSVs, the summary table, the pictures (a process pool)
+"""dt-explain's report: the per-pair TSVs, the summary table, the pictures (a process pool),
+the gene views of --gene-level (genes.tsv, one TSV and picture per gene)
 and index.html, written into a temporary directory that is renamed into place at the end
 (complete or absent; a directory is replaced only when it holds dt-explain's own manifest).
 The explanations themselves are computed by :mod:`deeptarget_core.explain`."""

@@ -312,6 +312,29 @@ def test_reused_figure_draws_the_same_bytes_as_a_fresh_one(tmp_path, toy, pairs)
     fresh.close()
 
 
+def test_picture_draws_the_classic_duplex_above_the_network_alignment(tmp_path, toy, pairs):
+    from deeptarget_core.plots_explain import ExplainDrawer
+
+    e = ex.explain(toy, pairs[:1], steps=4)[0]
+    drawer = ExplainDrawer()
+    drawer.save(e, tmp_path / "p.png")
+    fig = drawer._figure(e)
+    rows = [t.get_text() for t in fig.classic_rows]
+    lines = e.classic.lines()
+    assert lines[0].startswith("target 5' ") and lines[2].startswith("miRNA  3' ")
+    assert rows[0] == lines[0] and rows[1] == lines[1] and rows[3] == lines[3]
+    # the miRNA row: seed letters in the green overlay, the others in black, same columns
+    seed_cols = {i for i, c in enumerate(lines[3]) if c == "^"}
+    assert len(seed_cols) == 7
+    overlay = fig.classic_seed.get_text()
+    assert "".join(overlay[i] for i in sorted(seed_cols)) == e.pair.mirna_seq[1:8][::-1]
+    assert all(rows[2][i] == " " for i in seed_cols) and all(overlay[i] == " " for i in range(len(overlay)) if i not in seed_cols)
+    assert fig.classic_head.get_text() == e.duplex_header
+    # the panel sits above the heatmap, the step-wise alignment below it
+    assert fig.ax_classic.get_position().y0 > fig.ax_heat.get_position().y1 > fig.ax_dup.get_position().y1
+    drawer.close()
+
+
 def test_drawing_in_worker_processes_gives_the_same_files(tmp_path, toy, pairs):
     res = ex.explain(toy, pairs[:3], steps=4)
     info = report.RunInfo("ig", 4, ex.baseline_score(toy), "toy", formats=("png",))

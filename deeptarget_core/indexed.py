@@ -24,7 +24,7 @@ from typing import IO, Iterator
 from . import io as dio
 from . import streams
 from .errors import InputError
-from .seq import TARGET_LETTERS, normalise
+from .seq import AMBIGUOUS_LETTERS, TARGET_LETTERS, mask_ambiguous, normalise
 from .streams import compression_threads
 
 log = logging.getLogger("deeptarget")
@@ -552,18 +552,19 @@ def indexed_lengths(path: str | os.PathLike) -> dict[str, int] | None:
         return None
 
 
-def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
+def read_some_targets(path: str | os.PathLike, ids: set[str], strict: bool = False) -> Iterator:
     """Records of ``ids`` (in file order) by random access when the FASTA has a current
     ``.fai``; otherwise the whole FASTA streamed and filtered. Sequences are normalised and
-    checked as :func:`io.read_fasta` does; an id not in the FASTA is left out (the caller
-    names it)."""
+    checked as :func:`io.read_fasta` does (``strict`` too); an id not in the FASTA is left
+    out (the caller names it)."""
 
     fa = _open_indexed(path) if fasta_index(path) is not None else None
     if fa is None:
-        yield from (r for r in dio.read_fasta(path, kind="target") if r.id in ids)
+        yield from (r for r in dio.read_fasta(path, kind="target", strict=strict) if r.id in ids)
         return
     name = streams.display_name(path)
     log.debug("reading %d record(s) of %s through its .fai index", len(ids), name)
+    tally = dio.AmbiguityTally()
     with fa:
         for rid in fa.references:
             if rid not in ids:
@@ -579,14 +580,20 @@ def read_some_targets(path: str | os.PathLike, ids: set[str]) -> Iterator:
             if not seq:
                 raise InputError(f"record '{rid}' has an empty sequence", name)
             bad = set(seq) - TARGET_LETTERS
-            if bad:
+            masked = 0
+            if bad and bad <= AMBIGUOUS_LETTERS and not strict:  # read as N, as io.read_fasta does
+                seq, masked = mask_ambiguous(seq, bad)
+            elif bad:
                 letters = ", ".join(sorted(repr(c) for c in bad))
                 raise InputError(
                     f"record '{rid}' (read through {name}.fai) contains {letters}; only A/C/G/U/T/N are accepted"
                     " (if the index is out of date, delete it)",
                     name,
                 )
-            yield dio.FastaRecord(rid, seq, 0)
+            record = dio.FastaRecord(rid, seq, 0, "", frozenset(bad) if masked else frozenset(), masked)
+            tally.add(record)
+            yield record
+    tally.report(name)
 
 
 def _open_indexed(path: str | os.PathLike):

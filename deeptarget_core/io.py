@@ -15,6 +15,7 @@ outputs) is :mod:`deeptarget_core.streams`: import those names from there.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ import numpy as np
 
 from .errors import InputError
 from .metrics import METRIC_NAMES
-from .seq import MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, normalise
+from .seq import AMBIGUOUS_LETTERS, MAX_MIRNA_LENGTH, MIN_MIRNA_LENGTH, MIRNA_LETTERS, TARGET_LETTERS, mask_ambiguous, normalise
 from .streams import display_name, open_input
+
+log = logging.getLogger("deeptarget")
 
 PathLike = str | os.PathLike
 
@@ -55,20 +58,53 @@ class FastaRecord:
     seq: str
     line: int  # line of the header, for error messages
     description: str = ""  # the header after the id (gene_name=..., miRBase's accession and name)
+    ambiguous: frozenset[str] = frozenset()  # IUPAC ambiguity letters read as N (targets)
+    n_ambiguous: int = 0
 
 
 def read_fasta(
     path: PathLike,
     kind: str = "target",
     min_length: int = 1,
+    strict: bool = False,
 ) -> Iterator[FastaRecord]:
     """Stream normalised FASTA records.
 
-    ``kind='mirna'`` allows only A/C/G/U(T) and 8-30 nt; ``kind='target'`` also allows N.
+    ``kind='mirna'`` allows only A/C/G/U(T) and 8-30 nt; ``kind='target'`` also allows N, and
+    reads IUPAC ambiguity letters as N (one warning at the end counts them) unless ``strict``.
     Empty records, duplicate ids, a missing '>' and other letters are InputErrors.
     """
-    for header, chunks, header_line, name in iter_fasta_text(path):
-        yield fasta_record(header, chunks, header_line, name, kind, min_length)
+    tally = AmbiguityTally()
+    try:
+        for header, chunks, header_line, name in iter_fasta_text(path):
+            record = fasta_record(header, chunks, header_line, name, kind, min_length, strict)
+            tally.add(record)
+            yield record
+    finally:
+        tally.report(display_name(path))
+
+
+class AmbiguityTally:
+    """The IUPAC ambiguity letters read as N in one target FASTA, reported in one warning."""
+
+    def __init__(self) -> None:
+        self.records, self.count, self.letters = 0, 0, set()
+
+    def add(self, record: FastaRecord) -> None:
+        if record.n_ambiguous:
+            self.records += 1
+            self.count += record.n_ambiguous
+            self.letters |= record.ambiguous
+
+    def report(self, name: str) -> None:
+        if self.count:
+            log.warning(
+                "%s: %d IUPAC ambiguity letter(s) (%s) in %d record(s) read as N: no site is found through them",
+                name,
+                self.count,
+                ", ".join(sorted(self.letters)),
+                self.records,
+            )
 
 
 def iter_fasta_text(path: PathLike, unique_ids: bool = True) -> Iterator[tuple[str, list[str], int, str]]:
@@ -111,7 +147,9 @@ def iter_fasta_text(path: PathLike, unique_ids: bool = True) -> Iterator[tuple[s
         handle.close()
 
 
-def fasta_record(header: str, chunks: list[str], line: int, name: str, kind: str = "target", min_length: int = 1) -> FastaRecord:
+def fasta_record(
+    header: str, chunks: list[str], line: int, name: str, kind: str = "target", min_length: int = 1, strict: bool = False
+) -> FastaRecord:
     """One record of :func:`iter_fasta_text`, normalised and checked as ``kind`` (see
     :func:`read_fasta`); a sequence that cannot be a miRNA raises :class:`UnusableRecord`."""
     allowed = MIRNA_LETTERS if kind == "mirna" else TARGET_LETTERS
@@ -121,12 +159,19 @@ def fasta_record(header: str, chunks: list[str], line: int, name: str, kind: str
     if not seq:
         raise InputError(f"record '{rid}' has an empty sequence", name, line)
     bad = set(seq) - allowed
-    if bad:
+    ambiguous = kind != "mirna" and bool(bad) and bad <= AMBIGUOUS_LETTERS
+    masked = 0
+    if ambiguous and not strict:  # genome-derived UTRs carry them: read as N, counted
+        seq, masked = mask_ambiguous(seq, bad)
+    elif bad:
         letters = ", ".join(sorted(repr(c) for c in bad))
-        policy = "A/C/G/U/T" if kind == "mirna" else "A/C/G/U/T/N"
+        if ambiguous:
+            message = f"record '{rid}' contains IUPAC ambiguity letters {letters}; strict reading accepts only A/C/G/U/T/N"
+        else:
+            message = f"record '{rid}' contains {letters}; only {'A/C/G/U/T' if kind == 'mirna' else 'A/C/G/U/T/N'} are accepted"
         # the line that holds the first bad letter (sequence lines follow the header one by one)
         at = next((i for i, c in enumerate(chunks) if set(normalise(c.replace(" ", ""))) - allowed), -1)
-        raise unusable(f"record '{rid}' contains {letters}; only {policy} are accepted", name, line + 1 + at)
+        raise unusable(message, name, line + 1 + at)
     if kind == "mirna" and not MIN_MIRNA_LENGTH <= len(seq) <= MAX_MIRNA_LENGTH:
         raise UnusableRecord(
             f"miRNA '{rid}' is {len(seq)} nt; expected {MIN_MIRNA_LENGTH}-{MAX_MIRNA_LENGTH} nt",
@@ -135,7 +180,7 @@ def fasta_record(header: str, chunks: list[str], line: int, name: str, kind: str
         )
     if len(seq) < min_length:
         raise unusable(f"record '{rid}' is {len(seq)} nt, shorter than {min_length}", name, line)
-    return FastaRecord(rid, seq, line, header[len(rid) :].strip())
+    return FastaRecord(rid, seq, line, header[len(rid) :].strip(), frozenset(bad) if masked else frozenset(), masked)
 
 
 def write_fasta(handle: IO[str], records: Sequence[tuple[str, str]], width: int = 0) -> None:

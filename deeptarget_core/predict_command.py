@@ -41,6 +41,7 @@ class PredictCommand:
     sites_table: str | None = None
     mirna: str | None = None
     mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
+    strict_targets: bool = False  # IUPAC ambiguity letters in the UTR FASTA refused, not read as N
     utr: str | None = None
     pairs: str | None = None
     level: str = "auto"  # for a pair table: auto | site | gene
@@ -240,7 +241,7 @@ def _gene_sink(cmd: PredictCommand, gh, gene_scorer, chance, utr_lengths) -> Gen
 def _scan(cmd: PredictCommand, scorer, out, genes, seqs, utr_lengths, annotation, names, advance) -> predict.PredictSummary:
 
     mirnas = [Mirna(k, v) for k, v in seqs.items()]
-    targets = io.read_fasta(cmd.utr, kind="target")
+    targets = io.read_fasta(cmd.utr, kind="target", strict=cmd.strict_targets)
     if cmd.genes is None and cmd.gene_output is not None:
         targets = recording_names(targets, names)
     if annotation is not None:

@@ -34,6 +34,7 @@ class ScanCommand:
     utr_bed: str | None = None
     out_format: str = "tsv"  # tsv | bed | bed12 (the last two need utr_bed)
     mirna_selection: MirnaSelection = EVERY_MIRNA  # which records of the miRNA FASTA
+    strict_targets: bool = False  # IUPAC ambiguity letters in the UTR FASTA refused, not read as N
 
 
 @dataclass
@@ -56,7 +57,9 @@ def run_scan(cmd: ScanCommand, progress: Progress | None = None) -> ScanOutcome:
         inputs = scan_inputs.inputs_from_pair_table(cmd.pair_table)
     else:
         restriction = io.read_id_pairs(cmd.id_pairs) if cmd.id_pairs is not None else None
-        inputs = scan_inputs.inputs_from_fasta(cmd.mirna, cmd.utr, restriction, cmd.id_pairs, cmd.mirna_selection)
+        inputs = scan_inputs.inputs_from_fasta(
+            cmd.mirna, cmd.utr, restriction, cmd.id_pairs, cmd.mirna_selection, cmd.strict_targets
+        )
     relaxed = cmd.site_types == "relaxed"
     scanner = sites.SiteScanner(inputs.mirnas, cts_length=cmd.cts_length, relaxed=relaxed, pairs=inputs.pairs)
     annotation, type_scores = None, None

@@ -31,9 +31,10 @@ def inputs_from_fasta(
     pairs: dict[str, set[str]] | None = None,
     pairs_path: str | Path | None = None,
     selection: MirnaSelection = EVERY_MIRNA,
+    strict: bool = False,
 ) -> ScanInputs:
     """miRNAs are read at once (small; the records ``selection`` keeps); targets stay a lazy
-    stream."""
+    stream (IUPAC ambiguity letters read as N, or refused when ``strict``)."""
     mirnas = [Mirna(k, v) for k, v in read_mirnas(mirna_fasta, selection).items()]
     if pairs is not None:
         known = {m.id for m in mirnas}
@@ -45,8 +46,10 @@ def inputs_from_fasta(
             )
         mirnas = [m for m in mirnas if m.id in pairs]
         wanted = set().union(*pairs.values()) if pairs else set()
-        return ScanInputs(mirnas, _check_targets_seen(read_some_targets(utr_fasta, wanted), pairs, pairs_path, utr_fasta), pairs)
-    return ScanInputs(mirnas, read_fasta(utr_fasta, kind="target"), pairs)
+        return ScanInputs(
+            mirnas, _check_targets_seen(read_some_targets(utr_fasta, wanted, strict), pairs, pairs_path, utr_fasta), pairs
+        )
+    return ScanInputs(mirnas, read_fasta(utr_fasta, kind="target", strict=strict), pairs)
 
 
 def _check_targets_seen(

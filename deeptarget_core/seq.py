@@ -2,7 +2,10 @@
 
 Every sequence entering the suite is normalised to upper-case RNA (T -> U). miRNAs must be
 pure A/C/G/U. Targets (UTRs, CTSs) may also hold N: an N never pairs in a seed match and is
-encoded like padding. Other IUPAC letters are an input error (the caller adds file and line).
+encoded like padding. The other IUPAC letters (R, Y, K, M, S, W, B, D, H, V: more than one
+base), which genome-derived UTRs carry, are read as N in target FASTAs
+(:func:`mask_ambiguous`; the reader counts them), or refused in strict reading; any other
+letter is an input error (the caller adds file and line).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ ALPHABET = "ACGU"
 PAD = "N"
 MIRNA_LETTERS = frozenset("ACGU")
 TARGET_LETTERS = frozenset("ACGUN")
+AMBIGUOUS_LETTERS = frozenset("RYKMSWBDHV")  # IUPAC codes of two or three bases
+_TO_N = str.maketrans({c: "N" for c in AMBIGUOUS_LETTERS})
 MIN_MIRNA_LENGTH = 8
 MIN_CTS_NT = 6  # the shortest seed match (6mer): a shorter CTS in a table is an input error
 MAX_MIRNA_LENGTH = 30
@@ -57,6 +62,13 @@ def batch_slices(n: int, size: int, multiple_of: int = 1) -> list[slice]:
 def normalise(seq: str) -> str:
     """Upper-case RNA: strips surrounding whitespace, maps T/t to U."""
     return seq.strip().translate(_NORMALISE).upper()
+
+
+def mask_ambiguous(seq: str, letters: set[str] | frozenset[str] = AMBIGUOUS_LETTERS) -> tuple[str, int]:
+    """A normalised target with its IUPAC ambiguity letters read as N (no site is found
+    through them) and how many there were; ``letters``: those known to occur, if known."""
+    count = sum(seq.count(c) for c in letters if c in AMBIGUOUS_LETTERS)
+    return (seq.translate(_TO_N), count) if count else (seq, 0)
 
 
 def reverse_complement(seq: str) -> str:

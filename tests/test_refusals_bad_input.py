@@ -166,7 +166,7 @@ TARGET_FASTA_CASES = [
     ("no-header", const("ACGUACGU\n>a\nACGU\n"), r"expected a '>' header", 1),
     ("empty-sequence", const(">a\n\n>b\nACGUACGU\n"), r"'a' has an empty sequence", 1),
     ("duplicate-id", const(">a\nACGUACGU\n>b\nACGU\n>a\nGGGG\n"), r"duplicate sequence id 'a'", 5),
-    ("iupac", const(">a\nACGUACGU\n>b\nACGYACGU\n"), r"contains 'Y'; only A/C/G/U/T/N", 4),
+    ("not-iupac", const(">a\nACGUACGU\n>b\nACGEACGU\n"), r"contains 'E'; only A/C/G/U/T/N", 4),
     ("digits", const(">a\nACGU ACGU 12\n"), r"contains '1', '2'", 2),
 ]
 PAIR_TABLE_CASES = [
@@ -373,7 +373,7 @@ def test_bad_checkpoint(fx, tmp_path, tool, slot, kind, msg):
 # --------------------------------------------------------------------------- the real executables
 
 REAL = [  # one bad input per tool through the installed entry point: the exact stderr
-    ("dt-scan-cts", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}"], ">a\nACGY\n", r"{bad}:2: record 'a' contains 'Y'"),
+    ("dt-scan-cts", ["--mirna", "{fx}/mirnas.fa", "--utr", "{bad}"], ">a\nACGE\n", r"{bad}:2: record 'a' contains 'E'"),
     ("dt-make-negatives", ["--positives", "{bad}"], "mirna_id\tmirna_seq\n", r"{bad}:1: missing column\(s\)"),
     ("dt-pretrain", ["--pairs", "{bad}", "-o", "{tmp}/x.pt"], "", r"{bad}:1: empty table"),
     ("dt-train", ["--train", "{fx}/pairs.tsv", "--pretrained", "{bad}", "-o", "{tmp}/x.pt"], "PICKLE", r"{bad}: refused"),

@@ -128,7 +128,8 @@ OptStrict = Annotated[
     typer.Option(
         "--strict",
         help="A miRNA FASTA record that cannot be a miRNA (letters other than ACGU/T, length outside 8-30 nt) is an error; "
-        "by default it is skipped, with one warning that counts them.",
+        "by default it is skipped, with one warning that counts them. IUPAC ambiguity letters (R, Y, K, M, S, W, B, D, "
+        "H, V) in the UTR FASTA are an error too; by default they are read as N (no site through them), counted in a warning.",
     ),
 ]
 

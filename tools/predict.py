@@ -151,7 +151,7 @@ OptExact = Annotated[
 
 # Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
 # checks that every other parameter is a field of the command's options: none is dropped).
-FOLDED = frozenset({"pairs_old", "species", "mirna_ids", "strict"})  # an alias; mirna_selection
+FOLDED = frozenset({"pairs_old", "species", "mirna_ids", "strict"})  # an alias; mirna_selection (strict: also strict_targets)
 
 
 @app.command()
@@ -196,7 +196,12 @@ def command(
     pairs = alias(pairs, pairs_old, "--pair-table", "--pairs")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _predict(_cli.options_of(PredictCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict)), debug=debug)
+    _predict(
+        _cli.options_of(
+            PredictCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict), strict_targets=strict
+        ),
+        debug=debug,
+    )
 
 
 # The option combinations dt-predict refuses (usage errors, exit 2), in order: (when, message).

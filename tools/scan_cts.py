@@ -37,7 +37,9 @@ from deeptarget_tools.options import (
 log = logging.getLogger("deeptarget")
 # Parameters that reach the command by another name, not by their own (tests/test_cli_vocabulary.py
 # checks that every other parameter is a field of the command's options: none is dropped).
-FOLDED = frozenset({"pairs_old", "pairs_with_seq_old", "species", "mirna_ids", "strict"})  # aliases; mirna_selection
+FOLDED = frozenset(
+    {"pairs_old", "pairs_with_seq_old", "species", "mirna_ids", "strict"}
+)  # aliases; mirna_selection (strict: also strict_targets)
 
 app = _cli.make_app(
     "Find candidate target sites (CTS) of miRNAs in 3'UTRs and write the site table "
@@ -99,7 +101,12 @@ def command(
     pair_table = alias(pair_table, pairs_with_seq_old, "--pair-table", "--pairs-with-seq")
     if out_format != SiteFormat.tsv and utr_bed is None:
         raise typer.BadParameter(f"--format {out_format.value} needs --utr-bed (the UTRs' exons in the genome)")
-    _scan(_cli.options_of(ScanCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict)), debug=debug)
+    _scan(
+        _cli.options_of(
+            ScanCommand, locals(), mirna_selection=mirna_selection(species, mirna_ids, strict), strict_targets=strict
+        ),
+        debug=debug,
+    )
 
 
 # The option combinations dt-scan-cts refuses (usage errors, exit 2), in order: (when, message).

@@ -107,9 +107,15 @@ def save_resume(path, model, best_state, opt, history, best_auc, stale, config, 
             "best_auc": best_auc,
             "stale": stale,
             "fingerprint": fingerprint,
+            "arithmetic": _arithmetic(model),
         },
     )
     save_checkpoint(path, _Holder(), info)
+
+
+def _arithmetic(model: nn.Module) -> dict[str, Any]:
+    """What the bits of the arithmetic depend on besides the state: the device and the threads."""
+    return {"device": next(model.parameters()).device.type, "threads": torch.get_num_threads()}
 
 
 def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: DeepTarget, opt, epochs: int) -> tuple:
@@ -125,6 +131,16 @@ def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: Dee
             f"resume with {{option}} {done} or more, or start again without resuming",
             str(resume_path),
             option="epochs",
+        )
+    then, now = info.extra.get("arithmetic"), _arithmetic(model)
+    if then is not None and then != now:
+        log.warning(
+            "resuming on %s with %d thread(s) a run interrupted on %s with %d: the weights will be close to, "
+            "but need not be bit-identical with, an uninterrupted run's",
+            now["device"],
+            now["threads"],
+            then["device"],
+            then["threads"],
         )
     model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
     best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")} or None

@@ -133,6 +133,26 @@ def test_resuming_may_add_epochs_but_not_take_them_away(work, monkeypatch):
     assert [r.split("\t")[0] for r in (work / "m.pt.log.tsv").read_text().splitlines()] == ["epoch", "1", "2", "3"]
 
 
+def test_resuming_with_other_arithmetic_says_the_bits_may_differ(work, monkeypatch, caplog):
+    """Another thread count (or device) changes the arithmetic's rounding: said when resuming."""
+    import torch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TC.M, "save_checkpoint", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        TC.run_train(_command(work, epochs=1))
+    monkeypatch.undo()
+    try:
+        with caplog.at_level("WARNING", logger="deeptarget"):
+            TC.run_train(_command(work, epochs=2, resume=True, threads=2))
+    finally:
+        torch.set_num_threads(1)
+    assert "resuming on cpu with 2 thread(s) a run interrupted on cpu with 1" in caplog.text
+    assert "need not be bit-identical" in caplog.text
+
+
 # --------------------------------------------------------------------------- --resume with nothing to resume
 
 

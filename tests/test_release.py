@@ -4,7 +4,8 @@
   come out byte-identical when built twice.
 * The wheel installs into a fresh virtual environment outside the source tree and answers a
   real question there: the example miRNAs' targets, the same gene table as the working tree's
-  tools give; its version is what ``dt-predict --version`` says; ``pip check`` is clean.
+  tools give; its version is what ``dt-predict --version`` says; ``pip check`` is clean; the
+  recipe's test commands pass there, on its source files taken from the sdist.
 * recipe/meta.yaml declares what setup.cfg declares (entry points, requirements, version) and
   follows the conda-forge conventions; its sha256 is that of the sdist.
 
@@ -140,6 +141,24 @@ def test_wheel_installs_and_predicts_in_a_fresh_environment(archives, tmp_path):
     }
     if not RELEASE_CHECK:  # the packaged models answer as the working tree's do
         assert genes == answer(BIN, work / "source")
+
+    # the recipe's own tests, as conda-build would run them on the installed package: its
+    # imports, then its commands (bash) in a folder holding its source_files taken from the sdist
+    sdist = archives[0]
+    recipe = render_recipe((ROOT / "recipe/meta.yaml").read_text())["test"]
+    recipe_dir = tmp_path / "recipe test"
+    with tarfile.open(sdist) as tar:
+        top = f"deeptarget-{VERSION}/"
+        for name in recipe["source_files"]:
+            member = tar.getmember(top + name)  # KeyError: a source file the sdist lacks
+            (recipe_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (recipe_dir / name).write_bytes(tar.extractfile(member).read())
+    run([py, "-c", "; ".join(f"import {m}" for m in recipe["imports"])], cwd=recipe_dir, env=env)
+    for command in recipe["commands"]:
+        if command == "pip check":  # the fresh environment has no pip of its own: scripts/dist.py ran it
+            continue
+        run(["bash", "-euo", "pipefail", "-c", command], cwd=recipe_dir, env=env)
+    assert (recipe_dir / "genes.tsv").stat().st_size > 0
 
 
 # --------------------------------------------------------------------------- the recipe

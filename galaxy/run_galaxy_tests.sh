@@ -4,8 +4,10 @@
 #   bash galaxy/run_galaxy_tests.sh [TOOL_ID...]
 #
 # Galaxy (pip package `galaxy`) lives in $GALAXY_VENV (default .venv-galaxy); the suite's
-# executables come from $DT_BIN (default .venv/bin) through the job environment's PATH, in the
-# way a conda/container requirement would provide them. The server's uvicorn app is started
+# executables come from $DT_BIN through the job environment's PATH, in the way a conda/container
+# requirement would provide them: `make galaxy-test` sets it to the package installed from its
+# wheel (.venv-wheel/bin, make wheel-venv); run by hand, the default is the working tree's
+# .venv/bin. The server's uvicorn app is started
 # directly (galaxy-web): Galaxy's launcher refuses to run as root. It listens on 127.0.0.1
 # only, keeps everything under galaxy/.work/, and is stopped when this script exits.
 # Results: galaxy/.work/results*.json (+ outputs under galaxy/.work/outputs/).

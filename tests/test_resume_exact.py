@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from deeptarget_core import model as M
 from deeptarget_core import train_command as TC
 from deeptarget_core.errors import InputError
 
@@ -88,15 +89,32 @@ def _log_without_seconds(path: Path) -> list[list[str]]:
     return [row.split("\t")[:-1] for row in path.read_text().splitlines()]
 
 
-def test_resumed_runs_end_with_the_uninterrupted_bytes_wherever_interrupted(fx, tmp_path, monkeypatch):
+SWEEPS = {
+    # the plain recipe, every epoch a new best
+    "plain": ({}, 100, ("_train_epoch", "_validation_metrics", "on_epoch", "save_resume", "save_checkpoint", "read_pairs")),
+    # early stopping (patience 1: stops after epoch 5 of 8 and keeps epoch 4's weights),
+    # per-epoch balanced subsets drawn from the epoch's generator, the site prior fitted last
+    "early-stop, balanced, site prior": (
+        {"patience": 1, "epochs": 8, "balance_by_mirna": True, "site_prior": True, "lr": 0.05, "select_by": "within_mirna_auc"},
+        60,
+        ("_train_epoch", "fit_site_prior", "save_resume", "save_checkpoint"),
+    ),
+}
+
+
+@pytest.mark.parametrize("sweep", SWEEPS)
+def test_resumed_runs_end_with_the_uninterrupted_bytes_wherever_interrupted(fx, tmp_path, monkeypatch, sweep):
+    changes, n_points, stages = SWEEPS[sweep]
     monkeypatch.chdir(tmp_path)  # one place for every run: the checkpoint records its inputs' names
     here = Path(".")
     (here / "pairs.tsv").write_bytes((fx / "pairs.tsv").read_bytes())
     counter = _InterruptAt()
-    assert not counter.run(_command(here))
+    assert not counter.run(_command(here, **changes))
     model_bytes, log_rows = Path("m.pt").read_bytes(), _log_without_seconds(Path("m.pt.log.tsv"))
+    if "patience" in changes:  # the run stopped early, keeping an earlier epoch
+        assert len(log_rows) - 1 < changes["epochs"] and M.read_checkpoint("m.pt")[1].metrics["best_epoch"] < len(log_rows) - 1
     lines = len(counter.functions)
-    points = sorted({*range(1, lines, max(1, lines // 100)), lines - 1})
+    points = sorted({*range(1, lines, max(1, lines // n_points)), lines - 1})
     hit = set()
     for at in points:
         for p in ("m.pt", "m.pt.log.tsv"):
@@ -105,14 +123,13 @@ def test_resumed_runs_end_with_the_uninterrupted_bytes_wherever_interrupted(fx, 
         # An interruption inside a finaliser (a generator closed when its last reference goes)
         # is dropped by Python, as it would drop a signal handler's exception there: that run
         # ends, and its --resume keeps the finished model.
-        if interrupter.run(_command(here)):
+        if interrupter.run(_command(here, **changes)):
             hit.update(interrupter.where)
-        TC.run_train(_command(here, resume=True))
+        TC.run_train(_command(here, resume=True, **changes))
         assert Path("m.pt").read_bytes() == model_bytes, f"interrupted at line {at} of {lines}, in {interrupter.where[:3]}"
         assert _log_without_seconds(Path("m.pt.log.tsv")) == log_rows, at
         assert sorted(p.name for p in here.iterdir()) == ["m.pt", "m.pt.log.tsv", "pairs.tsv"], at
     # the sweep reached every stage: training steps, validation, the log, the resume file, the model
-    stages = ("_train_epoch", "_validation_metrics", "on_epoch", "save_resume", "save_checkpoint", "read_pairs")
     for stage in stages:
         assert stage in hit, (stage, sorted(hit))
     assert len(hit) > 30

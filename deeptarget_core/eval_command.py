@@ -184,6 +184,8 @@ def _evaluate_all(cmd: EvalCommand):
             raise UsageError(f"grouping by miRNA needs a mirna_id column in {path}")
         m, per = metrics.evaluate(pred, cmd.threshold, group)
         _say_undefined(name, pred, m, cmd.threshold)
+        if group:
+            _say_one_label_mirnas(name, pred, per)
         if evaluated:
             _compare_rows(evaluated[0][3], pred)
         evaluated.append((name, m, per, pred))
@@ -211,6 +213,20 @@ def _say_undefined(name: str, pred: io.Predictions, m: dict, threshold: float) -
     causes = metrics.why_undefined(m, pred.labels, threshold)
     if causes:
         log.warning("%s (%s): cannot compute (written as nan) %s", name, pred.path, "; ".join(causes))
+
+
+def _say_one_label_mirnas(name: str, pred: io.Predictions, per: dict) -> None:
+    """The miRNAs the within-miRNA AUC leaves out (rows of one label only), named."""
+    left_out = sorted(set(pred.mirna_ids) - set(per))
+    if left_out and per:
+        shown = ", ".join(left_out[:3]) + (" ..." if len(left_out) > 3 else "")
+        log.info(
+            "%s: %d of %d miRNAs have rows of one label only (%s): within_mirna_auc and the per-miRNA table leave them out",
+            name,
+            len(left_out),
+            len(left_out) + len(per),
+            shown,
+        )
 
 
 def _compare_rows(first: io.Predictions, other: io.Predictions) -> None:

@@ -209,3 +209,16 @@ def test_tables_of_different_rows_are_compared_with_a_warning(preds, tmp_path):
     assert "model has 200 labelled rows and bare 10 (no mirna_id/mrna_id columns to match them on)" in " ".join(
         res.stderr.split()
     )
+
+
+def test_mirnas_left_out_of_the_within_mirna_auc_are_named(preds, tmp_path):
+    a, _ = preds
+    lines = a.read_text().splitlines()
+    # miR-0 and miR-1 keep only their positives: one label each
+    kept = [l for l in lines[1:] if l.split("\t")[0] not in ("miR-0", "miR-1") or l.endswith("\t1")]
+    one = tmp_path / "some.tsv"
+    one.write_text("\n".join([lines[0], *kept]) + "\n")
+    res = run([one, "--group-by", "mirna", "-o", tmp_path / "m.tsv"])
+    assert res.returncode == 0, res.stderr
+    assert "some: 2 of 8 miRNAs have rows of one label only (miR-0, miR-1): within_mirna_auc" in " ".join(res.stderr.split())
+    assert table((tmp_path / "m.tsv").read_text())[0]["n_mirnas_both"] == "6"

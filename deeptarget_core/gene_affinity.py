@@ -48,6 +48,8 @@ _TERM_COLUMNS = {
     **{c: [SITE_COLUMNS.index(f"ctx_{c}")] for c in CONTEXT},
 }
 DEFAULT_LAMBDA = 1e-2
+# below this a standardised column counts as constant (its std is float rounding noise)
+_CONSTANT_SD = 1e-9
 MAX_ITER = 100
 _INIT_TYPE = (0.0, -0.5, -1.0, -2.0)  # starting log affinities: 8mer > 7mer-m8 > 7mer-A1 > 6mer
 
@@ -150,12 +152,14 @@ def fit(
             for i in STANDARDISED:
                 mean[i] = design[:, i].mean()
                 sd = design[:, i].std()
-                scale[i] = sd if sd > 0 else 1.0
+                # a constant column's std is rounding noise (~1e-16), not 0: dividing by it
+                # sends affinities to ~1e12 and every score to 1
+                scale[i] = sd if sd > _CONSTANT_SD else 1.0
         pair_x = np.asarray(pair_x, dtype=np.float64)
         used = pair_x[row_pair]
         p_mean = used.mean(axis=0)
         p_scale = used.std(axis=0)
-        p_scale[p_scale == 0] = 1.0
+        p_scale[p_scale <= _CONSTANT_SD] = 1.0
         X = torch.tensor((design - mean) / scale, dtype=dt)
         sp = torch.tensor(np.asarray(site_pair, dtype=np.int64))
         PX = torch.tensor((pair_x - p_mean) / p_scale, dtype=dt)

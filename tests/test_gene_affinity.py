@@ -150,3 +150,26 @@ def test_scan_gene_rows_match_the_library_under_the_occupancy_model(tmp_path):
                 got.update({(mid, t): scores[i] for i, t in enumerate(chunk.ids)})
     have = np.array([got[k] for k in zip(table["mirna_id"], table["mrna_id"])])
     np.testing.assert_allclose(have, want, rtol=0, atol=1e-12)
+
+
+def test_a_constant_context_column_is_not_divided_by_its_rounding_noise():
+    """A context term the same at every training site (all sites at one distance from the UTR
+    end, as in a small synthetic set) has a float std of ~1e-16, not 0: standardising by it
+    sent log affinities to ~1e12 and every gene score to 1."""
+    rng = np.random.default_rng(0)
+    n = 61
+    design = np.zeros((n, len(ga.SITE_COLUMNS)))
+    design[:, 0] = 1.0  # every site the first canonical type
+    supp3, au, min_dist = (ga.SITE_COLUMNS.index(f"ctx_{c}") for c in ("supp3", "au", "min_dist"))
+    design[:, supp3] = rng.normal(size=n)
+    design[:, au] = rng.uniform(size=n)
+    design[:, min_dist] = 0.7  # np.full(61, 0.7).std() is 3.3e-16
+    assert design[:, min_dist].std() > 0
+    pair = np.arange(n)
+    occ, *_ = ga.fit(
+        design, pair, rng.normal(size=(n, len(ga.PAIR_TERMS))), pair, np.zeros(n, dtype=np.int64), rng.normal(size=n)
+    )
+    assert occ.site_scale[min_dist] == 1.0
+    shifted = design.copy()
+    shifted[0, min_dist] = 0.2  # a site elsewhere at prediction: a finite, modest affinity
+    assert np.all(np.abs(occ.log_affinity(shifted)) < 50)

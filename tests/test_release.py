@@ -20,6 +20,7 @@ import configparser
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -93,10 +94,17 @@ def test_archives_carry_the_models_and_are_reproducible(archives, source, tmp_pa
     assert [sha256(p) for p in again] == [sha256(p) for p in archives]
 
 
-def test_wheel_installs_and_predicts_in_a_fresh_environment(archives, tmp_path):
+@pytest.fixture
+def venv(tmp_path):
+    """A folder for the fresh environment, removed afterwards (torch makes it about 1.2 GB)."""
+    path = tmp_path / "fresh env"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_wheel_installs_and_predicts_in_a_fresh_environment(archives, venv, tmp_path):
     """Away from the source tree: its own interpreter, no PYTHONPATH, working folder elsewhere."""
     _, wheel = archives
-    venv = tmp_path / "fresh env"
     # dependencies from the package index as for any user (pip check included); scripts/dist.py's
     # install_wheel, as make wheel-venv (galaxy-test) runs it
     run([sys.executable, ROOT / "scripts/dist.py", "venv", venv, "--wheel", wheel, "--torch", TORCH_PIN])

@@ -91,12 +91,12 @@ def _log_without_seconds(path: Path) -> list[list[str]]:
 
 SWEEPS = {
     # the plain recipe, every epoch a new best
-    "plain": ({}, 100, ("_train_epoch", "_validation_metrics", "on_epoch", "save_resume", "save_checkpoint", "read_pairs")),
+    "plain": ({}, 60, ("_train_epoch", "_validation_metrics", "on_epoch", "save_resume", "save_checkpoint", "read_pairs")),
     # early stopping (patience 1: stops after epoch 5 of 8 and keeps epoch 4's weights),
     # per-epoch balanced subsets drawn from the epoch's generator, the site prior fitted last
     "early-stop, balanced, site prior": (
         {"patience": 1, "epochs": 8, "balance_by_mirna": True, "site_prior": True, "lr": 0.05, "select_by": "within_mirna_auc"},
-        60,
+        40,
         ("_train_epoch", "fit_site_prior", "save_resume", "save_checkpoint"),
     ),
 }
@@ -114,7 +114,9 @@ def test_resumed_runs_end_with_the_uninterrupted_bytes_wherever_interrupted(fx, 
     if "patience" in changes:  # the run stopped early, keeping an earlier epoch
         assert len(log_rows) - 1 < changes["epochs"] and M.read_checkpoint("m.pt")[1].metrics["best_epoch"] < len(log_rows) - 1
     lines = len(counter.functions)
-    points = sorted({*range(1, lines, max(1, lines // n_points)), lines - 1})
+    # evenly spread, plus the first and last line of each stage named below
+    ends = {i + 1 for stage in stages for i in (counter.functions.index(stage), lines - 1 - counter.functions[::-1].index(stage))}
+    points = sorted({*range(1, lines, max(1, lines // n_points)), lines - 1, *ends})
     hit = set()
     for at in points:
         for p in ("m.pt", "m.pt.log.tsv"):

@@ -96,8 +96,11 @@ class AmbiguityTally:
             self.count += record.n_ambiguous
             self.letters |= record.ambiguous
 
+    _said: set[tuple[str, int, int]] = set()  # a file read twice in a run (lengths, then sequences) is said once
+
     def report(self, name: str) -> None:
-        if self.count:
+        if self.count and (name, self.count, self.records) not in self._said:
+            self._said.add((name, self.count, self.records))
             log.warning(
                 "%s: %d IUPAC ambiguity letter(s) (%s) in %d record(s) read as N: no site is found through them",
                 name,

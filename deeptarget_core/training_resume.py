@@ -133,7 +133,11 @@ def load_resume(resume_path: str | Path, fingerprint: dict[str, Any], model: Dee
             option="epochs",
         )
     then, now = info.extra.get("arithmetic"), _arithmetic(model)
-    if then is not None and then != now:
+    if now["device"] == "cuda" and then == now:
+        log.warning(
+            "resuming on a GPU: its kernels need not repeat bit for bit, so the weights may differ slightly from an uninterrupted run's"
+        )
+    elif then is not None and then != now:
         log.warning(
             "resuming on %s with %d thread(s) a run interrupted on %s with %d: the weights will be close to, "
             "but need not be bit-identical with, an uninterrupted run's",

@@ -276,6 +276,8 @@ def test_dt_train_gene_then_dt_predict_and_dt_eval_functional(tmp_path):
     assert "its scores are all equal there" in said
     assert f"{n_exp} of the {n_exp} evaluated experiments (" in said
     assert f"are among the {n_exp} the gene model {tmp_path / 'gene.pt'} was trained on" in said
+    for line in (tmp_path / "e2.tsv").read_text().splitlines()[1:]:  # genes, genes_canonical: whole numbers
+        assert line.split("\t")[2].isdigit() and line.split("\t")[4].isdigit(), line
     genes_total = str(int(mean.loc["model", "genes"]))
     assert genes_total in res.stderr and f"{genes_total}.0000" not in res.stderr
     assert gm.load(tmp_path / "gene.pt").training["trained_on"] == gt.experiment_fingerprints(gt.read_functional(fpath))

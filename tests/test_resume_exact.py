@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -268,3 +269,44 @@ def test_a_signalled_run_resumes_to_the_uninterrupted_bytes(fx, tmp_path, sig):
     res = subprocess.run([*argv("m.pt"), "--resume"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "m.pt").read_bytes() == (tmp_path / "whole.pt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "sig, code, line", [(signal.SIGHUP, 129, "error: hangup (SIGHUP)"), (signal.SIGINT, 130, "error: interrupted")]
+)
+def test_a_signal_landing_in_a_finaliser_still_stops_the_run(tmp_path, sig, code, line):
+    """Python drops an exception raised while a finaliser runs (here: a generator closed as its
+    last reference goes) after printing it: the signal is delivered again, so the run stops as
+    it should, with one error line and no 'Exception ignored' traceback."""
+    script = tmp_path / "tool.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, time
+            from deeptarget_tools import _cli
+
+            app = _cli.make_app("a tool whose generator is closed by the collector")
+
+            @app.command()
+            @_cli.handle_errors
+            def command() -> None:
+                def gen():
+                    try:
+                        yield 1
+                    finally:
+                        os.kill(os.getpid(), {int(sig)})  # the signal lands in the finaliser
+                        sum(range(1000))
+                g = gen()
+                next(g)
+                del g
+                time.sleep(5)
+                print("not stopped")
+
+            _cli.run(app)
+            """
+        )
+    )
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == code, res.stderr
+    assert "not stopped" not in res.stdout and "Exception ignored" not in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith(line), res.stderr

@@ -10,12 +10,14 @@ typed options from the tool's parameters) and :func:`show_table` (a readable tab
 
 from __future__ import annotations
 
+import _thread
 import errno
 import functools
 import logging
 import os
 import signal
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -50,6 +52,22 @@ def _on_signal(signum, frame) -> None:
     raise Terminated(signum)
 
 
+def _deliver_again(unraisable, previous=sys.__unraisablehook__) -> None:
+    """A signal that lands while a finaliser runs (a generator closed as its last reference
+    goes) raises there, where Python can only print the exception and go on, with the handler
+    already ignoring further signals: deliver it again, to be raised outside the finaliser."""
+    exc = unraisable.exc_value
+    if isinstance(exc, (Terminated, KeyboardInterrupt)):
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        if isinstance(exc, Terminated):
+            signal.signal(signum, _on_signal)
+        # sent a moment later from another thread (started without waiting for it: a wait
+        # would take the signal here again), handled by the main thread after the finaliser
+        _thread.start_new_thread(lambda: (time.sleep(0.01), os.kill(os.getpid(), signum)), ())
+    else:
+        previous(unraisable)
+
+
 def _terminated(exc: Terminated) -> None:
     name = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hangup (SIGHUP)"}.get(exc.signum, str(exc))
     sys.stderr.write(f"error: {name}; partial outputs removed\n")
@@ -77,6 +95,8 @@ class _Command(TyperCommand):
                 previous[sig] = signal.signal(sig, _on_signal)
         except ValueError:
             pass
+        unraisable = sys.unraisablehook
+        sys.unraisablehook = functools.partial(_deliver_again, previous=unraisable)
         try:
             try:
                 rv = super().main(*args, standalone_mode=False, **kwargs)
@@ -95,6 +115,7 @@ class _Command(TyperCommand):
                 raise SystemExit(rv if isinstance(rv, int) else 0)
             return rv
         finally:
+            sys.unraisablehook = unraisable
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 

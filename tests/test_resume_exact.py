@@ -123,9 +123,9 @@ def test_resumed_runs_end_with_the_uninterrupted_bytes_wherever_interrupted(fx, 
         for p in ("m.pt", "m.pt.log.tsv"):
             Path(p).unlink()
         interrupter = _InterruptAt(at)
-        # An interruption inside a finaliser (a generator closed when its last reference goes)
-        # is dropped by Python, as it would drop a signal handler's exception there: that run
-        # ends, and its --resume keeps the finished model.
+        # An interruption raised inside a finaliser (a generator closed when its last reference
+        # goes) is dropped by Python: that run ends, and its --resume keeps the finished model.
+        # (A real signal there is delivered again by the tools: the finaliser test below.)
         if interrupter.run(_command(here, **changes)):
             hit.update(interrupter.where)
         TC.run_train(_command(here, resume=True, **changes))

@@ -9,6 +9,7 @@ and every occurrence of that folder's path must sit inside shell quotes (an unqu
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -109,7 +110,12 @@ def test_every_target_with_paths_is_checked():
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_make_target_quotes_the_clone_path(spaced_copy, target):
-    proc = subprocess.run(["make", "-n", target], cwd=spaced_copy, capture_output=True, text=True, timeout=60)
+    # run as from a shell: under `make test` the inherited MAKELEVEL/MAKEFLAGS make a sub-make
+    # print "make[1]: Leaving directory '<path>'", which is make's chatter, not a command line
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-n", target], cwd=spaced_copy, capture_output=True, text=True, timeout=60, env=env
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     printed = proc.stdout
     assert printed.strip(), f"make -n {target} printed nothing"

@@ -66,7 +66,9 @@ def implied_outputs(label: str, path: str) -> list[Planned]:
 def identity(path: str) -> tuple | str | None:
     """What makes two names the same file: device and inode of an existing file (links and
     hard links resolved), else the resolved name; None for devices and pipes, which are
-    written straight through (``-o /dev/null --gene-output /dev/null`` is fine)."""
+    written straight through (``-o /dev/null --gene-output /dev/null`` is fine). The name is
+    taken as the writers take it (``Path``): ``x/`` and ``x/.`` are the file ``x``."""
+    path = str(Path(path))
     try:
         st = os.stat(path)
     except OSError:
@@ -96,6 +98,9 @@ def refuse_clashes(
         read.append(Planned(path, f"the input {label} {path}", f"the input {label} {path}"))
         read += index_files(label, path)
     written: list[Planned] = []
+    for label, path in _entries(outputs):
+        if path.endswith(("/", "/.")) and not os.path.isdir(path):
+            raise UsageError(f"{label} {path} ends with '/': it names a folder, not a file; give a file name")
     for label, path in _entries(outputs) + _entries(replaced_dirs or {}):
         written.append(Planned(path, f"{label} {path}", f"{label} {path}"))
         for implied in implied_outputs(label, path):

@@ -303,6 +303,24 @@ def test_output_that_names_an_input_or_another_output_is_refused_before_any_work
     refused(tool, fmt(argv, work, o=o), work, code, pattern)
 
 
+def _trailing_slash_cases():
+    for tool, out_id, argv in OUTPUTS:
+        if out_id in DIR_OUTPUTS:
+            continue
+        first = next(m.group(1) for a in argv if (m := _INPUT_IN_ARGV.match(a)))
+        yield pytest.param(tool, argv, first, id=f"{tool}-{out_id}")
+
+
+@pytest.mark.parametrize("tool, argv, name", list(_trailing_slash_cases()))
+@pytest.mark.parametrize("suffix", ["/", "/."])
+def test_an_output_file_name_ending_in_a_slash_is_refused(work, tool, argv, name, suffix):
+    """``-o in.fa/`` was written to ``in.fa`` (pathlib drops the slash) while the refusal
+    compared the name with the slash (no such file): the input was overwritten, exit 0."""
+    # options typed as paths reach the tool without the slash: then it is the input's name
+    pattern = r"ends with '/': it names a folder, not a file|is the same file as the input"
+    refused(tool, fmt(argv, work, o=f"{work}/{name}{suffix}"), work, 2, pattern)
+
+
 def test_links_to_an_input_are_the_same_file(work):
     (work / "link.fa").symlink_to(work / "utrs.fa")
     os.link(work / "utrs.fa", work / "hard.fa")

@@ -395,8 +395,12 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         if closed_standard_stream("stdout"):
             raise _closed_stdout()
         out = sys.stdout.buffer if binary else sys.stdout
-        yield out
-        out.flush()
+        try:
+            yield out
+            out.flush()
+        except OSError as exc:  # a full disk behind `> file`: name stdout, not nothing
+            _name_output_error(exc, "stdout")
+            raise
         return
     dest = Path(name)
     if dest.exists() and not dest.is_file():

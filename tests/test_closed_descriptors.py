@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, snapshot
+from conftest import BIN, TOOL_MODULES, snapshot
 
 # one command of each tool reading '-' ({d}: a copy of the toy inputs)
 READS_STDIN = {
@@ -101,3 +101,38 @@ def test_with_stderr_closed_bad_input_still_exits_1(work, tool):
     res = _run(tool, [*argv[:-1], "{d}/out.tsv"] if argv[-1] == "-" else [*argv, "-o", "{d}/out.tsv"], work, close=(2,))
     assert res.returncode == 1
     assert not (work / "out.tsv").exists()
+
+
+# --------------------------------------------------------------------------- stdout that cannot take the data
+
+
+def _with_stdout(tool: str, argv: list[str], d, stdout) -> subprocess.CompletedProcess:
+    args = [str(BIN / tool), *(a.format(d=d) for a in argv)]
+    return subprocess.run(args, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("tool", [t for t in WRITES_STDOUT if t != "dt-extract-utrs"])
+def test_stdout_on_a_full_device_is_one_error_that_names_stdout(work, tool):
+    """`> file` on a full disk: the error said 'No space left on device' without saying where."""
+    before = snapshot(work)
+    with open("/dev/full", "w") as full:
+        res = _with_stdout(tool, WRITES_STDOUT[tool], work, full)
+    _one_error(res, "error: stdout: No space left on device")
+    assert snapshot(work) == before
+
+
+@pytest.mark.parametrize("tool", list(TOOL_MODULES))
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_to_a_full_device_or_a_closed_pipe(tool, flag):
+    """--help/--version on a full disk was a 40-line traceback; to a reader that went away
+    (`| head -0`) click's exit 1: now one error line, and a quiet exit 0."""
+    with open("/dev/full", "w") as full:
+        res = _with_stdout(tool, [flag], ".", full)
+    _one_error(res, "error: stdout: No space left on device")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        res = _with_stdout(tool, [flag], ".", write)
+    finally:
+        os.close(write)
+    assert (res.returncode, res.stderr) == (0, "")

@@ -31,6 +31,9 @@ from deeptarget_core.output_plan import Planned, refuse_clashes
 from deeptarget_core.streams import guard_standard_streams
 from deeptarget_tools._help import with_description
 
+# a write that fails for want of room or a sound device (--help or --version to a full disk)
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
 log = logging.getLogger("deeptarget")
 F = TypeVar("F", bound=Callable)
 click = sys.modules[typer.BadParameter.__module__]  # click's exceptions (typer may vendor its own click)
@@ -109,6 +112,13 @@ class _Command(TyperCommand):
             except typer.Abort:
                 sys.stderr.write("error: interrupted\n")
                 raise SystemExit(130) from None
+            except SystemExit as exc:
+                # click answers a closed pipe while it prints --help or --version (`| head`)
+                # with exit 1 and its PacifyFlushWrapper on stdout: the reader went away, exit 0
+                if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+                    _silence_stdout()
+                    raise SystemExit(0) from None
+                raise
             except Terminated as exc:
                 _terminated(exc)
             if standalone_mode:
@@ -427,6 +437,13 @@ def run(app: typer.Typer) -> None:
     try:
         check_environment()
         app()
+    except OSError as exc:  # --help or --version written to a full disk or a closed pipe
+        if exc.errno == errno.EPIPE:
+            _silence_stdout()
+            raise SystemExit(0) from None
+        if exc.errno not in _WRITE_ERRNOS or exc.filename is not None:
+            raise
+        fail(f"stdout: {exc.strerror}")
     except SystemExit as exc:
         # under a profiler, tracer or debugger the usual exit lets them write their results
         if "torch" not in sys.modules or sys.getprofile() is not None or sys.gettrace() is not None:

@@ -3,6 +3,7 @@ label, confusion matrices. Several predictors share one ROC and one PR figure.""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,10 @@ from .streams import atomic_output
 
 def pyplot():
     """matplotlib.pyplot on the Agg backend, set up for reproducible files (the one plot
-    set-up of the suite: evaluation plots, functional plots and dt-explain's pictures)."""
+    set-up of the suite: evaluation plots, functional plots and dt-explain's pictures).
+    The suite draws files only: the user's ``MPLBACKEND`` (which matplotlib reads, and may
+    refuse, on import) is set to Agg first, for the drawing processes too."""
+    os.environ["MPLBACKEND"] = "Agg"
     import matplotlib
 
     matplotlib.use("Agg", force=True)

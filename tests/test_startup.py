@@ -73,14 +73,31 @@ def test_an_import_failure_is_one_error(tmp_path, tool):
 
 
 def test_a_failure_after_start_up_keeps_its_traceback(tmp_path):
-    """Only the import is covered: a bug later in the run (here a library setting that breaks
-    when dt-eval draws) still shows where it happened."""
+    """Only the import is covered: a bug later in the run (here a stand-in for matplotlib that
+    breaks when dt-eval draws) still shows where it happened."""
     pred = tmp_path / "pred.tsv"
     pred.write_text("mirna_id\tmrna_id\tscore\tlabel\nm\ta\t0.9\t1\nm\tb\t0.1\t0\n")
-    env = {**os.environ, "MPLBACKEND": "no-such"}
+    (tmp_path / "lib" / "matplotlib").mkdir(parents=True)
+    (tmp_path / "lib" / "matplotlib" / "__init__.py").write_text("raise RuntimeError('a bug')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "lib")}
     argv = [str(BIN / "dt-eval"), pred, "--plots", tmp_path / "p", "-o", os.devnull]
     res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 1 and "Traceback" in res.stderr and "could not start" not in res.stderr
+
+
+@pytest.mark.parametrize("backend", ["no-such", "TkAgg", ""])
+def test_the_users_matplotlib_backend_does_not_matter(fx, tmp_path, backend):
+    """The tools draw files only: MPLBACKEND=no-such was a 60-line traceback from matplotlib's
+    import in dt-eval --plots; the pictures are drawn on Agg whatever it says."""
+    env = {**os.environ, "MPLBACKEND": backend}
+    argv = [str(BIN / "dt-eval"), fx / "pred.tsv", "--plots", tmp_path / "p", "-o", os.devnull, "-q"]
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert (res.returncode, res.stderr) == (0, "")
+    assert (tmp_path / "p" / "roc.png").stat().st_size > 0
+    argv = [str(BIN / "dt-explain"), fx / "sites.tsv", "--mirna", fx / "mirnas.fa", "--model", fx / "toy.pt"]
+    argv += ["--steps", "2", "--top", "1", "--no-svg", "-p", "1", "-o", tmp_path / "ex", "-q"]
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert (res.returncode, res.stderr) == (0, "")
 
 
 def test_a_library_that_cannot_load_mid_run_is_one_error(tmp_path):

@@ -192,6 +192,11 @@ def test_dt_train_shows_and_takes_each_trainings_options_apart():
         ),
         (["--train", "t.tsv", "--no-pretrain", "--site-model", "m.pt"], "--site-model is an option of --level gene"),
         (["--train", "t.tsv", "--no-pretrain", "--functional", "f.tsv"], "--functional is an option of --level gene"),
+        # the message named --log as '--log-file' (the parameter's name), a flag that does not exist
+        (
+            ["--level", "gene", "--functional", "f.tsv", "--utr", "u.fa", "--log", "l.tsv"],
+            "--log is an option of the site network",
+        ),
     ],
 )
 def test_dt_train_refuses_an_option_of_the_other_training(tmp_path, args, message):
@@ -199,3 +204,19 @@ def test_dt_train_refuses_an_option_of_the_other_training(tmp_path, args, messag
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {message}")
     assert not list(tmp_path.iterdir())  # refused before any work
+
+
+@pytest.mark.parametrize("tool", list(TOOL_MODULES))
+def test_messages_name_flags_the_tool_has(tool):
+    """_cli.flag_of (the flag a refusal names) gives, for every parameter, a flag of the command."""
+    import inspect
+
+    import typer.main
+
+    from deeptarget_tools import _cli
+
+    module = __import__(f"deeptarget_tools.{TOOL_MODULES[tool]}", fromlist=["command"])
+    flags = {o for p in typer.main.get_command(module.app).params for o in (*p.opts, *p.secondary_opts)}
+    for name, param in inspect.signature(module.command).parameters.items():
+        if getattr(param.annotation, "__metadata__", None) and type(param.annotation.__metadata__[0]).__name__ == "OptionInfo":
+            assert _cli.flag_of(module.command, name) in flags, name

@@ -372,7 +372,10 @@ def flag_of(command: Callable, name: str) -> str:
 
     annotation = inspect.signature(command).parameters[name].annotation
     for info in getattr(annotation, "__metadata__", ()):
-        flags = [d for d in getattr(info, "param_decls", None) or () if d.startswith("--")]
+        # typer.Option("--log", ...) in an Annotated type keeps its first name as the default
+        first = getattr(info, "default", None)
+        decls = [first.split("/")[0]] if isinstance(first, str) else []  # --pairing/--no-pairing
+        flags = [d for d in [*decls, *(getattr(info, "param_decls", None) or ())] if d.startswith("--")]
         if flags:
             return flags[0]
     return "--" + name.replace("_", "-")

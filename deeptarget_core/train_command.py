@@ -76,7 +76,8 @@ class TrainCommand:
     def outputs(self) -> list[str | Path]:
         """Every file the run writes (checked before any training)."""
         extra = [self.cv_predictions] if self.cv is not None and self.cv_predictions else []
-        return [self.output, *extra, *([self.log_path] if self.log_path else [])]
+        resume = [self.resume_path] if self.resume_path is not None else []
+        return [self.output, *extra, *([self.log_path] if self.log_path else []), *resume]
 
 
 @dataclass

@@ -115,6 +115,15 @@ def test_a_folder_where_a_bgz_outputs_index_goes_is_refused_before_any_work(side
     refused("dt-scan-cts", _argv("dt-scan-cts", side, side / "s.bgz"), side, 1, r"s\.bgz\.tbi of -o .* is a directory")
 
 
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_a_folder_where_dt_trains_resume_file_goes_is_refused_before_any_work(side, resume):
+    """Without --resume the run said it removed the interrupted run's file, then failed on the
+    folder ('Is a directory'); now it is refused with the other outputs, before training."""
+    (side / "m.pt.resume").mkdir()
+    argv = _argv("dt-train", side, side / "m.pt") + resume
+    refused("dt-train", argv, side, 1, r"m\.pt\.resume: output path is a directory")
+
+
 def test_a_functional_picture_may_not_be_an_input(side):
     plots = side / "plots"
     plots.mkdir()

@@ -444,6 +444,13 @@ def read_checkpoint(path: str | Path, expect_kind: str | None = None) -> tuple[d
             ) from exc
         raise InputError(f"not a readable deepTarget checkpoint (truncated or corrupt?): {text}", name) from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        from .gene_model import GENE_FORMAT
+
+        if isinstance(payload, dict) and payload.get("format") == GENE_FORMAT:
+            raise InputError(
+                "this is a gene model (dt-train --level gene), not a site network (dt-predict and dt-explain take it as --gene-model)",
+                name,
+            )
         raise InputError("not a deepTarget checkpoint (no 'format' marker)", name)
     if payload.get("format_version") != CHECKPOINT_VERSION:
         raise InputError(

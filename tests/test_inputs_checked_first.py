@@ -75,3 +75,12 @@ def test_dt_train_checks_its_inputs_before_loading_its_training_module(fx, tmp_p
     # with every input present the hidden module is reached (and its absence is the failure)
     res = invoke("dt-train", ["--train", fx / "pairs.tsv", "--no-pretrain", "-o", tmp_path / "m.pt"])
     assert res.code != 0 and "train_command" in res.stderr + repr(res.exception)
+
+
+def test_dt_train_gene_level_checks_and_uses_its_site_model(fx, tmp_path):
+    """--site-model was read only for --features all or --cv, and otherwise dropped without a
+    word (a missing file too): now it is refused where no site score is read, and checked first."""
+    gene = ["--level", "gene", "--functional", "{fx}/pred.tsv", "--utr", "{fx}/utrs.fa", "-o", "{tmp}/g.pt"]
+    bad = tmp_path / "none.pt"
+    run_case("dt-train", [*gene, "--site-model", "{bad}"], fx, tmp_path, bad, "is read only", code=2, where="--site-model")
+    run_case("dt-train", [*gene, "--features", "all", "--site-model", "{bad}"], fx, tmp_path, bad, "no such file")

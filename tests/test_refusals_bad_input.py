@@ -39,6 +39,7 @@ from deeptarget_core import train as T
 from conftest import (
     LET7,
     MIR21,
+    ROOT,
     SLOT,
     SLOTS,
     fmt,
@@ -328,6 +329,8 @@ def _checkpoint(kind: str, fx: Path, path: Path) -> None:
         torch.save({"format": M.CHECKPOINT_FORMAT, "x": _Evil(path.parent / "PWNED")}, path)
     elif kind == "foreign-torch-file":
         torch.save({"weights": torch.zeros(3)}, path)
+    elif kind == "gene-model":  # a gene model (dt-train --level gene) where a network goes
+        shutil.copy(ROOT / "galaxy" / "test-data" / "gene_model.pt", path)
     elif kind == "zip-not-torch":
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("data.txt", "hello")
@@ -350,6 +353,7 @@ CHECKPOINT_CASES = [
     ("foreign-torch-file", r"not a deepTarget checkpoint"),
     ("zip-not-torch", r"not a readable deepTarget checkpoint|not a deepTarget checkpoint"),
     ("wrong-kind", r"expected a (classifier|autoencoders) checkpoint, found '(autoencoders|classifier)'"),
+    ("gene-model", r"this is a gene model \(dt-train --level gene\), not a site network"),  # was: no 'format' marker
 ]
 
 

@@ -271,6 +271,10 @@ _SITE_REFUSED = [
 _GENE_REFUSED = [
     (lambda o: o.train, "--level gene trains on --functional and --utr, not --train"),
     (lambda o: o.functional is None or o.utr is None, "--level gene needs --functional TSV and --utr FASTA"),
+    (
+        lambda o: o.site_model is not None and o.features != "all" and o.cv is None,
+        "--site-model is read only with --features all or --cv (the other gene models read no site scores)",
+    ),
 ]
 
 
@@ -278,6 +282,7 @@ _GENE_REFUSED = [
 def _run_gene(o, debug=False) -> None:
 
     _cli.refuse(_GENE_REFUSED, o)
+    check_input_paths(o.functional, o.utr, o.pair_table, o.site_model)  # before the tables are built
     _cli.check_paths(
         {"--functional": o.functional, "--utr": o.utr, "--pair-table": o.pair_table, "--site-model": o.site_model},
         {"-o": o.output},

@@ -395,12 +395,19 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
         if closed_standard_stream("stdout"):
             raise _closed_stdout()
         out = sys.stdout.buffer if binary else sys.stdout
+        recoded = not binary and (getattr(out, "encoding", None) or "").replace("-", "").lower() != "utf8"
+        if recoded:  # data are UTF-8 whatever the locale or PYTHONIOENCODING say (as files are)
+            out.flush()
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
         try:
             yield out
             out.flush()
         except OSError as exc:  # a full disk behind `> file`: name stdout, not nothing
             _name_output_error(exc, "stdout")
             raise
+        finally:
+            if recoded:
+                out.detach()  # sys.stdout keeps its buffer
         return
     dest = Path(name)
     if dest.exists() and not dest.is_file():

@@ -111,3 +111,23 @@ def test_a_library_that_cannot_load_mid_run_is_one_error(tmp_path):
     if res.returncode == 0:
         pytest.skip("300 MB of address space were enough here")
     _one_error(res, "error:")
+
+
+@pytest.mark.parametrize(
+    "env", [{"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"}, {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0"}]
+)
+@pytest.mark.parametrize("tool", ["dt-scan-cts", "dt-eval"])
+def test_stdout_is_utf8_whatever_the_locale_says(fx, tmp_path, env, tool):
+    """Non-ASCII ids to stdout under PYTHONIOENCODING=ascii were a UnicodeEncodeError traceback:
+    stdout carries the same UTF-8 bytes as an output file."""
+    mirnas = tmp_path / "m.fa"
+    mirnas.write_text(">l\u00e9t7\u2014a\n" + (fx / "mirnas.fa").read_text().split("\n", 1)[1], encoding="utf-8")
+    if tool == "dt-scan-cts":
+        argv = [str(BIN / tool), "--mirna", mirnas, "--utr", fx / "utrs.fa", "-q", "-o"]
+    else:
+        argv = [str(BIN / tool), fx / "pred.tsv", "--name", "pr\u00e9dicteur", "-q", "-o"]
+    ok = subprocess.run([*argv, tmp_path / "out.tsv"], capture_output=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    res = subprocess.run([*argv, "-"], capture_output=True, env={**os.environ, **env}, timeout=300)
+    assert (res.returncode, res.stderr) == (0, b"")
+    assert res.stdout == (tmp_path / "out.tsv").read_bytes() and "\u00e9".encode() in res.stdout

@@ -28,6 +28,13 @@ from .errors import InputError
 PathLike = str | os.PathLike
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# compressions that are not read, named instead of 'binary content' (magic -> name, command)
+_OTHER_COMPRESSION = {
+    b"BZh": ("bzip2", "bunzip2 -k FILE, or bzcat FILE | bgzip"),
+    b"\xfd7zXZ\x00": ("xz", "unxz -k FILE, or xzcat FILE | bgzip"),
+    b"\x28\xb5\x2f\xfd": ("zstd", "unzstd FILE, or zstdcat FILE | bgzip"),
+    b"PK\x03\x04": ("zip", "unzip FILE"),
+}
 
 
 # --------------------------------------------------------------------------- opening files
@@ -185,7 +192,12 @@ def open_input(path: PathLike) -> IO[str]:
         except OSError as exc:
             raise InputError(f"cannot open: {exc.strerror}", name) from exc
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
+    head = buffered.peek(6)[:6]
+    for magic, (kind, undo) in _OTHER_COMPRESSION.items():
+        if head.startswith(magic) and (magic != b"BZh" or head[3:4].isdigit()):  # BZh + block size
+            buffered.close()
+            raise InputError(f"{kind}-compressed: only gzip and bgzip are read; decompress it first ({undo})", name, 1)
+    if head[:2] == _GZIP_MAGIC:
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb")  # handles bgzip too
     else:
         stream = buffered

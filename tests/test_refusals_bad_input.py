@@ -21,7 +21,9 @@ test_explain.py, test_negatives.py and test_robustness.py.
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
 import pickle
 import re
@@ -71,6 +73,9 @@ GENERIC_TEXT = [  # for FASTA and table slots
         None,
     ),
     ("latin1", b">a\xe9\nACGU\n", r"binary|not a text", 1),
+    # the slot's own good file in a compression that is not read: named (was 'binary content')
+    ("bzip2", lambda good: bz2.compress(good), r"bzip2-compressed: only gzip and bgzip are read", 1),
+    ("xz", lambda good: lzma.compress(good), r"xz-compressed: only gzip and bgzip are read", 1),
 ]
 # already covered for dt-scan-cts --mirna in test_scan_cli.py
 _COVERED = {("dt-scan-cts", "mirna", "missing"), ("dt-scan-cts", "mirna", "empty")}

@@ -93,6 +93,7 @@ def refuse_clashes(
     those of ``outputs`` (:func:`implied_outputs`) and the inputs' indexes are added here."""
     _refuse_closed(inputs, "stdin", "an input")
     _refuse_closed(outputs, "stdout", "an output")
+    _refuse_two_stdin(inputs)
     read: list[Planned] = []
     for label, path in _entries(inputs):
         read.append(Planned(path, f"the input {label} {path}", f"the input {label} {path}"))
@@ -144,6 +145,20 @@ _STANDARD_NAMES = {
     "stdin": {"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"},
     "stdout": {"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"},
 }
+
+
+def _refuse_two_stdin(inputs: Mapping[str, Any]) -> None:
+    """stdin is read once: two inputs on it would split its bytes or read one file as both."""
+    on_stdin = [
+        label
+        for label, value in inputs.items()
+        for v in (value if isinstance(value, (list, tuple)) else [value])
+        if v is not None and str(v) in _STANDARD_NAMES["stdin"]
+    ]
+    names = list(dict.fromkeys(on_stdin))
+    if len(on_stdin) > 1:
+        who = f"{names[0]} twice" if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise UsageError(f"{who} read stdin ('-'): only one input can be read from stdin")
 
 
 def _refuse_closed(paths: Mapping[str, Any], stream: str, what: str) -> None:

@@ -580,3 +580,35 @@ def test_annotated_site_columns(work, start, end, pattern):
         1,
         pattern,
     )
+
+
+# --------------------------------------------------------------------------- stdin is read once
+
+TWO_ON_STDIN = [  # inputs each tool's own list of stdin inputs left out
+    (
+        "dt-scan-cts",
+        ["--mirna", "-", "--mirna-ids", "-", "--utr", "{fx}/utrs.fa", "-o", "{tmp}/o.tsv"],
+        "--mirna and --mirna-ids",
+    ),
+    (
+        "dt-scan-cts",
+        ["--mirna", "{fx}/mirnas.fa", "--utr", "-", "--id-pairs", "/dev/stdin", "-o", "{tmp}/o.tsv"],
+        "--utr and --id-pairs",
+    ),
+    ("dt-eval", ["-", "--labels", "-", "-o", "{tmp}/o.tsv"], "PRED and --labels"),
+    ("dt-train", ["--train", "-", "--val", "-", "--no-pretrain", "-o", "{tmp}/m.pt"], "--train and --val"),
+    ("dt-pretrain", ["--pairs", "-", "--cts-fasta", "-", "-o", "{tmp}/m.pt"], "--pair-table and --cts-fasta"),
+    (
+        "dt-predict",
+        ["--mirna", "{fx}/mirnas.fa", "--utr", "-", "--genes", "-", "--gene-output", "{tmp}/g.tsv", "-o", "{tmp}/o.tsv"],
+        "--utr and --genes",
+    ),
+]
+
+
+@pytest.mark.parametrize("tool, argv, names", TWO_ON_STDIN, ids=[f"{t}-{n}" for t, _, n in TWO_ON_STDIN])
+def test_two_inputs_on_stdin_are_refused(work, tool, argv, names):
+    """`--mirna - --mirna-ids -` read the FASTA as the id list too ('no usable miRNA of 4 listed
+    ids'): every input of a run is counted, not each tool's own list."""
+    stdin = (work / "utrs.fa").read_text()
+    refused(tool, fmt(argv, work), work, 2, re.escape(names) + r" read stdin \('-'\): only one input", stdin=stdin)

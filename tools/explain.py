@@ -160,7 +160,9 @@ _REFUSED = [
 def _explain(cmd, debug=False) -> None:
 
     _cli.refuse(_REFUSED, cmd)
-    _cli.one_stdin(cmd.table, cmd.mirna, cmd.utr, message="only one of TABLE, --mirna and --utr can be read from stdin")
+    _cli.one_stdin(
+        cmd.table, cmd.mirna, cmd.utr, message="only one of TABLE, --mirna and --utr can be read from stdin", usage=True
+    )
     _cli.check_paths(
         {
             "TABLE": cmd.table,

@@ -340,6 +340,36 @@ class _BgzfWriter:
             self._pool = None
 
 
+class _BgzfSink(io.RawIOBase):
+    def __init__(self, writer: _BgzfWriter):
+        super().__init__()
+        self._writer = writer
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        view = memoryview(data).cast("B")
+        self._writer.write(bytes(view))
+        return view.nbytes
+
+
+@contextlib.contextmanager
+def bgzf_writer(raw: IO[bytes]) -> Iterator[IO[bytes]]:
+    """A binary writer of bgzip's format over ``raw`` (left open), finished when the block ends:
+    what :func:`streams.atomic_output` writes for a ``.bgz`` name that is not a sorted, indexed
+    table (a gene table, a FASTA), so that the file is what its name says. Same bytes for the
+    same text, whatever the threads."""
+    writer = _BgzfWriter(raw, compression_threads())
+    try:
+        buffered = io.BufferedWriter(_BgzfSink(writer), 1 << 20)
+        yield buffered
+        buffered.flush()
+        writer.close()
+    finally:
+        writer.shutdown()
+
+
 @contextlib.contextmanager
 def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
     """Yield a text handle; on success write ``path`` (bgzip, sorted) and ``path.tbi``
@@ -379,7 +409,7 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
         pysam.tabix_index(str(bgz), force=True, keep_original=True, **sorter.conf)  # columns 0-based
         with streams.output_group():
             for src_path, out_name in ((bgz, name), (Path(f"{bgz}.tbi"), f"{name}.tbi")):
-                with open(src_path, "rb") as src_f, streams.atomic_output(out_name, binary=True) as out_f:
+                with open(src_path, "rb") as src_f, streams.atomic_output(out_name, binary=True, as_is=True) as out_f:
                     shutil.copyfileobj(src_f, out_f, 1 << 20)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

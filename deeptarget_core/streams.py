@@ -396,8 +396,9 @@ def temp_prefix(dest: Path) -> str:
 
 
 @contextlib.contextmanager
-def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
-    """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``.
+def atomic_output(path: PathLike, binary: bool = False, as_is: bool = False) -> Iterator[IO]:
+    """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``, bgzip
+    when it ends in ``.bgz``; ``as_is``: the bytes given are the file (compressed already).
 
     The data go to a temporary file beside the destination, renamed on success and removed
     on any exception (including KeyboardInterrupt), so outputs are complete or absent.
@@ -443,7 +444,20 @@ def atomic_output(path: PathLike, binary: bool = False) -> Iterator[IO]:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as raw:
-            if name.endswith(".gz"):
+            if as_is:
+                yield raw
+            elif name.endswith(".bgz"):  # not a sorted table (deeptarget_core.indexed writes those)
+                from .indexed import bgzf_writer  # imported here: indexed imports this module
+
+                with bgzf_writer(raw) as bgz:
+                    if binary:
+                        yield bgz
+                    else:
+                        text = io.TextIOWrapper(bgz, encoding="utf-8", newline="\n")
+                        yield text
+                        text.flush()
+                        text.detach()
+            elif name.endswith(".gz"):
                 with gzip_writer(raw) as gz:
                     if binary:
                         yield gz

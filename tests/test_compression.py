@@ -195,3 +195,36 @@ def test_bgz_output_is_complete_or_absent(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="whole numbers"):
         write_bgz(tmp_path / "bad.tsv.bgz", ["m\tu\t8mer\tten\t12\t1\t40\tACGU\n"])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_bgz_name_that_is_not_a_sorted_table_is_still_bgzip(tmp_path, monkeypatch, binary):
+    """A gene table, a FASTA, a metrics table or a log named *.bgz was written as plain text:
+    it is bgzip's format (BGZF, readable by gzip and pysam), the same bytes whatever the threads."""
+    import pysam
+
+    text = "".join(f">r{i}\n{'ACGU' * (i % 50 + 1)}\n" for i in range(5000))
+    data = text.encode() if binary else text
+    written = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("DT_GZIP_THREADS", threads)
+        path = tmp_path / f"t{threads}.fa.bgz"
+        with streams.atomic_output(path, binary=binary) as out:
+            out.write(data)
+        written.append(path.read_bytes())
+    raw = written[0]
+    assert raw == written[1] and raw[:4] == b"\x1f\x8b\x08\x04" and raw[12:14] == b"BC"
+    assert raw.endswith(bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000"))
+    assert gzip.decompress(raw).decode() == text
+    pysam.faidx(str(tmp_path / "t1.fa.bgz"))  # htslib indexes only a real bgzip FASTA
+    assert pysam.FastaFile(str(tmp_path / "t1.fa.bgz")).fetch("r7") == "ACGU" * 8
+
+
+def test_dt_eval_bgz_output_is_bgzip(tmp_path):
+    pred = tmp_path / "pred.tsv"
+    pred.write_text("mirna_id\tmrna_id\tscore\tlabel\nm\ta\t0.9\t1\nm\tb\t0.1\t0\n")
+    for out in ("m.tsv", "m.tsv.bgz"):
+        res = subprocess.run([str(BIN / "dt-eval"), pred, "-o", tmp_path / out, "-q"], capture_output=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+    raw = (tmp_path / "m.tsv.bgz").read_bytes()
+    assert raw[12:14] == b"BC" and gzip.decompress(raw) == (tmp_path / "m.tsv").read_bytes()

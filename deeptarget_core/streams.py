@@ -395,6 +395,19 @@ def temp_prefix(dest: Path) -> str:
     return f".{dest.name[:40]}."
 
 
+def _compressor(raw: IO[bytes], name: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """The binary writer over ``raw`` that an output's name asks for: bgzip for ``.bgz`` (a
+    name that reaches here is not a sorted, indexed table: deeptarget_core.indexed writes
+    those), gzip for ``.gz``, else ``raw`` itself."""
+    if name.endswith(".bgz"):
+        from .indexed import bgzf_writer  # imported here: indexed imports this module
+
+        return bgzf_writer(raw)
+    if name.endswith(".gz"):
+        return gzip_writer(raw)
+    return contextlib.nullcontext(raw)
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike, binary: bool = False, as_is: bool = False) -> Iterator[IO]:
     """Write to ``path`` atomically ('-' = stdout). Gzip when the name ends in ``.gz``, bgzip
@@ -444,35 +457,14 @@ def atomic_output(path: PathLike, binary: bool = False, as_is: bool = False) -> 
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as raw:
-            if as_is:
-                yield raw
-            elif name.endswith(".bgz"):  # not a sorted table (deeptarget_core.indexed writes those)
-                from .indexed import bgzf_writer  # imported here: indexed imports this module
-
-                with bgzf_writer(raw) as bgz:
-                    if binary:
-                        yield bgz
-                    else:
-                        text = io.TextIOWrapper(bgz, encoding="utf-8", newline="\n")
-                        yield text
-                        text.flush()
-                        text.detach()
-            elif name.endswith(".gz"):
-                with gzip_writer(raw) as gz:
-                    if binary:
-                        yield gz
-                    else:
-                        text = io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
-                        yield text
-                        text.flush()
-                        text.detach()
-            elif binary:
-                yield raw
-            else:
-                text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-                yield text
-                text.flush()
-                text.detach()
+            with contextlib.nullcontext(raw) if as_is else _compressor(raw, name) as sink:
+                if binary or as_is:
+                    yield sink
+                else:
+                    text = io.TextIOWrapper(sink, encoding="utf-8", newline="\n")
+                    yield text
+                    text.flush()
+                    text.detach()
         # Keep the permissions a plain open() would give (mkstemp makes 0600).
         umask = os.umask(0)
         os.umask(umask)

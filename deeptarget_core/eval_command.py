@@ -180,6 +180,13 @@ def _evaluate_all(cmd: EvalCommand):
         pred = io.read_predictions(path, name, label_map)
         if pred.n_unlabelled:
             log.warning("%s: %d rows without a label in %s were left out", name, pred.n_unlabelled, cmd.labels)
+        if pred.n_repeated:
+            log.warning(
+                "%s (%s): %d row(s) repeat an earlier row in every column: each is counted as a row of its own",
+                name,
+                pred.path,
+                pred.n_repeated,
+            )
         if group and not any(pred.mirna_ids):
             raise UsageError(f"grouping by miRNA needs a mirna_id column in {path}")
         m, per = metrics.evaluate(pred, cmd.threshold, group)

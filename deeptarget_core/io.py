@@ -431,6 +431,7 @@ class Predictions:
     scores: np.ndarray
     n_unlabelled: int = 0
     mrna_ids: tuple[str, ...] = ()  # empty when the table has no mrna_id column
+    n_repeated: int = 0  # rows equal in every column to an earlier row (each is counted)
 
 
 def read_labels(path) -> dict[tuple[str, str], int]:
@@ -467,6 +468,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
     targets: list[str] = []
     ys: list[int] = []
     ss: list[float] = []
+    row_hashes: list[int] = []  # of every kept row: exact repeats are counted, 8 bytes a row
     dropped = 0
     for table in iter_tsv(path, need):
         cols = table.columns
@@ -492,6 +494,7 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
                 y = parse_label(row[li], table.path, line)
             ys.append(y)
             ss.append(s)
+            row_hashes.append(hash(tuple(row)))
             mirnas.append(row[mi] if mi >= 0 else "")
             if ti >= 0:
                 targets.append(row[ti])
@@ -500,7 +503,9 @@ def read_predictions(path, name: str, labels: dict[tuple[str, str], int] | None 
             "no labelled predictions" + (" (no pair matched the label table)" if labels is not None else ""), display_name(path)
         )
     ys_, ss_ = np.array(ys, dtype=np.int64), np.array(ss, dtype=np.float64)
-    return Predictions(name, display_name(path), mirnas, ys_, ss_, dropped, tuple(targets) if len(targets) == len(ys) else ())
+    repeated = len(row_hashes) - len(np.unique(np.array(row_hashes, dtype=np.int64)))
+    targets_ = tuple(targets) if len(targets) == len(ys) else ()
+    return Predictions(name, display_name(path), mirnas, ys_, ss_, dropped, targets_, repeated)
 
 
 def read_cv_table(path) -> list[dict[str, float]]:

@@ -151,6 +151,20 @@ def test_dt_predict_seed_match_through_dt_eval(tmp_path):
 # --------------------------------------------------------------------------- what cannot be computed is said
 
 
+def test_rows_repeated_exactly_are_counted_and_said(preds, tmp_path):
+    """A table concatenated twice (or a row pasted twice) was scored as if its rows were new."""
+    a, _ = preds
+    lines = a.read_text().splitlines()
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("\n".join([lines[0], *lines[1:], *lines[1:4]]) + "\n")
+    res = run([twice, "-o", tmp_path / "m.tsv"])
+    assert res.returncode == 0, res.stderr
+    assert table((tmp_path / "m.tsv").read_text())[0]["n"] == str(len(lines) - 1 + 3)
+    said = [l for l in res.stderr.splitlines() if "repeat an earlier row" in l]
+    assert said == [f"twice ({twice}): 3 row(s) repeat an earlier row in every column: each is counted as a row of its own"]
+    assert "repeat an earlier row" not in run([a, "-o", tmp_path / "m2.tsv"]).stderr
+
+
 def test_one_label_tables_say_which_metrics_are_undefined_and_why(preds, tmp_path):
     a, _ = preds
     lines = a.read_text().splitlines()

@@ -384,7 +384,7 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
     parent = dest.parent if str(dest.parent) else Path(".")
     if not parent.is_dir():
         raise InputError("output directory does not exist", parent)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".sort", dir=parent))
+    workdir = Path(tempfile.mkdtemp(prefix=streams.temp_prefix(dest), suffix=".sort", dir=parent))
     try:
         sorter = _Sorter(None if kind == SITE_TABLE else _BED_COLUMNS, workdir, name)
         handle = io.TextIOWrapper(io.BufferedWriter(sorter, 1 << 20), encoding="utf-8", newline="\n")

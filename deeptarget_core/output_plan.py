@@ -109,6 +109,8 @@ def refuse_clashes(
                 raise InputError(f"{implied.text} is a directory: it cannot be written; move it away")
             written.append(implied)
     written += list(side)
+    for w in written:
+        _refuse_long_name(w)
     seen_read = [(r, identity(r.path)) for r in read]
     seen_written: list[tuple[Planned, Any]] = []
     for w in written:
@@ -145,6 +147,19 @@ _STANDARD_NAMES = {
     "stdin": {"-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"},
     "stdout": {"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"},
 }
+
+
+def _refuse_long_name(w: Planned) -> None:
+    """A name longer than its folder's file system takes (255 bytes on most) fails only when it
+    is written, at the end of the run; a ``.bgz`` output of 252 bytes has an index it cannot."""
+    name = os.fsencode(os.path.basename(os.path.normpath(w.path)))
+    folder = os.path.dirname(os.path.abspath(w.path))
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(name) > limit:
+        raise InputError(f"{w.text}: the name is {len(name)} bytes, longer than the file system takes ({limit}): name it shorter")
 
 
 def _refuse_two_stdin(inputs: Mapping[str, Any]) -> None:

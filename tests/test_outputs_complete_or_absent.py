@@ -564,3 +564,17 @@ def test_output_names_up_to_the_file_system_limit(work):
     res = invoke("dt-scan-cts", ["--mirna", work / "mirnas.fa", "--utr", work / "utrs.fa", "-o", work / name, "-q"])
     assert res.code == 0, res.stderr
     assert (work / name).stat().st_size > 0 and not [p for p in work.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_bgz_output_name_up_to_the_limit_and_names_beyond_it(work):
+    """A .bgz name of 251 bytes failed on its sorting folder's name ('.NAME.XXXXXXXX.sort');
+    a name the file system cannot take (or a .bgz whose .tbi it cannot) failed after the work."""
+    argv = ["--mirna", work / "mirnas.fa", "--utr", work / "utrs.fa", "-q", "-o"]
+    name = "y" * 247 + ".bgz"  # its index is 255 bytes
+    res = invoke("dt-scan-cts", [*argv, work / name])
+    assert res.code == 0, res.stderr
+    assert (work / f"{name}.tbi").exists() and not [p for p in work.iterdir() if p.name.startswith(".")]
+    for long, what in (("z" * 248 + ".bgz", r"the index .*\.bgz\.tbi of -o"), ("z" * 253 + ".tsv", r"-o ")):
+        refused(
+            "dt-scan-cts", [*argv, work / long], work, 1, what + r".*: the name is 2\d\d bytes, longer than the file system takes"
+        )

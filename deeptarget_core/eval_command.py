@@ -107,6 +107,7 @@ def run_functional(cmd: EvalCommand) -> EvalOutcome:
     streams.check_output_path(output)
     if plots is not None:
         streams.check_output_path(plots, directory=True)
+    streams.check_input_paths(cmd.functional, cmd.utr, list(predictions), cmd.gene_model)  # before the libraries load
     display = list(names) if names else default_names(list(predictions))
     table, frame = F.evaluate_functional(cmd.functional, cmd.utr, predictions, display)
     for note in F.undefined_figures(table):

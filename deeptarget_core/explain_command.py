@@ -24,7 +24,7 @@ from . import runtime
 from .errors import InputError
 from .mirnas import EVERY_MIRNA, MirnaSelection, read_mirnas
 from .runtime import Progress, no_progress
-from .streams import check_output_path
+from .streams import check_input_paths, check_output_path
 
 log = logging.getLogger("deeptarget")
 
@@ -71,6 +71,8 @@ def run_explain(cmd: ExplainCommand, progress: Progress | None = None) -> Explai
 
     report.check_outdir(cmd.outdir, cmd.force)
     check_output_path(cmd.outdir, directory=True)  # the parent must take the new directory
+    inputs = (cmd.table, cmd.mirna, cmd.mirna_selection.ids_file, cmd.utr, cmd.model, cmd.gene_model)
+    check_input_paths(*inputs)  # before the network is loaded
     if cmd.gene_level:
         return _run_genes(cmd, progress)
     given = ex.pairs_from_sequences(cmd.mirna_seqs, cmd.cts_seqs, cmd.sequence_labels) if cmd.table is None else None

@@ -1,6 +1,7 @@
 """A missing, unreadable or directory input fails at once, before any network is loaded or
 any training starts: dt-predict checks its inputs before the model, dt-pretrain before torch,
-dt-train before its training module (torch) is imported. The error names the file."""
+dt-train before its training module (torch) is imported, dt-explain before its network,
+dt-eval --functional before its libraries. The error names the file."""
 
 from __future__ import annotations
 
@@ -84,3 +85,38 @@ def test_dt_train_gene_level_checks_and_uses_its_site_model(fx, tmp_path):
     bad = tmp_path / "none.pt"
     run_case("dt-train", [*gene, "--site-model", "{bad}"], fx, tmp_path, bad, "is read only", code=2, where="--site-model")
     run_case("dt-train", [*gene, "--features", "all", "--site-model", "{bad}"], fx, tmp_path, bad, "no such file")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["{bad}", "--mirna", "{fx}/mirnas.fa", "--model", "{fx}/toy.pt"],
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--model", "{bad}"],
+        ["{fx}/sites.tsv", "--mirna", "{fx}/mirnas.fa", "--mirna-ids", "{bad}", "--model", "{fx}/toy.pt"],
+        ["{fx}/pred.tsv", "--gene-level", "--mirna", "{fx}/mirnas.fa", "--utr", "{bad}"],
+    ],
+    ids=["TABLE", "--model", "--mirna-ids", "gene-level --utr"],
+)
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_dt_explain_checks_its_inputs_before_the_network(fx, tmp_path, monkeypatch, argv, kind):
+    """dt-explain loaded the network (and read the miRNAs) before it found its TABLE missing."""
+    from deeptarget_core import model
+
+    monkeypatch.setattr(model, "load_model", _never)
+    monkeypatch.setattr(runtime, "setup", _never)
+    bad = tmp_path / "nothing.tsv"
+    if kind == "directory":
+        bad.mkdir()
+    message = "no such file" if kind == "missing" else "is a directory, expected a file"
+    run_case("dt-explain", [*argv, "-o", "{tmp}/ex"], fx, tmp_path, bad, message)
+
+
+@pytest.mark.parametrize("slot", ["--functional", "--utr", "PRED"])
+def test_dt_eval_functional_checks_its_inputs_first(fx, tmp_path, monkeypatch, slot):
+    from deeptarget_core import functional
+
+    monkeypatch.setattr(functional, "evaluate_functional", _never)
+    given = {"--functional": "{fx}/pred.tsv", "--utr": "{fx}/utrs.fa", "PRED": "{fx}/pred.tsv"}
+    given[slot] = "{bad}"
+    argv = [given["PRED"], "--functional", given["--functional"], "--utr", given["--utr"], "-o", "{tmp}/f.tsv"]
+    run_case("dt-eval", argv, fx, tmp_path, tmp_path / "none.tsv", "no such file")

@@ -19,6 +19,14 @@ def _never(*args, **kwargs):
     raise AssertionError("loaded before the inputs were checked")
 
 
+def _bad_input(tmp_path, kind: str):
+    """A missing file or a folder in an input's place, and the message it gets."""
+    bad = tmp_path / "nothing.fa"
+    if kind == "directory":
+        bad.mkdir()
+    return bad, "no such file" if kind == "missing" else "is a directory, expected a file"
+
+
 @pytest.mark.parametrize(
     "argv, slot",
     [
@@ -35,11 +43,7 @@ def _never(*args, **kwargs):
 def test_dt_predict_checks_its_inputs_before_the_model(fx, tmp_path, monkeypatch, argv, slot, kind):
     monkeypatch.setattr(predict_command, "make_scorer", _never)
     monkeypatch.setattr(scorers, "make_scorer", _never)
-    bad = tmp_path / "nothing.fa"
-    if kind == "directory":
-        bad.mkdir()
-    message = "no such file" if kind == "missing" else "is a directory, expected a file"
-    run_case("dt-predict", argv, fx, tmp_path, bad, message)
+    run_case("dt-predict", argv, fx, tmp_path, *_bad_input(tmp_path, kind))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
@@ -104,11 +108,7 @@ def test_dt_explain_checks_its_inputs_before_the_network(fx, tmp_path, monkeypat
 
     monkeypatch.setattr(model, "load_model", _never)
     monkeypatch.setattr(runtime, "setup", _never)
-    bad = tmp_path / "nothing.tsv"
-    if kind == "directory":
-        bad.mkdir()
-    message = "no such file" if kind == "missing" else "is a directory, expected a file"
-    run_case("dt-explain", [*argv, "-o", "{tmp}/ex"], fx, tmp_path, bad, message)
+    run_case("dt-explain", [*argv, "-o", "{tmp}/ex"], fx, tmp_path, *_bad_input(tmp_path, kind))
 
 
 @pytest.mark.parametrize("slot", ["--functional", "--utr", "PRED"])

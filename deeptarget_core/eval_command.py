@@ -156,8 +156,21 @@ def plot_files(cmd: EvalCommand) -> list[Path]:
         return []
     names = list(cmd.names) if cmd.names else default_names(list(cmd.predictions))
     if cmd.functional is not None:
-        return [cmd.plots, *_functional_plots(cmd.plots, names)]
-    return [cmd.plots, *write_plots_files(cmd.plots, names + ([SHORTCUT_NAME] if cmd.shortcut_baseline else []))]
+        pictures = _functional_plots(cmd.plots, names)
+        named = [*names, F.SITE_COUNT]
+    else:
+        named = names + ([SHORTCUT_NAME] if cmd.shortcut_baseline else [])
+        pictures = write_plots_files(cmd.plots, named)
+        named = ["", "", *(n for n in named for _ in range(2))]  # roc.png, pr.png, then two each
+    drawn: dict[Path, str] = {}
+    for name, picture in zip(named, pictures):
+        if picture in drawn and name:
+            raise UsageError(
+                f"the names '{drawn[picture]}' and '{name}' give the same picture {picture}: "
+                "give names that differ in letters or digits"
+            )
+        drawn[picture] = name
+    return [cmd.plots, *pictures]
 
 
 def _functional_plots(plots: Path, names: list[str]) -> list[Path]:

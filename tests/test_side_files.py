@@ -130,3 +130,26 @@ def test_a_functional_picture_may_not_be_an_input(side):
     shutil.copy(side / "utrs.fa", plots / "functional_cdf_pred.png")
     argv = [side / "pred.tsv", "--functional", side / "pred.tsv", "--utr", plots / "functional_cdf_pred.png"]
     refused("dt-eval", argv + ["--plots", plots, "-o", side / "f.tsv"], side, 2, r"functional_cdf_pred\.png " + SAME_INPUT)
+
+
+@pytest.mark.parametrize(
+    "names, functional",
+    [(["a/b", "a_b"], False), (["a b", "a_b"], True), (["site_count"], True)],
+    ids=["hist", "functional-cdf", "the-site-count-baseline"],
+)
+def test_two_predictors_drawn_on_one_picture_are_refused(side, names, functional):
+    """--name a/b --name a_b drew both histograms to hist_a_b.png: the second replaced the first."""
+    preds = [side / "pred.tsv"] * len(names)
+    argv = [*preds, *(a for n in names for a in ("--name", n)), "--plots", side / "plots", "-o", side / "m.tsv"]
+    if functional:
+        argv += ["--functional", side / "pred.tsv", "--utr", side / "utrs.fa"]
+    refused("dt-eval", argv, side, 2, r"the names '.*' and '.*' give the same picture .*: give names that differ")
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_a_name_given_twice_is_refused(side, functional):
+    """Two rows called x, and one JSON entry for both (the second replaced the first)."""
+    argv = [side / "pred.tsv", side / "pred.tsv", "--name", "x", "--name", "x", "--json", side / "m.json", "-o", side / "m.tsv"]
+    if functional:
+        argv = [*argv[:6], "--functional", side / "pred.tsv", "--utr", side / "utrs.fa", "-o", side / "m.tsv"]
+    refused("dt-eval", argv, side, 2, r"--name 'x' is given twice")

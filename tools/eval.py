@@ -135,6 +135,11 @@ def _names_count(o) -> str:
     return f"{len(o.names)} --name for {len(o.predictions)} files"
 
 
+def _names_repeated(o) -> str:
+    twice = next(n for n in o.names if o.names.count(n) > 1)
+    return f"--name '{twice}' is given twice: each prediction file needs a name of its own (rows, JSON keys, pictures)"
+
+
 # The option combinations dt-eval refuses (usage errors, exit 2), in order: (when, message).
 _REFUSED = [
     (lambda o: o.utr is not None, "--utr belongs to --functional"),
@@ -142,10 +147,12 @@ _REFUSED = [
     (lambda o: o.group_by not in (None, "mirna"), "--group-by takes 'mirna'"),
     (lambda o: o.per_mirna and o.group_by != "mirna", "--per-mirna needs --group-by mirna"),
     (lambda o: o.names and len(o.names) != len(o.predictions), _names_count),
+    (lambda o: o.names and len(set(o.names)) != len(o.names), _names_repeated),
 ]
 _REFUSED_FUNCTIONAL = [
     (lambda o: o.utr is None, "--functional needs --utr FASTA (the site-count baseline scans the UTRs)"),
     (lambda o: o.names and len(o.names) != len(o.predictions), _names_count),
+    (lambda o: o.names and len(set(o.names)) != len(o.names), _names_repeated),
 ]
 
 

@@ -16,6 +16,9 @@ maps them. A name missing from the genome is an InputError naming both spellings
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,22 +150,39 @@ def _first_line_check(path: str, name: str) -> None:
     raise InputError("not a FASTA file: no records (empty?)", name)
 
 
+_DUPLICATE = re.compile(r'Ignoring duplicate sequence "([^"]*)" at byte offset (\d+)')
+
+
 def _faidx(path: str, fai: Path, gzi: Path | None) -> str:
-    """Build the index of ``path`` at ``fai`` (and ``gzi``); '' or why it failed."""
+    """Build the index of ``path`` at ``fai`` (and ``gzi``); '' or why it failed. A genome that
+    names a sequence twice is refused: htslib only warns and keeps the first (its warnings are
+    read from a private stderr, so that none of its lines reaches the user's)."""
     import pysam
 
     args = [path, "--fai-idx", str(fai)] + (["--gzi-idx", str(gzi)] if gzi is not None else [])
-    quiet = pysam.set_verbosity(0)  # htslib's own error lines would break the one-line contract
-    try:
-        pysam.faidx(*args)
-        return ""
-    except Exception as exc:  # pysam.SamtoolsError, OSError: a FASTA faidx cannot index
+    why = ""
+    with tempfile.TemporaryFile() as said:
+        quiet = pysam.set_verbosity(3)  # warnings, into ``said``
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(said.fileno(), 2)
+        try:
+            pysam.faidx(*args)
+        except Exception as exc:  # pysam.SamtoolsError, OSError: a FASTA faidx cannot index
+            why = f"faidx could not index it ({' '.join(str(exc).split())[:200]})"
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            pysam.set_verbosity(quiet)
+        said.seek(0)
+        twice = _DUPLICATE.search(said.read().decode("utf-8", "replace"))
+    if why or twice:
         for made in (fai, gzi):
             if made is not None:
                 made.unlink(missing_ok=True)
-        return f"faidx could not index it ({' '.join(str(exc).split())[:200]})"
-    finally:
-        pysam.set_verbosity(quiet)
+    if twice:
+        raise InputError(f"the genome names sequence '{twice.group(1)}' twice (again at byte {twice.group(2)})", path)
+    return why
 
 
 def genome_index_files(label: str, path: str) -> list[Planned]:
@@ -262,6 +282,7 @@ class _FastaStream:
 
     def records(self) -> Iterator[tuple[str, int]]:
         handle = self.handle
+        seen: dict[str, int] = {}  # name -> line of its header: a genome names each sequence once
         try:
             started = False
             while True:
@@ -278,6 +299,11 @@ class _FastaStream:
                 rid = text[1:].split(maxsplit=1)[0] if text[1:].strip() else ""
                 if not rid:
                     raise InputError("FASTA header without a name", self.name, handle.line)
+                if rid in seen:
+                    raise InputError(
+                        f"the genome names sequence '{rid}' twice (first at line {seen[rid]})", self.name, handle.line
+                    )
+                seen[rid] = handle.line
                 yield rid, handle.line
         finally:
             handle.close()

@@ -612,3 +612,27 @@ def test_two_inputs_on_stdin_are_refused(work, tool, argv, names):
     ids'): every input of a run is counted, not each tool's own list."""
     stdin = (work / "utrs.fa").read_text()
     refused(tool, fmt(argv, work), work, 2, re.escape(names) + r" read stdin \('-'\): only one input", stdin=stdin)
+
+
+# --------------------------------------------------------------------------- a genome that names a sequence twice
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip", "bgzip", "stdin"])
+def test_a_genome_that_names_a_sequence_twice_is_refused(work, form):
+    """htslib's faidx only warns about a second 'chr1' and keeps the first; the streamed reader
+    took whichever came: dt-extract-utrs wrote UTRs from an ambiguous genome with exit 0."""
+    import pysam
+
+    genome = (ROOT / "galaxy" / "test-data" / "extract_genome.fa").read_text()
+    shutil.copy(ROOT / "galaxy" / "test-data" / "extract_annotation.gtf", work / "a.gtf")
+    path = work / "g.fa"
+    path.write_text(genome + genome)
+    if form == "gzip":
+        path = work / "g.fa.gz"
+        path.write_bytes(gzip.compress((genome + genome).encode(), mtime=0))
+    elif form == "bgzip":
+        pysam.tabix_compress(str(work / "g.fa"), str(work / "g.fa.bgz"))
+        path = work / "g.fa.bgz"
+    argv = ["--gtf", work / "a.gtf", "--genome", "-" if form == "stdin" else path, "-o", work / "u.fa"]
+    line = refused("dt-extract-utrs", argv, work, 1, r"the genome names sequence 'chr1' twice", stdin=genome + genome)
+    assert (" (again at byte " in line) if form in ("plain", "bgzip") else (":7: " in line and "(first at line 1)" in line)

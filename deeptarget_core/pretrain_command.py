@@ -48,7 +48,7 @@ class PretrainOutcome:
 def run_pretrain(cmd: PretrainCommand) -> PretrainOutcome:
     """Pre-train the two autoencoders on ``cmd``'s sequences and write the checkpoint."""
 
-    streams.check_output_path(cmd.output)
+    streams.check_output_path(cmd.output, binary=True)
     streams.check_input_paths(cmd.pairs, cmd.mirna_fasta, cmd.mirna_selection.ids_file, cmd.cts_fasta)  # before torch
     from . import model as M
     from . import train as T

@@ -80,6 +80,17 @@ def closed_standard_stream(name: str) -> bool:
     return name in _CLOSED or getattr(sys, name, None) is None
 
 
+def _refuse_binary_terminal() -> None:
+    """A checkpoint is binary: on a terminal it is noise that can upset the terminal (as gzip
+    refuses to write compressed data to one)."""
+    try:
+        tty = os.isatty(1)
+    except OSError:
+        tty = False
+    if tty:
+        raise InputError("-o is - (stdout), which is a terminal: a checkpoint is binary; redirect stdout or give a file")
+
+
 def _closed_stdout() -> InputError:
     return InputError("stdout is closed: write the output to a file instead of '-'")
 
@@ -420,6 +431,8 @@ def atomic_output(path: PathLike, binary: bool = False, as_is: bool = False) -> 
     if name == "-":
         if closed_standard_stream("stdout"):
             raise _closed_stdout()
+        if binary:
+            _refuse_binary_terminal()
         out = sys.stdout.buffer if binary else sys.stdout
         recoded = not binary and (getattr(out, "encoding", None) or "").replace("-", "").lower() != "utf8"
         if recoded:  # data are UTF-8 whatever the locale or PYTHONIOENCODING say (as files are)
@@ -539,14 +552,17 @@ def check_input_paths(*paths: PathLike | Sequence[PathLike] | None) -> None:
                     raise InputError(f"cannot open: {exc.strerror}", name) from exc
 
 
-def check_output_path(path: PathLike, directory: bool = False) -> None:
+def check_output_path(path: PathLike, directory: bool = False, binary: bool = False) -> None:
     """Fail early, before any work, where :func:`atomic_output` would fail at the end: the
     parent directory is missing or not writable, or the path is a directory (a file for
-    ``directory=True`` outputs). '-' and devices (/dev/null) pass."""
+    ``directory=True`` outputs); a ``binary`` output (a checkpoint) on stdout that is a
+    terminal. '-' and devices (/dev/null) pass."""
     name = str(path)
     if name == "-":
         if closed_standard_stream("stdout"):
             raise _closed_stdout()
+        if binary:
+            _refuse_binary_terminal()
         return
     dest = Path(name)
     if dest.exists():

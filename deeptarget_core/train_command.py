@@ -116,7 +116,7 @@ def run_train(cmd: TrainCommand, progress: Progress | None = None) -> TrainOutco
     )
     # Every output is checked before training: a bad path must not cost a training run.
     for path in cmd.outputs():
-        streams.check_output_path(path)
+        streams.check_output_path(path, binary=path == cmd.output and cmd.cv is None)  # a checkpoint
     tables = [io.read_pairs(t) for t in cmd.train]  # (extra column names, pairs) per table
     pairs = [p for _, table_pairs in tables for p in table_pairs]
     data = T.encode_pairs(pairs, cmd.cts_length, str(cmd.train[0]))
@@ -133,6 +133,7 @@ def run_gene_train(opts, progress: Progress | None = None) -> dict[str, float]:
     """Train (or cross-validate) the gene model as ``opts``
     (:class:`~deeptarget_core.gene_training.GeneTrainOptions`) says; the figures to report."""
 
+    streams.check_output_path(opts.output, binary=opts.cv is None)  # a checkpoint, or the CV table
     with (progress or no_progress)("gene model CV cells", opts.cv * opts.cv if opts.cv else None) as advance:
         return G.train_gene_model(opts, advance)
 

@@ -136,3 +136,29 @@ def test_help_and_version_to_a_full_device_or_a_closed_pipe(tool, flag):
     finally:
         os.close(write)
     assert (res.returncode, res.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("tool", ["dt-pretrain", "dt-train"])
+def test_a_checkpoint_to_a_terminal_is_refused_before_any_work(work, tool):
+    """`dt-train ... -o -` on a terminal wrote the zip archive's bytes to it after the training."""
+    import pty
+    import threading
+
+    leader, follower = pty.openpty()
+
+    def drain() -> None:  # a terminal that nobody reads would block a writer
+        try:
+            while os.read(leader, 1 << 16):
+                pass
+        except OSError:  # EIO once the follower is closed
+            pass
+        os.close(leader)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        before = snapshot(work)
+        res = _with_stdout(tool, WRITES_STDOUT[tool], work, follower)
+    finally:
+        os.close(follower)
+    _one_error(res, "-o is - (stdout), which is a terminal: a checkpoint is binary")
+    assert "epoch" not in res.stderr and snapshot(work) == before

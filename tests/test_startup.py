@@ -131,3 +131,12 @@ def test_stdout_is_utf8_whatever_the_locale_says(fx, tmp_path, env, tool):
     res = subprocess.run([*argv, "-"], capture_output=True, env={**os.environ, **env}, timeout=300)
     assert (res.returncode, res.stderr) == (0, b"")
     assert res.stdout == (tmp_path / "out.tsv").read_bytes() and "\u00e9".encode() in res.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-1", ""])
+def test_a_thread_count_setting_that_is_no_count_is_left_out(value):
+    """OMP_NUM_THREADS=0 (or garbage) added libgomp's own line ('libgomp: Invalid value for
+    environment variable OMP_NUM_THREADS') to stderr; -p sets the threads anyway."""
+    env = {**os.environ, "OMP_NUM_THREADS": value, "MKL_NUM_THREADS": value}
+    res = subprocess.run([str(BIN / "dt-predict"), *PREDICT, "-q"], capture_output=True, text=True, env=env, timeout=300)
+    assert (res.returncode, res.stderr) == (0, "")

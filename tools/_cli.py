@@ -415,6 +415,10 @@ def check_environment() -> None:
     import tempfile
 
     guard_standard_streams()
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # read by the native libraries when they load
+        value = os.environ.get(var, "1").strip()
+        if not all(part.isdigit() and int(part) >= 1 for part in value.split(",")):
+            del os.environ[var]  # 0 or garbage: libgomp's own warning line otherwise; -p sets the threads
     if {"-h", "--help", "--version"} & set(sys.argv[1:]):
         return  # these print and exit: no file is touched
     try:

@@ -149,6 +149,15 @@ def _say_trained_on(frame, gene_model: str | None) -> None:
         )
 
 
+def check_names(cmd: EvalCommand) -> None:
+    """A --name may not be the name of a row the run adds itself (the identity shortcut, the
+    site count): the two would share a row name, a JSON entry and a picture."""
+    added = [F.SITE_COUNT] if cmd.functional is not None else [SHORTCUT_NAME] if cmd.shortcut_baseline else []
+    for name in cmd.names or ():
+        if name in added:
+            raise UsageError(f"--name '{name}' is the name of the row dt-eval adds itself: choose another")
+
+
 def plot_files(cmd: EvalCommand) -> list[Path]:
     """The ``cmd.plots`` folder and every picture the run may draw in it: declared before any
     work, so that none of them is an input or another output."""

@@ -153,3 +153,15 @@ def test_a_name_given_twice_is_refused(side, functional):
     if functional:
         argv = [*argv[:6], "--functional", side / "pred.tsv", "--utr", side / "utrs.fa", "-o", side / "m.tsv"]
     refused("dt-eval", argv, side, 2, r"--name 'x' is given twice")
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_a_name_of_a_row_dt_eval_adds_is_refused(side, functional):
+    """--name identity-shortcut beside --shortcut-baseline gave two rows of that name and one
+    JSON entry (the predictions' figures lost)."""
+    if functional:
+        extra, name = ["--functional", side / "pred.tsv", "--utr", side / "utrs.fa"], "site count"
+    else:
+        extra, name = ["--shortcut-baseline", side / "pairs.tsv", "--json", side / "m.json"], "identity-shortcut"
+    argv = [side / "pred.tsv", "--name", name, *extra, "-o", side / "m.tsv"]
+    refused("dt-eval", argv, side, 2, f"--name '{name}' is the name of the row dt-eval adds itself")

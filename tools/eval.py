@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from deeptarget_core.eval_command import EvalCommand, plot_files, run_eval, run_functional
+from deeptarget_core.eval_command import EvalCommand, check_names, plot_files, run_eval, run_functional
 from deeptarget_tools import _cli
 from deeptarget_tools.options import OptDebug, OptOutput, OptQuiet, OptVerbose, OptVersion, float_option
 
@@ -161,6 +161,7 @@ def _eval_functional(o, debug=False) -> None:
 
     _cli.refuse(_REFUSED_FUNCTIONAL, o)
     cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or ())
+    check_names(cmd)
     _cli.check_paths(
         {"PRED": o.predictions, "--functional": o.functional, "--utr": o.utr, "--gene-model": o.gene_model},
         {"-o": o.output, "--plots": plot_files(cmd)},
@@ -177,6 +178,7 @@ def _eval(o, debug=False) -> None:
     outputs = {"-o": o.output, "--json": o.json_out, "--per-mirna": o.per_mirna}
     _cli.one_stdout(outputs)
     cmd = _cli.options_of(EvalCommand, vars(o), names=o.names or (), group_by_mirna=o.group_by == "mirna")
+    check_names(cmd)
     inputs = {"PRED": o.predictions, "--labels": o.labels, "--shortcut-baseline": o.shortcut_baseline}
     _cli.check_paths(inputs, {**outputs, "--plots": plot_files(cmd)})
     _cli.show_table("dt-eval", *run_eval(cmd).display())

@@ -383,7 +383,7 @@ def indexed_output(path: str | os.PathLike, kind: str) -> Iterator[IO[str]]:
     dest = Path(name)
     parent = dest.parent if str(dest.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError("output directory does not exist", parent)
+        raise streams.no_output_directory(parent)
     workdir = Path(tempfile.mkdtemp(prefix=streams.temp_prefix(dest), suffix=".sort", dir=parent))
     try:
         sorter = _Sorter(None if kind == SITE_TABLE else _BED_COLUMNS, workdir, name)

@@ -462,7 +462,7 @@ def atomic_output(path: PathLike, binary: bool = False, as_is: bool = False) -> 
         return
     directory = dest.parent if str(dest.parent) else Path(".")
     if not directory.is_dir():
-        raise InputError("output directory does not exist", directory)
+        raise no_output_directory(directory)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -531,6 +531,13 @@ def _name_output_error(exc: OSError, name: str) -> None:
             exc.strerror = f"{exc.strerror or 'no space left'}; free some space or write the output elsewhere"
 
 
+def no_output_directory(parent: Path) -> InputError:
+    """The error for an output whose folder is not one: missing, or a file (``-o in.fa/x``)."""
+    if parent.exists():
+        return InputError("is not a directory, so no output can be written inside it", parent)
+    return InputError("output directory does not exist", parent)
+
+
 def check_input_paths(*paths: PathLike | Sequence[PathLike] | None) -> None:
     """Fail early, before a model is loaded or a long run starts, where :func:`open_input`
     would fail later: no such file, a directory, a file that cannot be opened. '-' and pipes
@@ -574,7 +581,7 @@ def check_output_path(path: PathLike, directory: bool = False, binary: bool = Fa
             return  # a device or pipe: written straight through
     parent = dest.parent if str(dest.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError("output directory does not exist", parent)
+        raise no_output_directory(parent)
     try:  # a real probe: os.access is wrong for root and for read-only mounts
         fd, probe = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=".tmp", dir=parent)
     except OSError as exc:

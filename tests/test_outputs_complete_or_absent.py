@@ -321,6 +321,12 @@ def test_an_output_file_name_ending_in_a_slash_is_refused(work, tool, argv, name
     refused(tool, fmt(argv, work, o=f"{work}/{name}{suffix}"), work, 2, pattern)
 
 
+@pytest.mark.parametrize("tool, argv, name", list(_trailing_slash_cases()))
+def test_an_output_inside_a_file_names_the_file(work, tool, argv, name):
+    """-o in.fa/x.tsv said 'in.fa: output directory does not exist', though in.fa exists."""
+    refused(tool, fmt(argv, work, o=f"{work}/{name}/x.tsv"), work, 1, rf"{name}: is not a directory, so no output")
+
+
 def test_links_to_an_input_are_the_same_file(work):
     (work / "link.fa").symlink_to(work / "utrs.fa")
     os.link(work / "utrs.fa", work / "hard.fa")

@@ -25,6 +25,7 @@ test_accepted_inputs.py, test_option_values.py, test_long_runs.py, test_determin
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -419,6 +420,14 @@ def work(fx, tmp_path) -> Path:
     return d
 
 
+def unpack_reference(d: Path) -> Path:
+    """examples/reference's genome and annotation, uncompressed into ``d`` as genome.fa and ann.gtf."""
+    for name, out in (("genome.fa.gz", "genome.fa"), ("annotation.gtf.gz", "ann.gtf")):
+        with gzip.open(EXAMPLES / "reference" / name, "rb") as src:
+            (d / out).write_bytes(src.read())
+    return d
+
+
 def snapshot(d: Path) -> dict[str, str]:
     """Every file under ``d`` (hidden ones too) and the hash of its bytes."""
     return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()}
@@ -426,17 +435,7 @@ def snapshot(d: Path) -> dict[str, str]:
 
 def assert_refused(res, code: int, pattern: str = "") -> str:
     """Exit code ``code`` and one ``error:`` line (the last line of stderr) matching ``pattern``."""
-    assert res.exception is None or isinstance(res.exception, SystemExit), (
-        f"uncaught {type(res.exception).__name__}: {res.exception}\n{res.stderr}"
-    )
-    assert res.code == code, (res.code, res.stderr)
-    assert "Traceback" not in res.stderr
-    lines = res.stderr.strip().splitlines()
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1 and lines[-1] == errors[0], res.stderr
-    if pattern:
-        assert re.search(pattern, errors[0]), (pattern, errors[0])
-    return errors[0]
+    return assert_error(res, None, pattern, code)
 
 
 def refused(tool: str, argv, d: Path, code: int, pattern: str = "", stdin: str | None = None) -> str:

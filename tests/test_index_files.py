@@ -11,14 +11,13 @@ check.
 
 from __future__ import annotations
 
-import gzip
 import os
 
 import pytest
 
 from deeptarget_core import indexed
 
-from conftest import EXAMPLES, invoke
+from conftest import invoke, unpack_reference
 
 pysam = pytest.importorskip("pysam")
 
@@ -108,11 +107,7 @@ def test_a_sound_index_is_used_without_a_note(work):
 
 @pytest.fixture
 def genome(tmp_path):
-    with gzip.open(EXAMPLES / "reference" / "genome.fa.gz", "rb") as src:
-        (tmp_path / "genome.fa").write_bytes(src.read())
-    with gzip.open(EXAMPLES / "reference" / "annotation.gtf.gz", "rb") as src:
-        (tmp_path / "ann.gtf").write_bytes(src.read())
-    return tmp_path
+    return unpack_reference(tmp_path)
 
 
 def _extract(d, genome_name: str, out: str):

@@ -9,12 +9,11 @@ folder changed), as a main output naming an input is (test_outputs_complete_or_a
 
 from __future__ import annotations
 
-import gzip
 import shutil
 
 import pytest
 
-from conftest import EXAMPLES, invoke, refused
+from conftest import invoke, refused, unpack_reference
 
 SAME_INPUT = r"is the same file as .*input .*: it would be overwritten"
 SAME_OUTPUT = r"name the same file; give two different outputs"
@@ -34,11 +33,7 @@ COMMANDS = {
 @pytest.fixture
 def side(work):
     """The toy inputs plus a small genome and its annotation (for dt-extract-utrs)."""
-    with gzip.open(EXAMPLES / "reference" / "genome.fa.gz", "rb") as src:
-        (work / "genome.fa").write_bytes(src.read())
-    with gzip.open(EXAMPLES / "reference" / "annotation.gtf.gz", "rb") as src:
-        (work / "ann.gtf").write_bytes(src.read())
-    return work
+    return unpack_reference(work)
 
 
 def _argv(tool: str, d, o) -> list[str]:
